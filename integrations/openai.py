@@ -1,0 +1,234 @@
+"""OpenAI integration: chat completions, Responses API, embeddings and legacy completions.
+
+Patches the public resource methods of the `openai` client (sync and async; `OpenAI`,
+`AzureOpenAI` and any OpenAI-compatible server reached through ``base_url``):
+
+- ``chat.completions.create`` (plain and ``stream=True``; ``chat.completions.stream()`` goes
+  through it) and ``chat.completions.parse`` (which does not),
+- ``responses.create`` (plain and streamed; ``responses.stream()`` goes through it) and
+  ``responses.parse``,
+- ``embeddings.create`` and the legacy ``completions.create``.
+
+Usage: ``prompt_tokens`` (which already include cached tokens) as input and
+``completion_tokens`` (which already include reasoning tokens) as output; for the Responses API
+``input_tokens`` / ``output_tokens``, which include them likewise. Nothing is added twice.
+
+The request is never changed, unless `configure(stream_usage=True)` was given: then a streamed
+chat or legacy completion without ``stream_options`` gets ``{"include_usage": True}``, so the
+server reports exact usage in a final chunk (the caller then sees that extra chunk).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from tracker.exceptions import IntegrationNotAvailable
+
+try:
+    import openai
+    from openai import AsyncStream, Stream
+except ImportError as _exc:  # pragma: no cover - exercised only without openai installed
+    raise IntegrationNotAvailable("the openai integration needs `pip install openai>=1.40`") from _exc
+
+from tracker import config as _config
+from tracker.instrumentation import Endpoint, Patcher, Usage, make_wrapper
+from tracker.streams import CountingStrategy
+
+__all__ = ["MIN_VERSION", "NAME", "instrument", "provider_name", "uninstrument"]
+
+NAME = "openai"
+MIN_VERSION = (1, 40)
+
+if tuple(int(p) for p in openai.__version__.split(".")[:2] if p.isdigit()) < MIN_VERSION:
+    raise IntegrationNotAvailable(
+        f"the openai integration needs openai>={'.'.join(map(str, MIN_VERSION))}, "
+        f"found {openai.__version__}"
+    )
+
+# Hosts of OpenAI-compatible services -> gen_ai.provider.name (semconv well-known values first).
+_HOSTS: tuple[tuple[str, str], ...] = (
+    ("api.openai.com", "openai"),
+    (".openai.azure.com", "azure.ai.openai"),
+    (".services.ai.azure.com", "azure.ai.inference"),
+    ("openrouter.ai", "openrouter"),
+    ("api.groq.com", "groq"),
+    ("api.deepseek.com", "deepseek"),
+    ("api.mistral.ai", "mistral_ai"),
+    ("api.x.ai", "x_ai"),
+    ("api.perplexity.ai", "perplexity"),
+    ("api.together.xyz", "together"),
+    ("api.fireworks.ai", "fireworks"),
+    ("generativelanguage.googleapis.com", "gcp.gemini"),
+    ("aiplatform.googleapis.com", "gcp.vertex_ai"),
+    ("bedrock-runtime.", "aws.bedrock"),
+)
+# Local servers recognisable by their default port (host is localhost or 127.0.0.1).
+_LOCAL_PORTS = {11434: "ollama", 1234: "lm_studio", 8000: "vllm"}
+
+
+def provider_name(client: Any) -> str:
+    """`gen_ai.provider.name` for an OpenAI client: from its class or ``base_url`` host.
+
+    Unrecognised hosts (a self-hosted server on a custom port, the demo server) give "openai",
+    the wire protocol spoken.
+    """
+    runtime = getattr(client, "_provider_runtime", None)
+    runtime_name = getattr(runtime, "name", None)
+    if isinstance(runtime_name, str) and runtime_name:
+        return {"bedrock": "aws.bedrock", "vertex": "gcp.vertex_ai"}.get(runtime_name, runtime_name)
+    if isinstance(client, (openai.AzureOpenAI, openai.AsyncAzureOpenAI)):
+        return "azure.ai.openai"
+    try:
+        parts = urlsplit(str(client.base_url))
+        host = (parts.hostname or "").lower()
+        port = parts.port
+    except (AttributeError, ValueError):
+        return "openai"
+    for suffix, name in _HOSTS:
+        if host == suffix.lstrip(".") or host.endswith(suffix) or (
+            suffix.endswith(".") and host.startswith(suffix)
+        ):
+            return name
+    if host in ("localhost", "127.0.0.1", "::1") and port in _LOCAL_PORTS:
+        return _LOCAL_PORTS[port]
+    return "openai"
+
+
+def _provider(resource: Any) -> str:
+    client = getattr(resource, "_client", None)
+    return "openai" if client is None else provider_name(client)
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _chat_usage(response: Any) -> Usage | None:
+    usage = getattr(response, "usage", None)
+    if usage is None:
+        return None
+    return Usage(
+        _int(getattr(usage, "prompt_tokens", None)),
+        _int(getattr(usage, "completion_tokens", None)) or 0,
+        getattr(response, "model", None),
+    )
+
+
+def _responses_usage(response: Any) -> Usage | None:
+    usage = getattr(response, "usage", None)
+    if usage is None:
+        return None
+    return Usage(
+        _int(getattr(usage, "input_tokens", None)),
+        _int(getattr(usage, "output_tokens", None)),
+        getattr(response, "model", None),
+    )
+
+
+class ChatStreamStrategy(CountingStrategy):
+    """Chat and legacy completion chunks: usage from the final chunk, else counted content."""
+
+    __slots__ = ()
+
+    def record_chunk(self, chunk: Any) -> None:
+        """Count delta characters; take the usage chunk when the server sends one."""
+        if self.response_model is None:
+            self.response_model = getattr(chunk, "model", None)
+        usage = chunk.usage
+        if usage is not None:
+            self.reported_input = usage.prompt_tokens
+            self.reported_output = usage.completion_tokens
+        for choice in chunk.choices:
+            delta = getattr(choice, "delta", None)
+            if delta is None:
+                text = choice.text
+            else:
+                text = delta.content
+                if delta.tool_calls:
+                    for call in delta.tool_calls:
+                        if call.function is not None and call.function.arguments:
+                            self.output_chars += len(call.function.arguments)
+            if text:
+                self.output_chars += len(text)
+
+
+class ResponsesStreamStrategy(CountingStrategy):
+    """Responses API events: usage from ``response.completed``, else counted text deltas."""
+
+    __slots__ = ()
+
+    def record_chunk(self, chunk: Any) -> None:
+        """Count ``*.delta`` text; read usage and model from the final response object."""
+        kind = getattr(chunk, "type", "")
+        if kind.endswith(".delta"):
+            delta = getattr(chunk, "delta", None)
+            if isinstance(delta, str):
+                self.output_chars += len(delta)
+        elif kind in ("response.completed", "response.incomplete", "response.failed",
+                      "response.created"):
+            response = chunk.response
+            self.response_model = getattr(response, "model", None) or self.response_model
+            usage = getattr(response, "usage", None)
+            if usage is not None:
+                self.reported_input = usage.input_tokens
+                self.reported_output = usage.output_tokens
+
+
+def _chat_strategy(kwargs: Mapping[str, Any]) -> ChatStreamStrategy:
+    return ChatStreamStrategy((kwargs.get("messages"), kwargs.get("prompt")))
+
+
+def _responses_strategy(kwargs: Mapping[str, Any]) -> ResponsesStreamStrategy:
+    return ResponsesStreamStrategy((kwargs.get("input"), kwargs.get("instructions")))
+
+
+def _include_usage(kwargs: dict[str, Any]) -> dict[str, Any]:
+    if kwargs.get("stream") is True and "stream_options" not in kwargs and getattr(
+        _config.get_config(), "stream_usage", False
+    ):
+        return {**kwargs, "stream_options": {"include_usage": True}}
+    return kwargs
+
+
+def _is_stream(result: Any) -> bool:
+    return isinstance(result, (Stream, AsyncStream))
+
+
+def _embeddings_usage(response: Any) -> Usage | None:
+    usage = getattr(response, "usage", None)
+    if usage is None:
+        return None
+    return Usage(_int(getattr(usage, "prompt_tokens", None)), 0, getattr(response, "model", None))
+
+
+_CHAT = Endpoint("chat", _provider, _chat_usage, _is_stream, _chat_strategy, _include_usage)
+_RESPONSES = Endpoint("chat", _provider, _responses_usage, _is_stream, _responses_strategy)
+_EMBEDDINGS = Endpoint("embeddings", _provider, _embeddings_usage)
+_LEGACY = Endpoint("text_completion", _provider, _chat_usage, _is_stream, _chat_strategy,
+                   _include_usage)
+
+# (module, (sync class, async class), method, endpoint)
+_TARGETS: tuple[tuple[str, tuple[str, str], str, Endpoint], ...] = (
+    ("openai.resources.chat.completions", ("Completions", "AsyncCompletions"), "create", _CHAT),
+    ("openai.resources.chat.completions", ("Completions", "AsyncCompletions"), "parse", _CHAT),
+    ("openai.resources.responses", ("Responses", "AsyncResponses"), "create", _RESPONSES),
+    ("openai.resources.responses", ("Responses", "AsyncResponses"), "parse", _RESPONSES),
+    ("openai.resources.embeddings", ("Embeddings", "AsyncEmbeddings"), "create", _EMBEDDINGS),
+    ("openai.resources.completions", ("Completions", "AsyncCompletions"), "create", _LEGACY),
+)
+
+_patcher = Patcher()
+
+
+def instrument() -> None:
+    """Patch the openai client's resource methods (called by `tracker.instrument`)."""
+    for module, (sync_cls, async_cls), method, endpoint in _TARGETS:
+        _patcher.patch(module, f"{sync_cls}.{method}", make_wrapper(endpoint, is_async=False))
+        _patcher.patch(module, f"{async_cls}.{method}", make_wrapper(endpoint, is_async=True))
+
+
+def uninstrument() -> None:
+    """Restore the original methods."""
+    _patcher.unpatch_all()

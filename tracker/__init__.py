@@ -1,0 +1,54 @@
+"""llm-energy-tracker: energy (kWh), carbon (gCO2e) and cost (USD) of every LLM call."""
+
+from __future__ import annotations
+
+from tracker.exceptions import (
+    ConfigError,
+    IntegrationNotAvailable,
+    TrackerError,
+    UnknownHardwareError,
+    UnknownModelError,
+    UnknownRegionError,
+)
+from tracker.config import Config, configure, get_config, reset, shutdown
+from tracker.scope import EnergyScope, track_energy
+from tracker.energy_model import CallPricer, Estimate, estimate
+from tracker.instrumentation import instrument, uninstrument
+from tracker.registry import get_registry, load_registry_file, register
+from tracker.specs import HardwareSpec, ModelSpec, RegionSpec
+from tracker.usage import LLMCall, is_recorded, mark_recorded, record_usage, start_call
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Config",
+    "CallPricer",
+    "ConfigError",
+    "Estimate",
+    "EnergyScope",
+    "HardwareSpec",
+    "IntegrationNotAvailable",
+    "LLMCall",
+    "ModelSpec",
+    "RegionSpec",
+    "TrackerError",
+    "UnknownHardwareError",
+    "UnknownModelError",
+    "UnknownRegionError",
+    "__version__",
+    "estimate",
+    "get_registry",
+    "instrument",
+    "load_registry_file",
+    "register",
+    "configure",
+    "get_config",
+    "is_recorded",
+    "mark_recorded",
+    "record_usage",
+    "reset",
+    "shutdown",
+    "start_call",
+    "track_energy",
+    "uninstrument",
+]

@@ -1,0 +1,387 @@
+"""`configure()`: the SDK's one configuration, validated eagerly, replaced atomically.
+
+Precedence for every option: the keyword argument, then the environment variable
+``TRACKER_<OPTION>`` (e.g. ``TRACKER_PUE=1.1``), then the default. Deployment values (hardware,
+region, PUE, water) have one more layer below the configured value: the assumed deployment of the
+call's provider (`tracker.deployments`), then the energy model's defaults.
+
+A bad value raises `tracker.ConfigError` (a `ValueError`) naming the field, at configure time,
+never later inside a tracked call. Without any `configure()` call the SDK builds a default
+configuration from the environment on first use (that lazy path logs a bad environment value
+instead of raising, and does not auto-instrument).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from types import MappingProxyType
+from typing import Any, Final
+
+from tracker import internal_errors
+from tracker.exceptions import ConfigError
+from tracker.ledger import DEFAULT_LEDGER_PATH, LedgerWriter, validate_ledger_path
+from tracker.telemetry import Telemetry, has_real_tracer_provider
+
+__all__ = ["UNSET", "Config", "configure", "get_config", "reset", "shutdown"]
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+#: "Not given" for `ledger`, where None means "disabled".
+UNSET: Final = _Unset()
+
+LabelValue = str | int | float | bool
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+_LEDGER_OFF = {"", "0", "false", "no", "off", "none"}
+
+
+@dataclass(frozen=True)
+class Config:
+    """The SDK's effective configuration (frozen; `configure()` returns a new one)."""
+
+    #: Default model name for calls that report none (TRACKER_MODEL).
+    model: str | None = None
+    #: Accelerator name from the hardware registry; None: provider default, else h100.
+    hardware: str | None = None
+    #: Grid region (registry name or country code); None: provider default, else world average.
+    region: str | None = None
+    #: Data-centre PUE (>= 1); None: provider default, else 1.2.
+    pue: float | None = None
+    #: Host CPU/DRAM/idle energy as a fraction of accelerator energy; None: 0.6 calibrated, 0 flops.
+    host_overhead: float | None = None
+    #: Energy method: "calibrated" (fitted to measured serving energy) or "flops" (seed floor).
+    method: str = "calibrated"
+    #: Concurrent sequences per replica; None: the calibrated default with a range around it.
+    batch_size: float | None = None
+    #: Serving precision (bf16, fp8, ...); None: the model's registry precision.
+    precision: str | None = None
+    #: Accelerators per model replica; None: derived from model size and accelerator memory.
+    gpus: int | None = None
+    #: Grid intensity in gCO2e/kWh, overriding the region's value.
+    carbon_intensity: float | None = None
+    #: Electricity price in USD/kWh, overriding the region's price.
+    price_usd_per_kwh: float | None = None
+    #: On-site water, litres per IT kWh; None: provider default, else 1.0.
+    wue: float | None = None
+    #: Labels added to every span, log record and ledger line (env: JSON or k=v,k=v).
+    labels: Mapping[str, LabelValue] = field(default_factory=lambda: MappingProxyType({}))
+    #: Master switch; False makes every wrapper call straight through.
+    enabled: bool = True
+    #: OpenTelemetry TracerProvider to use; None: the global one.
+    tracer_provider: Any = None
+    #: OpenTelemetry MeterProvider to use; None: the global one.
+    meter_provider: Any = None
+    #: OpenTelemetry LoggerProvider to use; None: the global one.
+    logger_provider: Any = None
+    #: Absolute path of the JSON Lines ledger, or None when off. Option values: "auto" (default:
+    #: ./llm-energy-ledger.jsonl only when no real TracerProvider is passed or set globally),
+    #: a path, or None/False/"" to disable.
+    ledger: str | None = None
+    #: Re-raise the SDK's internal errors instead of logging them (for tests only).
+    strict: bool = False
+    #: Instrument installed provider libraries on configure(): True (all), False, or names.
+    instrument: bool | tuple[str, ...] = True
+    #: Let integrations add stream_options={"include_usage": True} to streaming requests.
+    stream_usage: bool = False
+    #: TOML or JSON file of extra registry entries, loaded on configure().
+    registry_file: str | None = None
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What one configuration resolved to: the Config, its telemetry and its pricer caches."""
+
+    config: Config
+    telemetry: Telemetry
+    labels: dict[str, LabelValue]
+    #: (model, provider) -> priced entry; filled lazily by tracker.usage, dropped on configure().
+    pricers: dict[Any, Any] = field(default_factory=dict)
+    statics: dict[Any, Any] = field(default_factory=dict)
+
+
+_lock = threading.RLock()
+_runtime: Runtime | None = None
+
+
+# ----------------------------------------------------------------------------- parsing helpers
+
+
+def _env(name: str) -> str | None:
+    return os.environ.get(f"TRACKER_{name.upper()}")
+
+
+def _bool(name: str, value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise ConfigError(name, f"must be true or false, got {value!r}")
+
+
+def _float(name: str, value: object) -> float:
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            raise ConfigError(name, f"must be a number, got {value!r}") from None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(name, f"must be a number, got {value!r}")
+    return float(value)
+
+
+def _int(name: str, value: object) -> int:
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            raise ConfigError(name, f"must be an integer, got {value!r}") from None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(name, f"must be an integer, got {value!r}")
+    return value
+
+
+def _str(name: str, value: object) -> str:
+    if not isinstance(value, (str, os.PathLike)) or not str(value).strip():
+        raise ConfigError(name, f"must be a non-empty string, got {value!r}")
+    return str(value).strip()
+
+
+def _labels(value: object) -> dict[str, LabelValue]:
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("{"):
+            try:
+                value = json.loads(text)
+            except ValueError as exc:
+                raise ConfigError("labels", f"invalid JSON: {exc}") from None
+        else:
+            pairs = [p for p in text.split(",") if p.strip()]
+            if any("=" not in p for p in pairs):
+                raise ConfigError("labels", f"expected JSON or k=v,k=v, got {value!r}")
+            value = {k.strip(): v.strip() for k, v in (p.split("=", 1) for p in pairs)}
+    if not isinstance(value, Mapping):
+        raise ConfigError("labels", f"must be a dict of str to str/int/float/bool, got {value!r}")
+    out: dict[str, LabelValue] = {}
+    for key, val in value.items():
+        if not isinstance(key, str) or not key:
+            raise ConfigError("labels", f"keys must be non-empty strings, got {key!r}")
+        if not isinstance(val, (str, int, float, bool)):
+            raise ConfigError("labels", f"value of {key!r} must be str, int, float or bool")
+        out[key] = val
+    return out
+
+
+def _instrument(value: object) -> bool | tuple[str, ...]:
+    if isinstance(value, str):
+        low = value.strip().lower()
+        if low in _TRUE | _FALSE:
+            return low in _TRUE
+        names = tuple(n.strip() for n in value.split(",") if n.strip())
+        if not names:
+            raise ConfigError("instrument", f"must be true, false or provider names, got {value!r}")
+        return names
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, Sequence) and all(isinstance(n, str) and n for n in value):
+        return tuple(value)
+    raise ConfigError("instrument", f"must be a bool or a list of provider names, got {value!r}")
+
+
+_PARSERS: dict[str, Any] = {
+    "model": _str, "hardware": _str, "region": _str, "method": _str, "precision": _str,
+    "registry_file": _str, "pue": _float, "host_overhead": _float, "batch_size": _float,
+    "carbon_intensity": _float, "price_usd_per_kwh": _float, "wue": _float, "gpus": _int,
+    "enabled": _bool, "strict": _bool, "stream_usage": _bool,
+}
+_PROVIDERS = ("tracer_provider", "meter_provider", "logger_provider")
+
+
+def _resolve(options: dict[str, Any], *, use_env: bool = True) -> dict[str, Any]:
+    """Apply argument > environment > default and parse every value (raises ConfigError)."""
+    values: dict[str, Any] = {}
+    for f in fields(Config):
+        name = f.name
+        arg = options.get(name, UNSET if name == "ledger" else None)
+        raw = arg
+        if (arg is None or arg is UNSET) and use_env and name not in _PROVIDERS:
+            env = _env(name)
+            if env is not None:
+                raw = env
+        if name == "ledger":
+            values[name] = "auto" if raw is UNSET else raw
+        elif name == "labels":
+            values[name] = MappingProxyType(_labels(raw)) if raw is not None else MappingProxyType({})
+        elif name == "instrument":
+            values[name] = True if raw is None else _instrument(raw)
+        elif raw is None:
+            values[name] = f.default
+        elif name in _PARSERS:
+            values[name] = _PARSERS[name](name, raw)
+        else:
+            values[name] = raw
+    return values
+
+
+def _ledger_path(value: object, tracer_provider: object) -> str | None:
+    if value is None or value is False:
+        return None
+    if isinstance(value, str) and value.strip().lower() in _LEDGER_OFF:
+        return None
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        if has_real_tracer_provider(tracer_provider):
+            return None
+        return str(os.path.abspath(DEFAULT_LEDGER_PATH))
+    if value is True:
+        return validate_ledger_path(DEFAULT_LEDGER_PATH)
+    if not isinstance(value, (str, os.PathLike)):
+        raise ConfigError("ledger", f"must be a path, 'auto', or None/False, got {value!r}")
+    return validate_ledger_path(value)
+
+
+def _validate_pricing(values: Mapping[str, Any]) -> None:
+    """Build one pricer from the configured deployment so a bad value raises now."""
+    from tracker.energy_model import pricer
+
+    pricer(
+        values["model"], hardware=values["hardware"], precision=values["precision"],
+        gpus=values["gpus"], batch_size=values["batch_size"], method=values["method"],
+        pue=values["pue"], host_overhead=values["host_overhead"], region=values["region"],
+        carbon_intensity=values["carbon_intensity"],
+        price_usd_per_kwh=values["price_usd_per_kwh"], wue=values["wue"], unknown_model="fallback",
+    )
+
+
+def _build(options: dict[str, Any], *, use_env: bool = True) -> Runtime:
+    values = _resolve(options, use_env=use_env)
+    if values["registry_file"] is not None:
+        from tracker.registry import load_registry_file
+
+        load_registry_file(values["registry_file"])
+    _validate_pricing(values)
+    explicit_ledger = values["ledger"] not in ("auto", "AUTO")
+    values["ledger"] = _ledger_path(values["ledger"], values["tracer_provider"])
+    config = Config(**values)
+    writer = None
+    if config.ledger is not None:
+        writer = LedgerWriter(config.ledger, open_now=explicit_ledger)
+    telemetry = Telemetry(
+        tracer_provider=config.tracer_provider, meter_provider=config.meter_provider,
+        logger_provider=config.logger_provider, ledger=writer,
+    )
+    return Runtime(config=config, telemetry=telemetry, labels=dict(config.labels))
+
+
+def _instrument_providers(instrument: bool | tuple[str, ...]) -> None:
+    if instrument is False:
+        return
+    try:
+        from tracker import instrumentation
+    except ImportError:
+        return
+    if instrument is True:
+        with internal_errors.guard("configure.instrument"):
+            instrumentation.instrument()
+    else:
+        instrumentation.instrument(*instrument)
+
+
+# ----------------------------------------------------------------------------- public API
+
+
+def configure(
+    *,
+    model: str | None = None,
+    hardware: str | None = None,
+    region: str | None = None,
+    pue: float | None = None,
+    host_overhead: float | None = None,
+    method: str | None = None,
+    batch_size: float | None = None,
+    precision: str | None = None,
+    gpus: int | None = None,
+    carbon_intensity: float | None = None,
+    price_usd_per_kwh: float | None = None,
+    wue: float | None = None,
+    labels: Mapping[str, LabelValue] | str | None = None,
+    enabled: bool | None = None,
+    tracer_provider: Any = None,
+    meter_provider: Any = None,
+    logger_provider: Any = None,
+    ledger: str | os.PathLike[str] | bool | None | _Unset = UNSET,
+    strict: bool | None = None,
+    instrument: bool | Sequence[str] | None = None,
+    stream_usage: bool | None = None,
+    registry_file: str | os.PathLike[str] | None = None,
+) -> Config:
+    """Configure the SDK and return the frozen `Config`; replaces any previous configuration.
+
+    Every option falls back to ``TRACKER_<OPTION>`` in the environment, then to its default
+    (see `Config` for each option's meaning and default). Raises `ConfigError` naming the field.
+    With `instrument` true (the default) the installed provider integrations are enabled.
+    """
+    options = {k: v for k, v in locals().items()}
+    global _runtime
+    with _lock:
+        runtime = _build(options)
+        internal_errors.set_strict(runtime.config.strict)
+        _runtime = runtime
+    _instrument_providers(runtime.config.instrument)
+    return runtime.config
+
+
+def get_runtime() -> Runtime:
+    """The current runtime, building the default (environment-only) one on first use."""
+    runtime = _runtime
+    if runtime is not None:
+        return runtime
+    return _lazy_default()
+
+
+def _lazy_default() -> Runtime:
+    global _runtime
+    with _lock:
+        if _runtime is None:
+            try:
+                runtime = _build({})
+            except Exception as exc:  # a bad environment must not break the application
+                try:
+                    internal_errors.report("config.environment", exc)
+                finally:
+                    runtime = _build({}, use_env=False)
+            internal_errors.set_strict(runtime.config.strict)
+            _runtime = runtime
+        return _runtime
+
+
+def get_config() -> Config:
+    """The current configuration (the lazily built default when `configure()` was not called)."""
+    return get_runtime().config
+
+
+def shutdown() -> None:
+    """Flush and close what the SDK owns (the ledger file); tracking keeps working afterwards.
+
+    Providers passed to `configure()` belong to the application: shut them down yourself.
+    """
+    runtime = _runtime
+    if runtime is not None and runtime.telemetry.ledger is not None:
+        with internal_errors.guard("shutdown"):
+            runtime.telemetry.ledger.close()
+
+
+def reset() -> None:
+    """Forget the configuration and close the ledger (for tests); the next use rebuilds it."""
+    global _runtime
+    with _lock:
+        shutdown()
+        _runtime = None
+        internal_errors.set_strict(False)
+        internal_errors.reset_seen()

@@ -1,0 +1,191 @@
+"""`llm-energy demo`: real OpenAI and Anthropic client calls, tracked, against a local server.
+
+Runs offline with no API key: starts `tracker.demo_server.DemoServer` on ``127.0.0.1``, configures
+the tracker (ledger in a temporary directory unless ``--ledger PATH``), calls the installed
+`openai` / `anthropic` clients (with a dummy key) from ``@track_energy`` functions: plain,
+streamed, async and nested. Prints each per-request carbon log line (JSON) as it is emitted,
+then a summary table read back from the ledger.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from tracker import attributes as A
+from tracker.demo_server import DemoServer
+
+__all__ = ["main", "run_calls"]
+
+DUMMY_KEY = "demo-key-not-a-secret"
+OPENAI_MODEL = "gpt-4o-mini"
+ANTHROPIC_MODEL = "claude-haiku-4-5"
+_PROMPT = [{"role": "user", "content": "In one sentence: why measure the energy of LLM calls?"}]
+
+
+class _PrintHandler(logging.Handler):
+    def __init__(self, out: TextIO) -> None:
+        super().__init__(logging.INFO)
+        self.out = out
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.out.write(record.getMessage() + "\n")
+
+
+def run_calls(openai_base_url: str | None, anthropic_base_url: str | None,
+              api_key: str = DUMMY_KEY) -> list[str]:
+    """Make the demo's tracked calls; returns the names of the providers exercised."""
+    from tracker.scope import track_energy
+
+    done: list[str] = []
+    try:
+        import openai
+    except ImportError:
+        openai = None  # type: ignore[assignment]
+    try:
+        import anthropic
+    except ImportError:
+        anthropic = None  # type: ignore[assignment]
+
+    if openai is not None:
+        client = openai.OpenAI(api_key=api_key, base_url=openai_base_url, max_retries=0)
+
+        @track_energy
+        def answer_question() -> str:
+            reply = client.chat.completions.create(model=OPENAI_MODEL, messages=_PROMPT)
+            return reply.choices[0].message.content or ""
+
+        @track_energy
+        def stream_answer() -> str:
+            stream = client.chat.completions.create(model=OPENAI_MODEL, messages=_PROMPT,
+                                                    stream=True)
+            return "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+
+        @track_energy
+        def embed_and_respond() -> None:
+            client.embeddings.create(model="text-embedding-3-small", input=["energy", "carbon"])
+            with client.responses.stream(model=OPENAI_MODEL, input="Summarise in 5 words.") as rs:
+                rs.until_done()
+
+        @track_energy
+        def support_pipeline() -> None:  # nested: its span sums the three above
+            answer_question()
+            stream_answer()
+            embed_and_respond()
+
+        support_pipeline()
+        done.append("openai")
+
+    if anthropic is not None:
+        aclient = anthropic.Anthropic(api_key=api_key, base_url=anthropic_base_url,
+                                      max_retries=0)
+
+        @track_energy
+        def summarise_with_claude() -> str:
+            message = aclient.messages.create(model=ANTHROPIC_MODEL, max_tokens=200,
+                                              messages=_PROMPT)
+            with aclient.messages.stream(model=ANTHROPIC_MODEL, max_tokens=200,
+                                         messages=_PROMPT) as stream:
+                text = "".join(stream.text_stream)
+            return str(message.content[0].type) + text
+
+        summarise_with_claude()
+        done.append("anthropic")
+
+    async def async_calls() -> None:
+        tasks = []
+        if openai is not None:
+            oa = openai.AsyncOpenAI(api_key=api_key, base_url=openai_base_url, max_retries=0)
+            tasks.append(oa.chat.completions.create(model=OPENAI_MODEL, messages=_PROMPT))
+        if anthropic is not None:
+            an = anthropic.AsyncAnthropic(api_key=api_key, base_url=anthropic_base_url,
+                                          max_retries=0)
+
+            async def streamed() -> None:
+                async with an.messages.stream(model=ANTHROPIC_MODEL, max_tokens=200,
+                                              messages=_PROMPT) as stream:
+                    await stream.get_final_message()
+
+            tasks.append(streamed())
+        await asyncio.gather(*tasks)
+
+    @track_energy
+    async def concurrent_batch() -> None:
+        await async_calls()
+
+    asyncio.run(concurrent_batch())
+    return done
+
+
+def _summary(ledger: Path, out: TextIO) -> int:
+    rows: dict[tuple[str, str], list[float]] = {}
+    lines = ledger.read_text(encoding="utf-8").splitlines() if ledger.exists() else []
+    for line in lines:
+        rec: dict[str, Any] = json.loads(line)
+        key = (str(rec.get(A.GEN_AI_PROVIDER_NAME)), str(rec.get(A.GEN_AI_REQUEST_MODEL)))
+        row = rows.setdefault(key, [0, 0, 0, 0.0, 0.0, 0.0])
+        row[0] += 1
+        row[1] += rec.get(A.GEN_AI_USAGE_INPUT_TOKENS, 0)
+        row[2] += rec.get(A.GEN_AI_USAGE_OUTPUT_TOKENS, 0)
+        row[3] += rec.get(A.ENERGY_KWH, 0.0)
+        row[4] += rec.get(A.ENERGY_GCO2E, 0.0)
+        row[5] += rec.get(A.ENERGY_USD, 0.0)
+    head = f"{'provider':<11}{'model':<24}{'calls':>6}{'in':>7}{'out':>7}"
+    out.write(f"\n{head}{'kWh':>12}{'gCO2e':>11}{'USD':>11}\n")
+    total = [0.0] * 6
+    for (provider, model), r in sorted(rows.items()):
+        total = [a + b for a, b in zip(total, r)]
+        out.write(f"{provider:<11}{model:<24}{r[0]:>6.0f}{r[1]:>7.0f}{r[2]:>7.0f}"
+                  f"{r[3]:>12.3g}{r[4]:>11.3g}{r[5]:>11.3g}\n")
+    out.write(f"{'total':<35}{total[0]:>6.0f}{total[1]:>7.0f}{total[2]:>7.0f}"
+              f"{total[3]:>12.3g}{total[4]:>11.3g}{total[5]:>11.3g}\n")
+    return len(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``llm-energy demo``; returns the process exit code."""
+    parser = argparse.ArgumentParser(prog="llm-energy demo", description=__doc__.splitlines()[0])
+    parser.add_argument("--ledger", help="write the ledger here (default: a temporary directory)")
+    parser.add_argument("--quiet", action="store_true", help="print only the summary table")
+    args = parser.parse_args(list(argv) if argv is not None else None)
+
+    import tracker.config as config
+    from tracker import instrumentation
+
+    out = sys.stdout
+    tmp = None
+    if args.ledger:
+        ledger = Path(args.ledger)
+    else:
+        tmp = tempfile.TemporaryDirectory(prefix="llm-energy-demo-")
+        ledger = Path(tmp.name) / "ledger.jsonl"
+    requests_logger = logging.getLogger(A.REQUESTS_LOGGER)
+    handler = _PrintHandler(out)
+    previous_level = requests_logger.level
+    already = set(instrumentation.instrumented())
+    try:
+        with DemoServer() as server:
+            config.configure(ledger=str(ledger), instrument=True)
+            if not args.quiet:
+                requests_logger.addHandler(handler)
+                requests_logger.setLevel(logging.INFO)
+                out.write(f"demo server on {server.url}; per-request carbon log:\n")
+            run_calls(server.openai_base_url, server.anthropic_base_url)
+            config.shutdown()
+        count = _summary(ledger, out)
+        where = "a temporary file, removed" if tmp is not None else str(ledger)
+        out.write(f"\n{count} calls recorded; ledger: {where}\n")
+        return 0 if count else 1
+    finally:
+        instrumentation.uninstrument(*(set(instrumentation.instrumented()) - already))
+        requests_logger.removeHandler(handler)
+        requests_logger.setLevel(previous_level)
+        if tmp is not None:
+            tmp.cleanup()

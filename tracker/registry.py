@@ -1,0 +1,327 @@
+"""Model, accelerator and region registries: built-in data plus user additions.
+
+Built-in entries live in `tracker/data/{models,hardware,regions}.json` (versioned, validated by
+pydantic, read once per process on first use). Users add or override entries in code
+(`register(ModelSpec(...))`) or from a file (`load_registry_file("my.toml")`) shaped as
+`{"models": [...], "hardware": [...], "regions": [...]}`; a user entry with the name of a built-in
+one replaces it.
+
+Look-ups are case-insensitive dictionary look-ups, cached per name. Model names resolve, in order:
+exact name or alias; then the name with deterministic decorations removed, one at a time: provider
+prefixes (`openai/`, `models/`, `meta-llama/`, Bedrock `us.anthropic.`), serving suffixes
+(`:free`, `:beta`, Bedrock `-v2:0`, Vertex `@20240620`), dated snapshots (`-2024-08-06`,
+`-20250929`, `-0613`, `-2507`, `-001`), `-latest`, `-preview`, `-exp`, `-instruct`, `-chat`, `-it`,
+`-hf`, `-thinking`. Dots between digits equal dashes (`claude-3.5-sonnet` = `claude-3-5-sonnet`).
+Nothing is fuzzy-matched: an unknown name raises with close-name suggestions.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+import sys
+import threading
+from collections.abc import Callable
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from tracker.exceptions import (
+    ConfigError,
+    UnknownHardwareError,
+    UnknownModelError,
+    UnknownRegionError,
+)
+from tracker.specs import HardwareSpec, ModelSpec, RegionSpec
+
+__all__ = [
+    "WORLD",
+    "Registry",
+    "get_registry",
+    "load_registry_file",
+    "register",
+    "reset_registry",
+]
+
+#: Region used when nothing is configured: the world average grid (458.3 g/kWh, OWID via EcoLogits).
+WORLD = "world"
+
+Spec = ModelSpec | HardwareSpec | RegionSpec
+S = TypeVar("S", ModelSpec, HardwareSpec, RegionSpec)
+
+_DIGIT_DOT = re.compile(r"(?<=\d)\.(?=\d)")
+_MODEL_RULES = tuple(re.compile(p) for p in (
+    r"^.*/",                                    # openai/gpt-4o, models/..., meta-llama/...
+    r"^(us|eu|apac|global|jp|au|ca)\.",         # Bedrock cross-region inference prefix
+    r"^(anthropic|meta|mistral|cohere|amazon|ai21|deepseek|openai|qwen|google|xai|moonshotai?)\.",
+    r":(free|beta|extended|thinking|nitro|floor|online|exacto)$",   # OpenRouter variants
+    r"-v\d+:\d+$",                              # Bedrock -v1:0
+    r"@(\d{8}|\d{3}|latest|default)$",          # Vertex @20240620, @001
+    r"-(\d{4}-\d{2}-\d{2}|\d{8})$",             # -2024-08-06, -20250929
+    r"-latest$",
+    r"-preview(-\d{2}-\d{2})?$",
+    r"-exp(-\d{4}|-\d{2}-\d{2})?$",
+    r"-(\d{4}|\d{3})$",                         # -0613, -2507, -001
+    r"-(instruct|chat|it|hf)$",
+    r"-thinking$",
+))
+_HARDWARE_RULES = tuple(re.compile(p) for p in (r"^(nvidia|amd|google|tesla)-", r"^tesla-"))
+
+
+def _key(name: str) -> str:
+    """Normalised look-up key: lower case, trimmed, dots between digits as dashes."""
+    return _DIGIT_DOT.sub("-", name.strip().lower())
+
+
+def _hardware_key(name: str) -> str:
+    return _key(name).replace(" ", "-").replace("_", "-")
+
+
+class _DataFile(BaseModel, Generic[S]):
+    """A versioned registry data file: `{"version": ..., "entries": [...]}`."""
+
+    model_config = ConfigDict(extra="forbid")
+    version: str
+    description: str = ""
+    entries: list[S]
+
+
+@cache
+def _builtin(filename: str) -> tuple[Spec, ...]:
+    """Entries of one built-in data file, parsed and validated once per process."""
+    text = resources.files("tracker").joinpath("data").joinpath(filename).read_text("utf-8")
+    if filename == "models.json":
+        return tuple(_DataFile[ModelSpec].model_validate_json(text).entries)
+    if filename == "hardware.json":
+        return tuple(_DataFile[HardwareSpec].model_validate_json(text).entries)
+    return tuple(_DataFile[RegionSpec].model_validate_json(text).entries)
+
+
+class _Table(Generic[S]):
+    """Entries of one kind, an alias index and a resolution cache."""
+
+    def __init__(self, key: Callable[[str], str], rules: tuple[re.Pattern[str], ...]) -> None:
+        self._key = key
+        self._rules = rules
+        self.entries: dict[str, S] = {}        # key of canonical name -> spec (insertion order)
+        self._index: dict[str, str] = {}       # key of name or alias -> key of canonical name
+        self._cache: dict[str, S | None] = {}
+
+    def add(self, spec: S) -> None:
+        canonical = self._key(spec.name)
+        self.entries[canonical] = spec
+        for alias in spec.aliases:
+            self._index[self._key(alias)] = canonical
+        self._index[canonical] = canonical     # a name always wins over another entry's alias
+        self._cache = {}
+
+    def find(self, name: str) -> S | None:
+        hit = self._cache.get(name)
+        if hit is not None or name in self._cache:
+            return hit
+        key = self._key(name)
+        found = self._index.get(key)
+        while found is None:
+            for rule in self._rules:
+                shorter = rule.sub("", key, count=1)
+                if shorter != key and shorter:
+                    key = shorter
+                    break
+            else:
+                break
+            found = self._index.get(key)
+        spec = self.entries[found] if found is not None else None
+        if len(self._cache) < 4096:
+            self._cache[name] = spec
+        return spec
+
+    def known(self) -> list[str]:
+        names = [s.name for s in self.entries.values()]
+        return names + [a for s in self.entries.values() for a in s.aliases]
+
+
+class Registry:
+    """Models, accelerators and regions: built-in data (unless `builtin=False`) plus additions."""
+
+    def __init__(self, *, builtin: bool = True) -> None:
+        self._builtin = builtin
+        self._loaded = False
+        self._lock = threading.RLock()
+        self._models: _Table[ModelSpec] = _Table(_key, _MODEL_RULES)
+        self._hardware: _Table[HardwareSpec] = _Table(_hardware_key, _HARDWARE_RULES)
+        self._regions: _Table[RegionSpec] = _Table(_key, ())
+
+    def _ready(self) -> Registry:
+        if not self._loaded:
+            with self._lock:
+                if not self._loaded:
+                    if self._builtin:
+                        for filename in ("models.json", "hardware.json", "regions.json"):
+                            for spec in _builtin(filename):
+                                self._add(spec)
+                    self._loaded = True
+        return self
+
+    def _add(self, spec: Spec) -> None:
+        if isinstance(spec, ModelSpec):
+            self._models.add(spec)
+        elif isinstance(spec, HardwareSpec):
+            self._hardware.add(spec)
+        elif isinstance(spec, RegionSpec):
+            self._regions.add(spec)
+        else:
+            raise ConfigError("registry", f"expected ModelSpec, HardwareSpec or RegionSpec, got "
+                              f"{type(spec).__name__}")
+
+    def find_model(self, name: str) -> ModelSpec | None:
+        """The model called `name` (an alias, dated snapshot, prefixed id ...), or None."""
+        return self._ready()._models.find(name)
+
+    def model(self, name: str) -> ModelSpec:
+        """The model called `name`; raises UnknownModelError (with suggestions) if unknown."""
+        spec = self.find_model(name)
+        if spec is None:
+            raise UnknownModelError("model", name, self._models.known())
+        return spec
+
+    def hardware(self, name: str) -> HardwareSpec:
+        """The accelerator called `name`; raises UnknownHardwareError if unknown."""
+        spec = self._ready()._hardware.find(name)
+        if spec is None:
+            raise UnknownHardwareError("hardware", name, self._hardware.known())
+        return spec
+
+    def region(self, name: str) -> RegionSpec:
+        """The region or country (alpha-2 or alpha-3) called `name`; UnknownRegionError if not."""
+        spec = self._ready()._regions.find(name)
+        if spec is None:
+            raise UnknownRegionError("region", name, self._regions.known())
+        return spec
+
+    def models(self) -> list[ModelSpec]:
+        """Every model entry (built-in first, in file order, then additions)."""
+        return list(self._ready()._models.entries.values())
+
+    def hardware_list(self) -> list[HardwareSpec]:
+        """Every accelerator entry."""
+        return list(self._ready()._hardware.entries.values())
+
+    def regions(self) -> list[RegionSpec]:
+        """Every region entry (countries, world, cloud regions, additions)."""
+        return list(self._ready()._regions.entries.values())
+
+    def add(self, spec: Spec) -> None:
+        """Add `spec`, replacing an entry of the same kind and name (case-insensitive)."""
+        self._ready()
+        with self._lock:
+            self._add(spec)
+
+    def load_file(self, path: str | Path) -> None:
+        """Add every entry of a TOML or JSON file `{"models": [...], "hardware": [...], ...}`.
+
+        The file is validated whole before anything is added; any problem raises
+        `ConfigError("registry_file", ...)` naming the file, the entry and the field.
+        TOML needs Python 3.11+ (tomllib) or the `tomli` package on 3.10; JSON always works.
+        """
+        specs = _read_file(Path(path))
+        self._ready()
+        with self._lock:
+            for spec in specs:
+                self._add(spec)
+
+
+_SECTIONS: dict[str, type[ModelSpec] | type[HardwareSpec] | type[RegionSpec]] = {
+    "models": ModelSpec, "hardware": HardwareSpec, "regions": RegionSpec,
+}
+
+
+def _parse_toml(text: str, where: str) -> Any:
+    if sys.version_info >= (3, 11):
+        import tomllib
+
+        return tomllib.loads(text)
+    try:
+        toml: Any = importlib.import_module("tomli")
+    except ImportError:
+        raise ConfigError("registry_file", f"{where}: reading TOML on Python 3.10 needs the "
+                          "'tomli' package; install it or use a JSON file") from None
+    return toml.loads(text)
+
+
+def _read_file(path: Path) -> list[Spec]:
+    where = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError("registry_file", f"{where}: cannot read ({exc})") from None
+    try:
+        data = _parse_toml(text, where) if path.suffix.lower() == ".toml" else json.loads(text)
+    except ConfigError:
+        raise
+    except ValueError as exc:  # json.JSONDecodeError and tomllib.TOMLDecodeError
+        raise ConfigError("registry_file", f"{where}: not valid {path.suffix or 'JSON'}: "
+                          f"{exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError("registry_file", f"{where}: expected a table/object with keys "
+                          f"{sorted(_SECTIONS)}")
+    unknown = sorted(set(data) - set(_SECTIONS))
+    if unknown:
+        raise ConfigError("registry_file", f"{where}: unknown section(s) {unknown}; expected "
+                          f"{sorted(_SECTIONS)}")
+    specs: list[Spec] = []
+    for section, spec_type in _SECTIONS.items():
+        entries = data.get(section, [])
+        if not isinstance(entries, list):
+            raise ConfigError("registry_file", f"{where}: '{section}' must be a list of entries")
+        for i, entry in enumerate(entries):
+            label = f"{section}[{i}]"
+            if isinstance(entry, dict) and isinstance(entry.get("name"), str):
+                label += f" ({entry['name']!r})"
+            try:
+                specs.append(spec_type.model_validate(entry))
+            except ValidationError as exc:
+                raise ConfigError("registry_file", f"{where}: {label}: {_describe(exc)}") from None
+    return specs
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors(include_url=False):
+        loc = ".".join(str(p) for p in err["loc"]) or "entry"
+        parts.append(f"field '{loc}': {err['msg']}")
+    return "; ".join(parts)
+
+
+_REGISTRY: Registry | None = None
+_REGISTRY_LOCK = threading.Lock()
+
+
+def get_registry() -> Registry:
+    """The process-wide registry: built-in data (loaded once, lazily) plus user additions."""
+    global _REGISTRY
+    if _REGISTRY is None:
+        with _REGISTRY_LOCK:
+            if _REGISTRY is None:
+                _REGISTRY = Registry()
+    return _REGISTRY
+
+
+def register(spec: Spec) -> None:
+    """Add or override a model, accelerator or region in the process-wide registry."""
+    get_registry().add(spec)
+
+
+def load_registry_file(path: str | Path) -> None:
+    """Add a TOML or JSON file's entries to the process-wide registry (see Registry.load_file)."""
+    get_registry().load_file(path)
+
+
+def reset_registry() -> None:
+    """Drop user additions from the process-wide registry (tests; built-in data stays cached)."""
+    global _REGISTRY
+    with _REGISTRY_LOCK:
+        _REGISTRY = None

@@ -1,0 +1,269 @@
+"""Provider-agnostic stream proxies that record one LLM call when a streamed response ends.
+
+A provider integration hands `wrap_stream()` the stream object the client library returned, the
+`LLMCall` it started, and a provider *strategy*: an object with `record_chunk(chunk)` (called once
+per chunk, doing at most a counter update) and `result()` (the usage once the stream is over).
+The proxy behaves like the original object (attributes, helper methods, `isinstance`) and
+finishes the call exactly once, on whichever comes first:
+
+- exhaustion (`StopIteration` / `StopAsyncIteration`),
+- an exception from the provider while reading (the call carries it as `error`),
+- `close()` / `aclose()`, or leaving a `with` / `async with` block,
+- garbage collection of the proxy (for example after `break` out of a loop).
+
+When the provider sends no usage (a chat stream without `stream_options.include_usage`, a
+truncated stream), strategies count output characters from the deltas and report
+``ceil(chars / 4)`` output tokens, and estimate input tokens from the request text the same way;
+the call is then flagged ``energy.tokens_estimated = true``. Four characters per token is the
+usual rule of thumb for English text with BPE tokenizers (OpenAI, "What are tokens", 2023).
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Protocol
+
+import wrapt
+
+from tracker.internal_errors import guard, report
+
+if TYPE_CHECKING:
+    from tracker.usage import LLMCall
+
+__all__ = [
+    "AsyncStreamProxy",
+    "CountingStrategy",
+    "StreamResult",
+    "StreamStrategy",
+    "SyncStreamProxy",
+    "estimate_tokens",
+    "tokens_from_chars",
+    "wrap_stream",
+]
+
+CHARS_PER_TOKEN = 4
+
+
+def tokens_from_chars(chars: int) -> int:
+    """Tokens for `chars` characters of text: ``ceil(chars / 4)``."""
+    return -(-chars // CHARS_PER_TOKEN)
+
+
+def _text_chars(obj: object, depth: int = 0) -> int:
+    if isinstance(obj, str):
+        return len(obj)
+    if depth > 8:
+        return 0
+    if isinstance(obj, Mapping):
+        return sum(_text_chars(v, depth + 1) for v in obj.values())
+    if isinstance(obj, Sequence) and not isinstance(obj, (bytes, bytearray)):
+        return sum(_text_chars(v, depth + 1) for v in obj)
+    return 0
+
+
+def estimate_tokens(*request_parts: object) -> int:
+    """Estimated tokens of a request: every string inside `request_parts` (messages, input,
+    system prompt...), ``ceil(chars / 4)``. Only lengths are read; no text is kept.
+    """
+    return tokens_from_chars(sum(_text_chars(p) for p in request_parts))
+
+
+@dataclass(frozen=True, slots=True)
+class StreamResult:
+    """What a strategy knows once the stream is over."""
+
+    input_tokens: int | None
+    output_tokens: int | None
+    response_model: str | None = None
+    tokens_estimated: bool = False
+
+
+class StreamStrategy(Protocol):
+    """Per-provider stream state: fed every chunk, asked for the usage at the end."""
+
+    def record_chunk(self, chunk: Any) -> None:
+        """Update counters from one chunk (cheap: no allocation beyond an int)."""
+
+    def result(self) -> StreamResult:
+        """The usage of the stream so far (reported by the provider, else counted)."""
+
+
+class CountingStrategy:
+    """Base strategy: reported usage when a chunk carried it, else counted characters.
+
+    Subclasses implement `record_chunk()` and update `reported_input`, `reported_output`,
+    `output_chars` and `response_model`. The input estimate is computed lazily from the request
+    parts only if the provider never reported input tokens.
+    """
+
+    __slots__ = ("_request_parts", "output_chars", "reported_input", "reported_output",
+                 "response_model")
+
+    def __init__(self, request_parts: Sequence[object] = ()) -> None:
+        self._request_parts = tuple(request_parts)
+        self.reported_input: int | None = None
+        self.reported_output: int | None = None
+        self.output_chars = 0
+        self.response_model: str | None = None
+
+    def record_chunk(self, chunk: Any) -> None:
+        """Subclasses read one chunk here."""
+        raise NotImplementedError
+
+    def result(self) -> StreamResult:
+        """Reported usage where present, else the counted/estimated figures."""
+        estimated = False
+        input_tokens = self.reported_input
+        if input_tokens is None:
+            input_tokens = estimate_tokens(*self._request_parts)
+            estimated = True
+        output_tokens = self.reported_output
+        if output_tokens is None:
+            output_tokens = tokens_from_chars(self.output_chars)
+            estimated = True
+        self._request_parts = ()
+        return StreamResult(input_tokens, output_tokens, self.response_model, estimated)
+
+
+class _StreamState:
+    """The part shared by sync and async proxies: finishes the call exactly once."""
+
+    __slots__ = ("__weakref__", "_call", "_done", "_lock", "_strategy")
+
+    def __init__(self, call: LLMCall, strategy: StreamStrategy) -> None:
+        self._call = call
+        self._strategy = strategy
+        self._done = False
+        self._lock = threading.Lock()
+
+    def record(self, chunk: object) -> None:
+        try:
+            self._strategy.record_chunk(chunk)
+        except Exception as exc:  # a malformed chunk must not break the user's loop
+            report("streams.record_chunk", exc)
+
+    def finish(self, error: BaseException | None = None) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self._done = True
+        with guard("streams.finish"):
+            result = self._strategy.result()
+            self._call.finish(
+                input_tokens=result.input_tokens,
+                output_tokens=result.output_tokens,
+                response_model=result.response_model,
+                tokens_estimated=result.tokens_estimated,
+                error=error,
+            )
+
+
+class _ProxyBase(wrapt.ObjectProxy):  # type: ignore[misc]
+    def __init__(self, wrapped: Any, state: _StreamState) -> None:
+        super().__init__(wrapped)
+        self._self_state = state
+        # Runs state.finish() when the proxy is garbage collected (break, then drop).
+        self._self_finalizer = weakref.finalize(self, state.finish)
+
+    def _self_finish(self, error: BaseException | None = None) -> None:
+        self._self_state.finish(error)
+        self._self_finalizer.detach()
+
+
+class SyncStreamProxy(_ProxyBase):
+    """Proxy of a synchronous stream (iterator, context manager, `close()`)."""
+
+    def __iter__(self) -> SyncStreamProxy:
+        return self
+
+    def __next__(self) -> Any:
+        try:
+            chunk = self.__wrapped__.__next__()
+        except StopIteration:
+            self._self_finish()
+            raise
+        except BaseException as exc:
+            self._self_finish(exc)
+            raise
+        self._self_state.record(chunk)
+        return chunk
+
+    def __enter__(self) -> Any:
+        entered = self.__wrapped__.__enter__()
+        return self if entered is self.__wrapped__ else entered
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> Any:
+        try:
+            return self.__wrapped__.__exit__(exc_type, exc, tb)
+        finally:
+            self._self_finish()
+
+    def close(self) -> Any:
+        """Close the underlying stream, then record the call."""
+        try:
+            return self.__wrapped__.close()
+        finally:
+            self._self_finish()
+
+
+class AsyncStreamProxy(_ProxyBase):
+    """Proxy of an asynchronous stream (async iterator, async context manager, `close()`)."""
+
+    def __aiter__(self) -> AsyncStreamProxy:
+        return self
+
+    async def __anext__(self) -> Any:
+        try:
+            chunk = await self.__wrapped__.__anext__()
+        except StopAsyncIteration:
+            self._self_finish()
+            raise
+        except BaseException as exc:
+            self._self_finish(exc)
+            raise
+        self._self_state.record(chunk)
+        return chunk
+
+    async def __aenter__(self) -> Any:
+        entered = await self.__wrapped__.__aenter__()
+        return self if entered is self.__wrapped__ else entered
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> Any:
+        try:
+            return await self.__wrapped__.__aexit__(exc_type, exc, tb)
+        finally:
+            self._self_finish()
+
+    async def close(self) -> Any:
+        """Close the underlying stream, then record the call."""
+        try:
+            return await self.__wrapped__.close()
+        finally:
+            self._self_finish()
+
+    @property
+    def aclose(self) -> Callable[[], Any]:
+        """`aclose()` when the wrapped stream has one (AttributeError otherwise, like it)."""
+        inner = self.__wrapped__.aclose  # AttributeError propagates: hasattr() stays faithful
+
+        async def aclose() -> Any:
+            try:
+                return await inner()
+            finally:
+                self._self_finish()
+
+        return aclose
+
+
+def wrap_stream(stream: Any, call: LLMCall, strategy: StreamStrategy, *, is_async: bool) -> Any:
+    """Return a proxy of `stream` that finishes `call` exactly once with `strategy`'s usage."""
+    state = _StreamState(call, strategy)
+    if is_async:
+        return AsyncStreamProxy(stream, state)
+    return SyncStreamProxy(stream, state)
