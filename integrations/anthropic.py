@@ -1,4 +1,4 @@
-"""Anthropic integration: ``messages.create`` (plain and streamed), ``messages.stream()``, ``parse``.
+"""Anthropic integration: ``messages.create`` (plain, streamed), ``messages.stream()``, ``parse``.
 
 Patches the public methods of `anthropic.resources.messages.Messages` and `AsyncMessages` (so the
 Bedrock, Vertex and Foundry clients, which use the same resources, are covered too; their
@@ -51,7 +51,7 @@ if tuple(int(p) for p in anthropic.__version__.split(".")[:2] if p.isdigit()) < 
 
 
 def provider_name(client: Any) -> str:
-    """`gen_ai.provider.name` for an Anthropic client: "aws.bedrock", "gcp.vertex_ai" or "anthropic"."""
+    """`gen_ai.provider.name` of an Anthropic client: from its class, else "anthropic"."""
     cls = type(client).__name__.lower()
     if "bedrock" in cls:
         return "aws.bedrock"
@@ -123,7 +123,7 @@ def _is_stream(result: Any) -> bool:
 _MESSAGES = Endpoint("chat", _provider, _message_usage, _is_stream, _strategy)
 
 
-class _StreamManagerProxy(wrapt.ObjectProxy):  # type: ignore[misc]
+class _StreamManagerProxy(wrapt.ObjectProxy):  # type: ignore[type-arg,misc,unused-ignore]
     """Proxy of `MessageStreamManager` / `AsyncMessageStreamManager` (from ``messages.stream()``).
 
     Entering it starts the call; the `MessageStream` it returns is the library's own, reading a

@@ -30,7 +30,9 @@ try:
     import openai
     from openai import AsyncStream, Stream
 except ImportError as _exc:  # pragma: no cover - exercised only without openai installed
-    raise IntegrationNotAvailable("the openai integration needs `pip install openai>=1.40`") from _exc
+    raise IntegrationNotAvailable(
+        "the openai integration needs `pip install openai>=1.40`"
+    ) from _exc
 
 from tracker import config as _config
 from tracker.instrumentation import Endpoint, Patcher, Usage, make_wrapper

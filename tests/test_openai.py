@@ -182,9 +182,11 @@ def run_shape(server: DemoServer, name: str, is_async: bool) -> Any:
     sync_call, async_call, _ = SHAPES[name]
     if is_async:
         async def go() -> Any:
-            return await async_call(async_client(server))
+            async with async_client(server) as client:
+                return await async_call(client)
         return asyncio.run(go())
-    return sync_call(sync_client(server))
+    with sync_client(server) as client:
+        return sync_call(client)
 
 
 @pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])

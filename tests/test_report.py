@@ -131,7 +131,7 @@ def test_malformed_lines_are_counted_reported_and_skipped(
     bad = {0: "{not json", 10: "[1, 2]", 20: json.dumps({"energy.kwh": 1.0}),
            30: json.dumps({**records[0], "energy.kwh": "lots"}),
            40: json.dumps({**records[0], "timestamp": "yesterday"}), 50: "\xff\xfe garbage",
-           60: json.dumps({**records[0], "energy.gco2e": float("nan")}).replace("NaN", "NaN")}
+           60: json.dumps({**records[0], "energy.gco2e": float("nan")})}
     path = write(tmp_path / "l.jsonl", records, bad)
     assert main([str(path), "--json"]) == 0
     captured = capsys.readouterr()
@@ -227,3 +227,15 @@ def test_plot_without_matplotlib_says_which_extra(tmp_path: Path, records: list[
     err = capsys.readouterr().err
     assert "matplotlib" in err and "[plot]" in err
     assert not out.exists()
+
+
+def test_llm_energy_report_command(tmp_path: Path, records: list[dict[str, Any]]) -> None:
+    """`python -m tracker report` is this report (exit 0, JSON on stdout, warnings on stderr)."""
+    import subprocess
+
+    path = write(tmp_path / "l.jsonl", records, {3: "oops"})
+    proc = subprocess.run([sys.executable, "-m", "tracker", "report", str(path), "--by", "day",
+                           "--json"], capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "skipped 1 malformed line(s) (line 4)" in proc.stderr
+    assert_totals(json.loads(proc.stdout)["total"], sums(records))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tracker.config import Config, configure, get_config, reset, shutdown
+from tracker.energy_model import CallPricer, Estimate, estimate
 from tracker.exceptions import (
     ConfigError,
     IntegrationNotAvailable,
@@ -10,22 +12,20 @@ from tracker.exceptions import (
     UnknownModelError,
     UnknownRegionError,
 )
-from tracker.config import Config, configure, get_config, reset, shutdown
-from tracker.scope import EnergyScope, track_energy
-from tracker.energy_model import CallPricer, Estimate, estimate
 from tracker.instrumentation import instrument, uninstrument
 from tracker.registry import get_registry, load_registry_file, register
+from tracker.scope import EnergyScope, track_energy
 from tracker.specs import HardwareSpec, ModelSpec, RegionSpec
 from tracker.usage import LLMCall, is_recorded, mark_recorded, record_usage, start_call
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Config",
     "CallPricer",
+    "Config",
     "ConfigError",
-    "Estimate",
     "EnergyScope",
+    "Estimate",
     "HardwareSpec",
     "IntegrationNotAvailable",
     "LLMCall",
@@ -36,16 +36,16 @@ __all__ = [
     "UnknownModelError",
     "UnknownRegionError",
     "__version__",
+    "configure",
     "estimate",
+    "get_config",
     "get_registry",
     "instrument",
-    "load_registry_file",
-    "register",
-    "configure",
-    "get_config",
     "is_recorded",
+    "load_registry_file",
     "mark_recorded",
     "record_usage",
+    "register",
     "reset",
     "shutdown",
     "start_call",

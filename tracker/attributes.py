@@ -62,7 +62,8 @@ UNIT_SECONDS: Final = "s"
 #: Semantic-convention bucket boundaries of `gen_ai.client.token.usage` (powers of 4).
 TOKEN_USAGE_BUCKETS: Final[tuple[float, ...]] = tuple(float(4**i) for i in range(14))
 #: Semantic-convention bucket boundaries of `gen_ai.client.operation.duration` (seconds).
-OPERATION_DURATION_BUCKETS: Final[tuple[float, ...]] = tuple(round(0.01 * 2**i, 2) for i in range(14))
+OPERATION_DURATION_BUCKETS: Final[tuple[float, ...]] = tuple(
+    round(0.01 * 2**i, 2) for i in range(14))
 
 #: Instrumentation scope name used for the tracer, meter and logger.
 INSTRUMENTATION_NAME: Final = "llm-energy-tracker"

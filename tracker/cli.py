@@ -1,4 +1,4 @@
-"""The `llm-energy` command line: estimates, registry listings, and the subcommands of other modules."""
+"""The `llm-energy` command line: estimates, registry listings, and delegated subcommands."""
 
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ def _fmt(value: float) -> str:
 def _print_estimate(e: Estimate) -> None:
     width = 14
     rows = [
-        ("energy", f"{_fmt(e.energy_kwh)} kWh", f"range {_fmt(e.energy_kwh_min)} - {_fmt(e.energy_kwh_max)}"),
+        ("energy", f"{_fmt(e.energy_kwh)} kWh",
+         f"range {_fmt(e.energy_kwh_min)} - {_fmt(e.energy_kwh_max)}"),
         ("accelerators", f"{_fmt(e.accelerator_kwh)} kWh", "before host overhead and PUE"),
         ("carbon", f"{_fmt(e.gco2e)} gCO2e", f"range {_fmt(e.gco2e_min)} - {_fmt(e.gco2e_max)}"),
         ("cost", f"{_fmt(e.usd)} USD", "electricity only"),
@@ -78,7 +79,7 @@ def _matches(text: str | None, *fields: object) -> bool:
 def _table(rows: list[list[str]], header: list[str]) -> None:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
-        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
+        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
 
 
 def _emit(args: argparse.Namespace, records: list[dict[str, Any]], header: list[str],
@@ -115,7 +116,8 @@ def _cmd_hardware(args: argparse.Namespace) -> int:
     def row(h: dict[str, Any]) -> list[str]:
         peaks = h["peak_tflops"]
         return [h["name"], _fmt(h["tdp_w"]), _fmt(h["memory_gb"]), _fmt(h["bandwidth_tb_s"]),
-                _fmt(peaks.get("bf16", peaks.get("fp16", 0))), _fmt(peaks["fp8"]) if "fp8" in peaks else "-",
+                _fmt(peaks.get("bf16", peaks.get("fp16", 0))),
+                _fmt(peaks["fp8"]) if "fp8" in peaks else "-",
                 f"{h['source'][:40]} ({h['year']})"]
 
     return _emit(args, records, ["hardware", "TDP W", "memory GB", "HBM TB/s", "bf16 TFLOP/s",
@@ -136,14 +138,12 @@ def _cmd_regions(args: argparse.Namespace) -> int:
                                  "source"], row)
 
 
-def _delegate(module: str) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        import importlib
-
-        main: Callable[[list[str]], int] = importlib.import_module(module).main
-        return main(list(args.rest))
-
-    return run
+#: Subcommands that live in their own modules: `main(argv) -> int` there parses the rest.
+_DELEGATED: dict[str, tuple[str, str]] = {
+    "demo": ("tracker.demo", "offline demo: real clients against a local compatible server"),
+    "report": ("tracker.report", "totals from a ledger, grouped by model, function, day, ..."),
+    "grid": ("tracker.grid_cli", "current grid carbon intensity from the live provider"),
+}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -176,15 +176,24 @@ def _parser() -> argparse.ArgumentParser:
         s.add_argument("--json", action="store_true")
         s.set_defaults(func=func)
 
-    d = sub.add_parser("demo", help="offline demo: a local OpenAI/Anthropic-compatible server",
-                       add_help=False)
-    d.add_argument("rest", nargs=argparse.REMAINDER)
-    d.set_defaults(func=_delegate("tracker.demo"))
+    for name, (_, help_) in _DELEGATED.items():
+        sub.add_parser(name, help=help_, add_help=False)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (2 with a message naming the field for bad input)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in _DELEGATED:
+        import importlib
+
+        module = importlib.import_module(_DELEGATED[argv[0]][0])
+        try:
+            delegated: int = module.main(argv[1:])
+        except ConfigError as exc:
+            print(f"llm-energy: error: {exc}", file=sys.stderr)
+            return 2
+        return delegated
     args = _parser().parse_args(argv)
     try:
         code: int = args.func(args)

@@ -13,8 +13,10 @@ instead of raising, and does not auto-instrument).
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import sys
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -93,6 +95,24 @@ class Config:
     stream_usage: bool = False
     #: TOML or JSON file of extra registry entries, loaded on configure().
     registry_file: str | None = None
+    #: Live grid intensity provider: "electricitymaps", "uk", or None (registry figures only).
+    grid: str | None = None
+    #: Base URL of the grid provider's API (None: the provider's public URL).
+    grid_api_url: str | None = None
+    #: Electricity Maps API token (else ELECTRICITYMAPS_API_TOKEN); never shown or emitted.
+    grid_api_token: str | None = field(default=None, repr=False)
+    #: Grid zone to follow (None: the region's Electricity Maps zone; "GB" for "uk").
+    grid_zone: str | None = None
+    #: Seconds between live grid refreshes (>= 1).
+    grid_ttl_s: float = 900.0
+    #: OTLP base URL for all three signals when the app has no OTel providers (else OTEL_* env).
+    otlp_endpoint: str | None = None
+    #: OTLP protocol, "http/protobuf" or "grpc" (None: OTEL_EXPORTER_OTLP_PROTOCOL, else HTTP).
+    protocol: str | None = None
+    #: Serve metrics for Prometheus on 127.0.0.1:<port>/metrics (0: a free port); None: off.
+    prometheus_port: int | None = None
+    #: service.name of the providers the SDK builds itself (else OTEL_SERVICE_NAME).
+    service_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +125,10 @@ class Runtime:
     #: (model, provider) -> priced entry; filled lazily by tracker.usage, dropped on configure().
     pricers: dict[Any, Any] = field(default_factory=dict)
     statics: dict[Any, Any] = field(default_factory=dict)
+    #: Registry name of the region a live grid reading applies to (None: no live grid).
+    live_region: str | None = None
+    #: Providers the SDK built itself (tracker.exporters.OwnedProviders), shut down by it.
+    owned: Any = None
 
 
 _lock = threading.RLock()
@@ -197,7 +221,10 @@ def _instrument(value: object) -> bool | tuple[str, ...]:
 
 _PARSERS: dict[str, Any] = {
     "model": _str, "hardware": _str, "region": _str, "method": _str, "precision": _str,
-    "registry_file": _str, "pue": _float, "host_overhead": _float, "batch_size": _float,
+    "registry_file": _str, "grid": _str, "grid_api_url": _str, "grid_api_token": _str,
+    "grid_zone": _str, "grid_ttl_s": _float, "otlp_endpoint": _str, "protocol": _str,
+    "prometheus_port": _int, "service_name": _str, "pue": _float, "host_overhead": _float,
+    "batch_size": _float,
     "carbon_intensity": _float, "price_usd_per_kwh": _float, "wue": _float, "gpus": _int,
     "enabled": _bool, "strict": _bool, "stream_usage": _bool,
 }
@@ -211,14 +238,15 @@ def _resolve(options: dict[str, Any], *, use_env: bool = True) -> dict[str, Any]
         name = f.name
         arg = options.get(name, UNSET if name == "ledger" else None)
         raw = arg
-        if (arg is None or arg is UNSET) and use_env and name not in _PROVIDERS:
+        missing = arg is UNSET if name == "ledger" else arg is None
+        if missing and use_env and name not in _PROVIDERS:
             env = _env(name)
             if env is not None:
                 raw = env
         if name == "ledger":
             values[name] = "auto" if raw is UNSET else raw
         elif name == "labels":
-            values[name] = MappingProxyType(_labels(raw)) if raw is not None else MappingProxyType({})
+            values[name] = MappingProxyType(_labels(raw) if raw is not None else {})
         elif name == "instrument":
             values[name] = True if raw is None else _instrument(raw)
         elif raw is None:
@@ -246,37 +274,89 @@ def _ledger_path(value: object, tracer_provider: object) -> str | None:
     return validate_ledger_path(value)
 
 
-def _validate_pricing(values: Mapping[str, Any]) -> None:
-    """Build one pricer from the configured deployment so a bad value raises now."""
+def _validate_pricing(values: Mapping[str, Any]) -> str:
+    """Build one pricer from the configured deployment so a bad value raises now.
+
+    Returns the registry name of the configured (or default) region.
+    """
     from tracker.energy_model import pricer
 
-    pricer(
+    return pricer(
         values["model"], hardware=values["hardware"], precision=values["precision"],
         gpus=values["gpus"], batch_size=values["batch_size"], method=values["method"],
         pue=values["pue"], host_overhead=values["host_overhead"], region=values["region"],
         carbon_intensity=values["carbon_intensity"],
         price_usd_per_kwh=values["price_usd_per_kwh"], wue=values["wue"], unknown_model="fallback",
-    )
+    ).region
 
 
-def _build(options: dict[str, Any], *, use_env: bool = True) -> Runtime:
+def _configure_grid(values: Mapping[str, Any], region: str) -> str | None:
+    """Start (or stop) live grid intensity; returns the region it applies to."""
+    if values["grid"] is None and "tracker.grid" not in sys.modules:
+        return None  # never configured: do not import the network code
+    from tracker import grid
+    from tracker.registry import get_registry
+
+    zone = values["grid_zone"] or get_registry().region(region).electricitymaps_zone
+    refresher = grid.configure_grid(values["grid"], values["grid_api_url"],
+                                    values["grid_api_token"], zone, values["grid_ttl_s"])
+    return region if refresher is not None else None
+
+
+def _build(options: dict[str, Any], *, use_env: bool = True, configure_grid: bool = True,
+           ) -> Runtime:
     values = _resolve(options, use_env=use_env)
     if values["registry_file"] is not None:
         from tracker.registry import load_registry_file
 
         load_registry_file(values["registry_file"])
-    _validate_pricing(values)
+    region = _validate_pricing(values)
     explicit_ledger = values["ledger"] not in ("auto", "AUTO")
-    values["ledger"] = _ledger_path(values["ledger"], values["tracer_provider"])
-    config = Config(**values)
-    writer = None
-    if config.ledger is not None:
-        writer = LedgerWriter(config.ledger, open_now=explicit_ledger)
-    telemetry = Telemetry(
-        tracer_provider=config.tracer_provider, meter_provider=config.meter_provider,
-        logger_provider=config.logger_provider, ledger=writer,
-    )
-    return Runtime(config=config, telemetry=telemetry, labels=dict(config.labels))
+    owned = _owned_providers(values)
+    providers = {name: values[name] for name in _PROVIDERS}
+    if owned is not None:  # the app set nothing up: export through the SDK's own providers
+        for name in _PROVIDERS:
+            if providers[name] is None:
+                providers[name] = getattr(owned, name)
+    try:
+        ledger_path = _ledger_path(values["ledger"], providers["tracer_provider"])
+        values["ledger"] = ledger_path
+        config = Config(**values)
+        writer = None
+        if config.ledger is not None:
+            writer = LedgerWriter(config.ledger, open_now=explicit_ledger)
+        telemetry = Telemetry(ledger=writer, **providers)
+        live_region = _configure_grid(values, region) if configure_grid else None
+    except BaseException:
+        if owned is not None:
+            owned.shutdown(timeout_s=0.5)
+        raise
+    return Runtime(config=config, telemetry=telemetry, labels=dict(config.labels),
+                   live_region=live_region, owned=owned)
+
+
+def _owned_providers(values: Mapping[str, Any]) -> Any:
+    """Build exporting providers from the options or OTEL_* env when the app has none."""
+    if all(values[name] is not None for name in _PROVIDERS):
+        return None
+    from tracker import exporters
+
+    asked = values["otlp_endpoint"] is not None or values["prometheus_port"] is not None
+    if not asked and exporters.app_has_providers():
+        return None  # the application's global providers are used
+    owned = exporters.build_providers(
+        otlp_endpoint=values["otlp_endpoint"], protocol=values["protocol"],
+        prometheus_port=values["prometheus_port"], service_name=values["service_name"])
+    if owned is not None:
+        atexit.register(owned.shutdown)
+    return owned
+
+
+def _release(runtime: Runtime | None) -> None:
+    """Shut down the providers an old runtime built (bounded; see tracker.exporters)."""
+    if runtime is not None and runtime.owned is not None:
+        with internal_errors.guard("config.release_providers"):
+            runtime.owned.shutdown()
 
 
 def _instrument_providers(instrument: bool | tuple[str, ...]) -> None:
@@ -315,11 +395,20 @@ def configure(
     tracer_provider: Any = None,
     meter_provider: Any = None,
     logger_provider: Any = None,
-    ledger: str | os.PathLike[str] | bool | None | _Unset = UNSET,
+    ledger: str | os.PathLike[str] | bool | _Unset | None = UNSET,
     strict: bool | None = None,
     instrument: bool | Sequence[str] | None = None,
     stream_usage: bool | None = None,
     registry_file: str | os.PathLike[str] | None = None,
+    grid: str | None = None,
+    grid_api_url: str | None = None,
+    grid_api_token: str | None = None,
+    grid_zone: str | None = None,
+    grid_ttl_s: float | None = None,
+    otlp_endpoint: str | None = None,
+    protocol: str | None = None,
+    prometheus_port: int | None = None,
+    service_name: str | None = None,
 ) -> Config:
     """Configure the SDK and return the frozen `Config`; replaces any previous configuration.
 
@@ -332,7 +421,8 @@ def configure(
     with _lock:
         runtime = _build(options)
         internal_errors.set_strict(runtime.config.strict)
-        _runtime = runtime
+        previous, _runtime = _runtime, runtime
+    _release(previous)
     _instrument_providers(runtime.config.instrument)
     return runtime.config
 
@@ -355,7 +445,7 @@ def _lazy_default() -> Runtime:
                 try:
                     internal_errors.report("config.environment", exc)
                 finally:
-                    runtime = _build({}, use_env=False)
+                    runtime = _build({}, use_env=False, configure_grid=False)
             internal_errors.set_strict(runtime.config.strict)
             _runtime = runtime
         return _runtime
@@ -367,14 +457,21 @@ def get_config() -> Config:
 
 
 def shutdown() -> None:
-    """Flush and close what the SDK owns (the ledger file); tracking keeps working afterwards.
+    """Flush and close what the SDK owns: its own exporting providers, the ledger, the grid thread.
 
+    Tracking keeps working afterwards (the ledger reopens on the next write, intensities come
+    from the registry), but the SDK's own exporters stay stopped until the next `configure()`.
     Providers passed to `configure()` belong to the application: shut them down yourself.
     """
     runtime = _runtime
     if runtime is not None and runtime.telemetry.ledger is not None:
-        with internal_errors.guard("shutdown"):
+        with internal_errors.guard("shutdown.ledger"):
             runtime.telemetry.ledger.close()
+    _release(runtime)
+    grid = sys.modules.get("tracker.grid")
+    if grid is not None:
+        with internal_errors.guard("shutdown.grid"):
+            grid.shutdown()
 
 
 def reset() -> None:

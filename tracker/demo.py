@@ -27,7 +27,7 @@ __all__ = ["main", "run_calls"]
 DUMMY_KEY = "demo-key-not-a-secret"
 OPENAI_MODEL = "gpt-4o-mini"
 ANTHROPIC_MODEL = "claude-haiku-4-5"
-_PROMPT = [{"role": "user", "content": "In one sentence: why measure the energy of LLM calls?"}]
+_PROMPT: Any = [{"role": "user", "content": "Why measure the energy of LLM calls?"}]
 
 
 class _PrintHandler(logging.Handler):
@@ -45,6 +45,7 @@ def run_calls(openai_base_url: str | None, anthropic_base_url: str | None,
     from tracker.scope import track_energy
 
     done: list[str] = []
+    clients: list[Any] = []
     try:
         import openai
     except ImportError:
@@ -56,6 +57,7 @@ def run_calls(openai_base_url: str | None, anthropic_base_url: str | None,
 
     if openai is not None:
         client = openai.OpenAI(api_key=api_key, base_url=openai_base_url, max_retries=0)
+        clients.append(client)
 
         @track_energy
         def answer_question() -> str:
@@ -64,8 +66,8 @@ def run_calls(openai_base_url: str | None, anthropic_base_url: str | None,
 
         @track_energy
         def stream_answer() -> str:
-            stream = client.chat.completions.create(model=OPENAI_MODEL, messages=_PROMPT,
-                                                    stream=True)
+            stream: Any = client.chat.completions.create(model=OPENAI_MODEL, messages=_PROMPT,
+                                                         stream=True)
             return "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
 
         @track_energy
@@ -86,6 +88,7 @@ def run_calls(openai_base_url: str | None, anthropic_base_url: str | None,
     if anthropic is not None:
         aclient = anthropic.Anthropic(api_key=api_key, base_url=anthropic_base_url,
                                       max_retries=0)
+        clients.append(aclient)
 
         @track_energy
         def summarise_with_claude() -> str:
@@ -103,14 +106,19 @@ def run_calls(openai_base_url: str | None, anthropic_base_url: str | None,
         tasks = []
         if openai is not None:
             oa = openai.AsyncOpenAI(api_key=api_key, base_url=openai_base_url, max_retries=0)
-            tasks.append(oa.chat.completions.create(model=OPENAI_MODEL, messages=_PROMPT))
+
+            async def plain() -> None:
+                async with oa:
+                    await oa.chat.completions.create(model=OPENAI_MODEL, messages=_PROMPT)
+
+            tasks.append(plain())
         if anthropic is not None:
             an = anthropic.AsyncAnthropic(api_key=api_key, base_url=anthropic_base_url,
                                           max_retries=0)
 
             async def streamed() -> None:
-                async with an.messages.stream(model=ANTHROPIC_MODEL, max_tokens=200,
-                                              messages=_PROMPT) as stream:
+                async with an, an.messages.stream(model=ANTHROPIC_MODEL, max_tokens=200,
+                                                  messages=_PROMPT) as stream:
                     await stream.get_final_message()
 
             tasks.append(streamed())
@@ -121,6 +129,8 @@ def run_calls(openai_base_url: str | None, anthropic_base_url: str | None,
         await async_calls()
 
     asyncio.run(concurrent_batch())
+    for c in clients:
+        c.close()
     return done
 
 
@@ -141,7 +151,7 @@ def _summary(ledger: Path, out: TextIO) -> int:
     out.write(f"\n{head}{'kWh':>12}{'gCO2e':>11}{'USD':>11}\n")
     total = [0.0] * 6
     for (provider, model), r in sorted(rows.items()):
-        total = [a + b for a, b in zip(total, r)]
+        total = [a + b for a, b in zip(total, r, strict=True)]
         out.write(f"{provider:<11}{model:<24}{r[0]:>6.0f}{r[1]:>7.0f}{r[2]:>7.0f}"
                   f"{r[3]:>12.3g}{r[4]:>11.3g}{r[5]:>11.3g}\n")
     out.write(f"{'total':<35}{total[0]:>6.0f}{total[1]:>7.0f}{total[2]:>7.0f}"

@@ -154,20 +154,21 @@ def _openai_events(path: str, model: str, body: Mapping[str, Any], n_in: int
     options = body.get("stream_options")
     include_usage = isinstance(options, Mapping) and bool(options.get("include_usage"))
     legacy = path.endswith("/completions") and not path.endswith("/chat/completions")
-    base = {"id": "cmpl-demo", "created": created, "model": model,
+    base: dict[str, Any] = {"id": "cmpl-demo", "created": created, "model": model,
             "object": "text_completion" if legacy else "chat.completion.chunk"}
     if include_usage:
         base["usage"] = None
-    for i, piece in enumerate([None, *pieces, ""]):
-        finish = "stop" if i == len(pieces) + 1 else None
+    steps: list[str | None] = [None, *pieces, ""]
+    for i, step in enumerate(steps):
+        finish = "stop" if i == len(steps) - 1 else None
         if legacy:
-            if piece is None:
+            if step is None:
                 continue
-            choice: dict[str, Any] = {"index": 0, "text": piece, "logprobs": None,
+            choice: dict[str, Any] = {"index": 0, "text": step, "logprobs": None,
                                       "finish_reason": finish}
         else:
-            delta = {"role": "assistant", "content": ""} if piece is None else (
-                {"content": piece} if piece else {})
+            delta = {"role": "assistant", "content": ""} if step is None else (
+                {"content": step} if step else {})
             choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
         yield None, {**base, "choices": [choice]}
     if include_usage:
@@ -178,8 +179,9 @@ def _openai_events(path: str, model: str, body: Mapping[str, Any], n_in: int
 def _anthropic_events(model: str, n_in: int) -> Iterator[tuple[str | None, dict[str, Any] | str]]:
     pieces = _pieces()
     start_usage = {**_anthropic_usage(n_in, 1)}
-    message = {"id": "msg_demo", "type": "message", "role": "assistant", "model": model,
-               "content": [], "stop_reason": None, "stop_sequence": None, "usage": start_usage}
+    message: dict[str, Any] = {
+        "id": "msg_demo", "type": "message", "role": "assistant", "model": model,
+        "content": [], "stop_reason": None, "stop_sequence": None, "usage": start_usage}
     yield "message_start", {"type": "message_start", "message": message}
     yield "content_block_start", {"type": "content_block_start", "index": 0,
                                   "content_block": {"type": "text", "text": ""}}
@@ -236,7 +238,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:  # stdlib signature
         """Silence the default stderr access log."""
 
     def _send_json(self, status: int, payload: object, *, truncate: bool = False) -> None:

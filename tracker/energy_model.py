@@ -169,7 +169,7 @@ def _tokens(field: str, value: object) -> int:
     if isinstance(value, bool):
         raise ConfigError(field, f"must be a non-negative integer, got {value!r}")
     try:
-        count = operator.index(value)  # type: ignore[call-overload]
+        count = operator.index(value)  # type: ignore[arg-type]
     except TypeError:
         raise ConfigError(field, f"must be a non-negative integer, got {value!r}") from None
     if count < 0:
@@ -275,8 +275,11 @@ def pricer(
     if batch_size is not None:
         batch_size = _number("batch_size", batch_size, minimum=0.0, inclusive=False)
     pue = DEFAULTS.pue if pue is None else _number("pue", pue, minimum=1.0)
-    default_ho = DEFAULTS.host_overhead_flops if method == "flops" else DEFAULTS.host_overhead_calibrated
-    host_overhead = default_ho if host_overhead is None else _number("host_overhead", host_overhead, minimum=0.0)
+    if host_overhead is None:
+        host_overhead = (DEFAULTS.host_overhead_flops if method == "flops"
+                         else DEFAULTS.host_overhead_calibrated)
+    else:
+        host_overhead = _number("host_overhead", host_overhead, minimum=0.0)
     wue = DEFAULTS.wue if wue is None else _number("wue", wue, minimum=0.0)
     reg_region = reg.region(DEFAULTS.region if region is None else region)
     if carbon_intensity is None:
@@ -295,8 +298,9 @@ def pricer(
     lo_batch, hi_batch = (batch, batch) if batch_size is not None else (high_b, low_b)
     assert spec.active_params_b_min is not None and spec.active_params_b_max is not None
     j_in, j_out, n = _corner_j(method, spec, spec.active, precision, hw, gpus, batch)
-    j_in_lo, j_out_lo, _ = _corner_j(method, spec, spec.active_params_b_min, precision, hw, gpus, lo_batch)
-    j_in_hi, j_out_hi, _ = _corner_j(method, spec, spec.active_params_b_max, precision, hw, gpus, hi_batch)
+    a_lo, a_hi = spec.active_params_b_min, spec.active_params_b_max
+    j_in_lo, j_out_lo, _ = _corner_j(method, spec, a_lo, precision, hw, gpus, lo_batch)
+    j_in_hi, j_out_hi, _ = _corner_j(method, spec, a_hi, precision, hw, gpus, hi_batch)
     if method == "calibrated":
         # The fitted model's own error on measured serving widens the range both ways.
         spread = 2.0 ** calibrated.RANGE_LOG2_SPREAD

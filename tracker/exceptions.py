@@ -37,7 +37,8 @@ class _UnknownNameError(ConfigError):
     def __init__(self, field: str, name: str, known: Iterable[str] = ()) -> None:
         self.name = name
         self.suggestions = get_close_matches(name.lower(), [k.lower() for k in known], n=3)
-        hint = f"; did you mean {', '.join(repr(s) for s in self.suggestions)}?" if self.suggestions else ""
+        names = ", ".join(repr(s) for s in self.suggestions)
+        hint = f"; did you mean {names}?" if self.suggestions else ""
         super().__init__(field, f"unknown {self.kind} {name!r}{hint}")
 
 

@@ -154,13 +154,17 @@ class GridRefresher:
         return True
 
     def _failed(self, zone: str, reason: str) -> None:
-        if zone in self._failing:
+        if zone in self._failing or self._stop.is_set():  # a replaced refresher stays silent
             return
         self._failing.add(zone)
-        logger.warning(
-            "grid: live carbon intensity for zone %s unavailable: %s; keeping the last good value "
-            "for up to %.0f s, then the registry figure (logged once per outage)",
-            zone, reason, self.stale_after_s)
+        entry = self._cache.get(zone)
+        if entry is not None:
+            then = (f"keeping the last good value ({entry.reading.timestamp}) until it is "
+                    f"{self.stale_after_s:.0f} s old, then the registry figure")
+        else:
+            then = "using the registry figure"
+        logger.warning("grid: live carbon intensity for zone %s unavailable: %s; %s "
+                       "(logged once per outage)", zone, reason, then)
 
     def _run(self) -> None:
         due: dict[str, float] = {}
@@ -282,6 +286,6 @@ def configure_grid(provider: str | None, api_url: str | None, api_token: str | N
 
 def main(argv: list[str]) -> int:
     """`llm-energy grid [ZONE] [--provider electricitymaps|uk] [--api-url URL] [--json]`."""
-    from tracker.grid_cli import run
+    from tracker.grid_cli import main as run
 
     return run(argv)

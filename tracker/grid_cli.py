@@ -19,7 +19,7 @@ from tracker.grid_providers import GridError, GridProvider, GridReading, uk_regi
 from tracker.network import make_session
 from tracker.specs import RegionSpec
 
-__all__ = ["run"]
+__all__ = ["main"]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -68,7 +68,7 @@ def _reading_dict(r: GridReading) -> dict[str, Any]:
             "source": r.source, "estimated": r.estimated, "basis": r.basis}
 
 
-def run(argv: list[str]) -> int:
+def main(argv: list[str]) -> int:
     """Parse `argv`, fetch once, print; returns the exit status."""
     args = _parser().parse_args(argv)
     try:

@@ -71,7 +71,7 @@ def reset_seen() -> None:
         _seen.clear()
 
 
-class guard:  # noqa: N801 - used like a function: ``with guard("site"):``
+class guard:
     """Context manager and decorator that swallows and logs SDK-side exceptions.
 
     As a decorator the wrapped function returns None when it fails (use `guarded` for another
@@ -98,6 +98,7 @@ class guard:  # noqa: N801 - used like a function: ``with guard("site"):``
         return True
 
     def __call__(self, func: Callable[_P, _R]) -> Callable[_P, _R | None]:
+        """Decorate `func`: its SDK-side failures are reported and it returns None."""
         site = self.site
 
         @functools.wraps(func)

@@ -55,7 +55,7 @@ class EnergyScope:
                  model: str | None = None, labels: Mapping[str, Any] | None = None) -> None:
         self.name = name
         self.parent = parent
-        self.model = model or (parent.model if parent is not None else None)
+        self.model: str | None = model or (parent.model if parent is not None else None)
         inherited = parent.labels if parent is not None else {}
         self.labels: dict[str, Any] = {**inherited, **labels} if labels else inherited
         #: Facility energy, kWh.
@@ -266,7 +266,7 @@ def _wrap_async_gen(func: Callable[_P, AsyncGenerator[Any, Any]], scope_name: st
         agen = func(*args, **kwargs)
         scope = _open(scope_name, model, labels)
         if scope is None:
-            async for item in agen:  # noqa: UP028 - asend() passthrough is not needed here
+            async for item in agen:
                 yield item
             return
         error: BaseException | None = None
@@ -322,6 +322,7 @@ class TrackEnergy:
         self.labels = dict(labels) if labels else None
 
     def __call__(self, func: Callable[_P, _R]) -> Callable[_P, _R]:
+        """Decorate `func` (any kind: function, coroutine, generator, async generator)."""
         return _wrap(func, self.name, self.model, self.labels)
 
     def __enter__(self) -> EnergyScope:

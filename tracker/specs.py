@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -17,7 +18,7 @@ __all__ = [
 ]
 
 Precision = Literal["fp32", "tf32", "bf16", "fp16", "fp8", "int8", "fp4", "mxfp4", "int4"]
-PRECISIONS: tuple[str, ...] = ("fp32", "tf32", "bf16", "fp16", "fp8", "int8", "fp4", "mxfp4", "int4")
+PRECISIONS: tuple[str, ...] = typing.get_args(Precision)
 
 #: The seed formula's precision multipliers (energy-model.md section 2).
 FLOPS_PRECISION_MULTIPLIER: dict[str, float] = {
@@ -100,7 +101,7 @@ class HardwareSpec(BaseModel):
             raise ValueError("peak_tflops needs a bf16 (or fp16) figure")
         for key, value in self.peak_tflops.items():
             if key not in PRECISIONS or value <= 0:
-                raise ValueError(f"peak_tflops[{key!r}] must be a known precision with a positive value")
+                raise ValueError(f"peak_tflops[{key!r}]: needs a known precision, a positive value")
         return self
 
     def peak_flops(self, precision: str) -> float:

@@ -66,8 +66,9 @@ def _text_chars(obj: object, depth: int = 0) -> int:
 
 
 def estimate_tokens(*request_parts: object) -> int:
-    """Estimated tokens of a request: every string inside `request_parts` (messages, input,
-    system prompt...), ``ceil(chars / 4)``. Only lengths are read; no text is kept.
+    """Estimated tokens of a request: ``ceil(chars / 4)`` over every string inside it.
+
+    `request_parts` are the messages, input, system prompt... Only lengths are read.
     """
     return tokens_from_chars(sum(_text_chars(p) for p in request_parts))
 
@@ -162,7 +163,7 @@ class _StreamState:
             )
 
 
-class _ProxyBase(wrapt.ObjectProxy):  # type: ignore[misc]
+class _ProxyBase(wrapt.ObjectProxy):  # type: ignore[type-arg,misc,unused-ignore]
     def __init__(self, wrapped: Any, state: _StreamState) -> None:
         super().__init__(wrapped)
         self._self_state = state

@@ -92,11 +92,13 @@ class Telemetry:
         self._cost = meter.create_counter(
             A.METRIC_COST, unit=A.UNIT_USD, description="Electricity cost of LLM calls")
         self._tokens = meter.create_histogram(
-            A.METRIC_TOKEN_USAGE, unit=A.UNIT_TOKEN, description="Number of input and output tokens used",
+            A.METRIC_TOKEN_USAGE, unit=A.UNIT_TOKEN,
+            description="Number of input and output tokens used",
             explicit_bucket_boundaries_advisory=list(A.TOKEN_USAGE_BUCKETS),
         )
         self._duration = meter.create_histogram(
-            A.METRIC_OPERATION_DURATION, unit=A.UNIT_SECONDS, description="GenAI operation duration",
+            A.METRIC_OPERATION_DURATION, unit=A.UNIT_SECONDS,
+            description="GenAI operation duration",
             explicit_bucket_boundaries_advisory=list(A.OPERATION_DURATION_BUCKETS),
         )
         # Low-cardinality metric attribute sets, built once per distinct key.
@@ -181,17 +183,28 @@ class Telemetry:
         metric_key: tuple[Any, ...],
         duration_s: float | None,
         error: BaseException | None,
+        start_name: str | None = None,
     ) -> None:
         """Finish one priced call: span, log record, metrics, ledger line, stdlib log record.
 
-        `metric_key` is ``(operation, provider, request_model)``.
+        `metric_key` is ``(operation, provider, request_model)``. With `span` None and
+        `start_name` given, the span is started here with all its attributes and ended at once.
         """
         full = {**labels, **attrs} if labels else attrs
         now_ns = time.time_ns()
         span_ctx = None
+        if span is None and start_name is not None:
+            try:
+                span = self.tracer.start_span(start_name, kind=SpanKind.CLIENT, attributes=full)
+            except Exception as exc:
+                report("telemetry.call_span", exc)
+            started_here = True
+        else:
+            started_here = False
         if span is not None:
             try:
-                span.set_attributes(full)
+                if not started_here:
+                    span.set_attributes(full)
                 if error is not None:
                     span.set_attribute(A.ERROR_TYPE, error_type(error))
                     span.set_status(Status(StatusCode.ERROR, error_type(error)))
@@ -223,7 +236,7 @@ class Telemetry:
             )
         else:  # pragma: no cover - opentelemetry-api < 1.35
             sc = span.get_span_context() if span is not None else None
-            record = _logs.LogRecord(  # type: ignore[call-overload]
+            record = _logs.LogRecord(
                 timestamp=now_ns, trace_id=sc.trace_id if sc else None,
                 span_id=sc.span_id if sc else None, trace_flags=sc.trace_flags if sc else None,
                 severity_text="INFO", severity_number=_SEVERITY_INFO,
@@ -297,7 +310,8 @@ class Telemetry:
         return span, trace.set_span_in_context(span)
 
     @staticmethod
-    def end_scope_span(span: trace.Span, sums: Mapping[str, Any], error: BaseException | None) -> None:
+    def end_scope_span(span: trace.Span, sums: Mapping[str, Any],
+                       error: BaseException | None) -> None:
         """Set a scope's sums on its span and end it (ERROR status when `error` is given)."""
         try:
             span.set_attributes(sums)

@@ -16,6 +16,8 @@ longer than 256 characters are dropped, so prompt text never leaks through this 
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import time
 import weakref
 from collections import OrderedDict
@@ -74,6 +76,7 @@ def _user_attributes(attributes: Mapping[str, Any] | None) -> dict[str, Any]:
 class _Priced:
     pricer: CallPricer
     provider: str | None  # given, or inferred from the registry entry
+    live: bool  # a live grid reading (tracker.grid) replaces the registry intensity
 
 
 def _pricer_kwargs(runtime: Runtime, provider: str | None) -> dict[str, Any]:
@@ -126,7 +129,8 @@ def _build_priced(runtime: Runtime, model: str | None, provider: str | None) -> 
     except Exception as exc:  # a provider default the registry rejects: drop the defaults
         report("usage.provider_defaults", exc)
         built = pricer(model, unknown_model="fallback", **_pricer_kwargs(runtime, None))
-    return _Priced(built, provider)
+    live = built.grid_source == "registry" and built.region == runtime.live_region
+    return _Priced(built, provider, live)
 
 
 def _priced(runtime: Runtime, model: str | None, provider: str | None) -> _Priced:
@@ -145,8 +149,8 @@ def _priced(runtime: Runtime, model: str | None, provider: str | None) -> _Price
 class LLMCall:
     """One LLM call in flight: its CLIENT span is open until `finish()`."""
 
-    __slots__ = ("_attributes", "_done", "_runtime", "_scope", "_span", "_t0", "model",
-                 "operation", "provider")
+    __slots__ = ("_attributes", "_done", "_runtime", "_scope", "_span", "_span_name", "_t0",
+                 "model", "operation", "provider")
 
     def __init__(self, runtime: Runtime | None, scope: EnergyScope | None, span: Span | None,
                  provider: str | None, operation: str, model: str | None,
@@ -158,6 +162,7 @@ class LLMCall:
         self.operation = operation
         self.model = model
         self._attributes = attributes
+        self._span_name: str | None = None
         self._t0 = time.perf_counter()
         self._done = runtime is None
 
@@ -172,7 +177,15 @@ class LLMCall:
         try:
             self._finish(input_tokens, output_tokens, response_model, tokens_estimated, error)
         except Exception as exc:
+            self._abort()
             report("usage.finish", exc)
+
+    def _abort(self) -> None:
+        """End the span of a call whose recording failed half-way (best effort)."""
+        span, self._span = self._span, None
+        if span is not None:
+            with contextlib.suppress(Exception):
+                span.end()
 
     def _finish(self, input_tokens: int | None, output_tokens: int | None,
                 response_model: str | None, tokens_estimated: bool,
@@ -202,6 +215,11 @@ class LLMCall:
         if provider != self.provider:
             metric_key = (self.operation, provider, self.model)
         est = priced.pricer.price(n_in, n_out)
+        if priced.live:
+            reading = _grid_lookup()
+            if reading is not None:
+                est = priced.pricer.price(n_in, n_out, carbon_intensity=reading.g_per_kwh,
+                                          grid_source=reading.source)
         scope = self._scope
         if scope is not None:
             try:
@@ -218,12 +236,19 @@ class LLMCall:
         telemetry.emit_call(
             self._span, attrs, labels, function=scope.name if scope is not None else None,
             region=priced.pricer.region, metric_key=metric_key, duration_s=duration_s,
-            error=error,
+            error=error, start_name=self._span_name,
         )
         return est
 
 
-def _labels(runtime: Runtime, scope: EnergyScope | None, attributes: dict[str, Any]) -> dict[str, Any]:
+def _grid_lookup() -> Any:
+    from tracker import grid
+
+    return grid.lookup()
+
+
+def _labels(runtime: Runtime, scope: EnergyScope | None,
+            attributes: dict[str, Any]) -> dict[str, Any]:
     base = runtime.labels
     scoped = scope.labels if scope is not None else None
     if not scoped and not attributes:
@@ -241,25 +266,34 @@ def start_call(*, provider: str | None, operation: str = "chat", request_model: 
     The call rolls up into the tracked scope current *now*, even if it finishes elsewhere
     (a stream consumed after the function returned).
     """
+    return _start(provider, operation, request_model, attributes, defer_span=False)
+
+
+def _start(provider: str | None, operation: str, request_model: str | None,
+           attributes: Mapping[str, Any] | None, *, defer_span: bool) -> LLMCall:
     try:
         runtime = get_runtime()
         if not runtime.config.enabled:
             return _DISABLED
         scope = current_scope()
-        model = request_model or (scope.model if scope is not None else None) or runtime.config.model
+        default = scope.model if scope is not None else None
+        model = request_model or default or runtime.config.model
+        name = f"{operation} {model}" if model else operation
         span = None
-        try:
-            name = f"{operation} {model}" if model else operation
-            initial: dict[str, Any] = {A.GEN_AI_OPERATION_NAME: operation}
-            if provider:
-                initial[A.GEN_AI_PROVIDER_NAME] = provider
-            if model:
-                initial[A.GEN_AI_REQUEST_MODEL] = model
-            span = runtime.telemetry.start_call_span(name, initial)
-        except Exception as exc:
-            report("telemetry.start_call_span", exc)
-        return LLMCall(runtime, scope, span, provider, operation, model,
+        if not defer_span:  # record_usage() starts and ends its span in one go, at finish
+            try:
+                initial: dict[str, Any] = {A.GEN_AI_OPERATION_NAME: operation}
+                if provider:
+                    initial[A.GEN_AI_PROVIDER_NAME] = provider
+                if model:
+                    initial[A.GEN_AI_REQUEST_MODEL] = model
+                span = runtime.telemetry.start_call_span(name, initial)
+            except Exception as exc:
+                report("telemetry.start_call_span", exc)
+        call = LLMCall(runtime, scope, span, provider, operation, model,
                        _user_attributes(attributes))
+        call._span_name = name if defer_span else None
+        return call
     except Exception as exc:
         report("usage.start_call", exc)
         return _DISABLED
@@ -275,12 +309,12 @@ def record_usage(model: str | None = None, input_tokens: int = 0, output_tokens:
     model); outside any scope it is still emitted. Returns the `Estimate`, or None when the SDK
     is disabled or failed internally (never raises).
     """
-    call = start_call(provider=provider, operation=operation, request_model=model,
-                      attributes=attributes)
+    call = _start(provider, operation, model, attributes, defer_span=True)
     try:
         return call._finish(input_tokens, output_tokens, response_model, tokens_estimated, None,
                             duration=False)
     except Exception as exc:
+        call._abort()
         report("usage.record_usage", exc)
         return None
 
@@ -292,11 +326,15 @@ _strong: OrderedDict[int, object] = OrderedDict()
 _MAX_STRONG = 2048
 
 
+def _forget(key: int, _ref: object) -> None:
+    _weak.pop(key, None)
+
+
 def mark_recorded(obj: object) -> None:
     """Remember that `obj` (a provider response) has been recorded, so it is not counted again."""
     key = id(obj)
     try:
-        _weak[key] = weakref.ref(obj, lambda _r, k=key: _weak.pop(k, None))
+        _weak[key] = weakref.ref(obj, functools.partial(_forget, key))
     except TypeError:  # dicts and other objects without weak references: keep them alive briefly
         _strong[key] = obj
         while len(_strong) > _MAX_STRONG:
@@ -328,6 +366,7 @@ class Usage:
 
 _SKIP_TYPES = (str, bytes, bytearray, int, float, bool, list, tuple, set, frozenset)
 _PROVIDER_BY_MODULE = (("openai", "openai"), ("anthropic", "anthropic"), ("google", "gcp.gemini"))
+_OPENAI_OBJECTS = ("chat.completion", "text_completion", "response", "list")
 _OPERATION_BY_OBJECT = {"list": "embeddings", "text_completion": "text_completion"}
 
 
@@ -378,7 +417,7 @@ def extract_usage(obj: object) -> Usage | None:
 
 def _guess_provider(obj: object, kind: object, get_obj: Any) -> str | None:
     if isinstance(obj, Mapping):
-        if isinstance(kind, str) and kind in ("chat.completion", "text_completion", "response", "list"):
+        if isinstance(kind, str) and kind in _OPENAI_OBJECTS:
             return "openai"
         return "anthropic" if get_obj("type") == "message" else None
     module = type(obj).__module__

@@ -1,0 +1,145 @@
+"""Shared fixtures: real OpenTelemetry SDK providers with in-memory exporters, a configured SDK.
+
+Reusable by every test module:
+
+- `otel`: fresh TracerProvider / MeterProvider / LoggerProvider wired to in-memory exporters
+  (synchronous processors, so data is readable right after the call). Helpers: `otel.spans()`,
+  `otel.span(name)`, `otel.logs()` (SDK log records), `otel.metric_points(name)` (data points),
+  `otel.metric_sum(name, **attrs)`.
+- `configure_tracker(**overrides)`: calls `tracker.configure(strict=True, instrument=False,
+  ledger=None, <the otel providers>, **overrides)` and returns the `otel` helper.
+- `configured`: `configure_tracker()` with no overrides.
+
+An autouse fixture clears every ``TRACKER_*`` and OTLP-exporter environment variable, disables
+the default ledger (``TRACKER_LEDGER=""``, so no test writes ./llm-energy-ledger.jsonl) and calls
+`tracker.reset()` after each test.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+import tracker
+
+try:
+    from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter as _LogExporter
+except ImportError:  # opentelemetry-sdk < 1.39
+    from opentelemetry.sdk._logs.export import InMemoryLogExporter as _LogExporter  # type: ignore
+
+
+class Otel:
+    """Real SDK providers and what they captured."""
+
+    def __init__(self) -> None:
+        self.span_exporter = InMemorySpanExporter()
+        self.tracer_provider = TracerProvider()
+        self.tracer_provider.add_span_processor(SimpleSpanProcessor(self.span_exporter))
+        self.metric_reader = InMemoryMetricReader()
+        self.meter_provider = MeterProvider(metric_readers=[self.metric_reader])
+        self.log_exporter = _LogExporter()
+        self.logger_provider = LoggerProvider()
+        self.logger_provider.add_log_record_processor(SimpleLogRecordProcessor(self.log_exporter))
+        self.config: tracker.Config | None = None
+
+    def providers(self) -> dict[str, Any]:
+        return {"tracer_provider": self.tracer_provider, "meter_provider": self.meter_provider,
+                "logger_provider": self.logger_provider}
+
+    def spans(self) -> list[ReadableSpan]:
+        return list(self.span_exporter.get_finished_spans())
+
+    def span(self, name: str) -> ReadableSpan:
+        found = [s for s in self.spans() if s.name == name]
+        assert len(found) == 1, f"expected one span {name!r}, got {[s.name for s in self.spans()]}"
+        return found[0]
+
+    def call_spans(self) -> list[ReadableSpan]:
+        from opentelemetry.trace import SpanKind
+
+        return [s for s in self.spans() if s.kind == SpanKind.CLIENT]
+
+    def logs(self) -> list[Any]:
+        """The SDK LogRecords (``.attributes``, ``.event_name``, ``.trace_id``, ``.span_id``)."""
+        return [r.log_record for r in self.log_exporter.get_finished_logs()]
+
+    def metric_points(self, name: str) -> list[Any]:
+        data = self.metric_reader.get_metrics_data()
+        points: list[Any] = []
+        if data is None:
+            return points
+        for rm in data.resource_metrics:
+            for sm in rm.scope_metrics:
+                for metric in sm.metrics:
+                    if metric.name == name:
+                        points.extend(metric.data.data_points)
+        return points
+
+    def metric(self, name: str) -> Any:
+        data = self.metric_reader.get_metrics_data()
+        assert data is not None
+        for rm in data.resource_metrics:
+            for sm in rm.scope_metrics:
+                for metric in sm.metrics:
+                    if metric.name == name:
+                        return metric
+        raise AssertionError(f"no metric {name!r}")
+
+    def metric_sum(self, name: str, **attrs: Any) -> float:
+        """Sum of a counter's points (or a histogram's sums) whose attributes include `attrs`."""
+        total = 0.0
+        for p in self.metric_points(name):
+            if all(p.attributes.get(k) == v for k, v in attrs.items()):
+                total += p.value if hasattr(p, "value") else p.sum
+        return total
+
+    def shutdown(self) -> None:
+        self.tracer_provider.shutdown()
+        self.meter_provider.shutdown()
+        self.logger_provider.shutdown()
+
+
+@pytest.fixture(autouse=True)
+def _tracker_isolation(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for key in list(os.environ):
+        if key.startswith(("TRACKER_", "OTEL_EXPORTER_OTLP", "OTEL_SERVICE_NAME")) or (
+                key.startswith("OTEL_") and key.endswith("_EXPORTER")):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("TRACKER_LEDGER", "")
+    tracker.reset()
+    yield
+    tracker.reset()
+
+
+@pytest.fixture
+def otel() -> Iterator[Otel]:
+    helper = Otel()
+    yield helper
+    helper.shutdown()
+
+
+@pytest.fixture
+def configure_tracker(otel: Otel) -> Callable[..., Otel]:
+    def configure(**overrides: Any) -> Otel:
+        options: dict[str, Any] = {"strict": True, "instrument": False, "ledger": None,
+                                   **otel.providers()}
+        options.update(overrides)
+        otel.config = tracker.configure(**options)
+        return otel
+
+    return configure
+
+
+@pytest.fixture
+def configured(configure_tracker: Callable[..., Otel]) -> Otel:
+    return configure_tracker()

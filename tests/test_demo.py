@@ -1,0 +1,48 @@
+"""`llm-energy demo`: offline, no API key, exits 0 and writes a ledger."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tracker import demo
+from tracker.demo_server import DEMO_REPLY
+
+
+def test_demo_main_runs_offline(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """main() exits 0, prints one JSON carbon line per call and a summary, fills the ledger."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    ledger = tmp_path / "demo.jsonl"
+    assert demo.main(["--ledger", str(ledger)]) == 0
+    out = capsys.readouterr().out
+    records = [json.loads(line) for line in ledger.read_text().splitlines()]
+    printed = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert len(records) == len(printed) >= 8
+    assert {r["gen_ai.provider.name"] for r in records} == {"openai", "anthropic"}
+    assert all(r["energy.kwh"] > 0 for r in records)
+    assert all(r["gen_ai.usage.output_tokens"] > 0 for r in records
+               if r["gen_ai.operation.name"] == "chat")
+    functions = {r["function"].rsplit(".", 1)[-1] for r in records}
+    assert {"answer_question", "stream_answer", "summarise_with_claude",
+            "concurrent_batch"} <= functions
+    assert "total" in out
+    assert DEMO_REPLY not in ledger.read_text() and demo.DUMMY_KEY not in out
+
+
+@pytest.mark.skipif("demo" not in Path(__file__).parents[1].joinpath(
+    "tracker", "cli.py").read_text(), reason="the lead wires `demo` into tracker/cli.py")
+def test_demo_as_subprocess(tmp_path: Path) -> None:
+    """`python -m tracker demo` works offline and exits 0."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY")}
+    proc = subprocess.run([sys.executable, "-m", "tracker", "demo"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120, env=env, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "total" in proc.stdout

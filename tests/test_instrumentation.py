@@ -1,0 +1,83 @@
+"""instrument()/uninstrument(): registry, idempotence, thread safety, restoring the originals."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import types
+from collections.abc import Iterator
+
+import anthropic.resources.messages as amsg
+import openai.resources.chat.completions as chat
+import openai.resources.embeddings as emb
+import pytest
+import wrapt
+
+import tracker
+from tracker import instrumentation
+
+TARGETS = [(chat.Completions, "create"), (chat.AsyncCompletions, "parse"),
+           (emb.Embeddings, "create"), (amsg.Messages, "stream"), (amsg.AsyncMessages, "create")]
+
+
+@pytest.fixture(autouse=True)
+def _clean() -> Iterator[None]:
+    tracker.uninstrument()
+    yield
+    tracker.uninstrument()
+
+
+def test_instrument_all_installed_then_restore_originals() -> None:
+    """No names: every installed provider; uninstrument() puts the very same functions back."""
+    originals = {(cls, name): vars(cls)[name] for cls, name in TARGETS}
+    assert tracker.instrument() == ["anthropic", "openai"]
+    for cls, name in TARGETS:
+        assert isinstance(vars(cls)[name], wrapt.FunctionWrapper)
+    assert tracker.uninstrument() == []
+    for cls, name in TARGETS:
+        assert vars(cls)[name] is originals[(cls, name)]
+        assert not isinstance(vars(cls)[name], wrapt.FunctionWrapper)
+
+
+def test_idempotent_and_thread_safe() -> None:
+    """Concurrent instrument() calls patch each method once."""
+    threads = [threading.Thread(target=tracker.instrument) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    tracker.instrument("openai")
+    wrapper = vars(chat.Completions)["create"]
+    assert isinstance(wrapper, wrapt.FunctionWrapper)
+    assert not isinstance(wrapper.__wrapped__, wrapt.FunctionWrapper)
+    tracker.uninstrument("openai")
+    tracker.uninstrument("openai")
+    assert instrumentation.instrumented() == ["anthropic"]
+
+
+def test_named_provider_not_installed_raises_but_auto_skips(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """An explicitly named missing integration raises IntegrationNotAvailable; auto skips it."""
+    monkeypatch.setitem(instrumentation.INTEGRATIONS, "nosuch", "integrations.nosuch_module")
+    with pytest.raises(tracker.IntegrationNotAvailable):
+        tracker.instrument("nosuch")
+    with pytest.raises(tracker.IntegrationNotAvailable):
+        tracker.instrument("not-a-provider")
+    assert "nosuch" not in tracker.instrument()
+
+
+def test_disable_table_prevents_double_counting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An integration listed as disabling openai turns it off and keeps it off."""
+    calls: list[str] = []
+    fake = types.ModuleType("fake_framework_integration")
+    fake.instrument = lambda: calls.append("on")  # type: ignore[attr-defined]
+    fake.uninstrument = lambda: calls.append("off")  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "fake_framework_integration", fake)
+    monkeypatch.setitem(instrumentation.INTEGRATIONS, "framework", "fake_framework_integration")
+    monkeypatch.setitem(instrumentation.DISABLES, "framework", frozenset({"openai"}))
+    tracker.instrument("openai")
+    assert tracker.instrument("framework") == ["framework"]
+    assert not isinstance(vars(chat.Completions)["create"], wrapt.FunctionWrapper)
+    assert tracker.instrument("openai") == ["framework"]
+    tracker.uninstrument("framework")
+    assert calls == ["on", "off"]
