@@ -43,20 +43,20 @@ class Deployment:
 
 _AZURE = Deployment(
     hardware=("h100",),
-    region=("azure:eastus", "azure:eastus2", "azure:us-east", "US", "USA"),
+    region=("azure:eastus", "azure:eastus2", "US"),
     pue=1.18,
     wue=0.30,
     source="Microsoft Environmental Sustainability Report FY2025 (PUE 1.17-1.18, WUE 0.27-0.57)",
 )
 _AWS = Deployment(
     hardware=("h100",),
-    region=("aws:us-east-1", "aws:us-east-2", "US", "USA"),
+    region=("aws:us-east-1", "aws:us-east-2", "US"),
     pue=1.15,
     wue=0.18,
     source="Amazon Sustainability Report 2023-24 (PUE 1.15, WUE 0.15-0.18)",
 )
 _GCP = Deployment(
-    hardware=("tpu-v6e", "tpu-v5e", "tpu"),
+    hardware=("tpu-v6e", "tpu-v5e"),
     region=("gcp:us-central1", "us-central1"),
     pue=1.09,
     wue=1.0,
