@@ -59,24 +59,24 @@ def run_calls(openai_base_url: str | None, anthropic_base_url: str | None,
         client = openai.OpenAI(api_key=api_key, base_url=openai_base_url, max_retries=0)
         clients.append(client)
 
-        @track_energy
+        @track_energy(name="answer_question")
         def answer_question() -> str:
             reply = client.chat.completions.create(model=OPENAI_MODEL, messages=_PROMPT)
             return reply.choices[0].message.content or ""
 
-        @track_energy
+        @track_energy(name="stream_answer")
         def stream_answer() -> str:
             stream: Any = client.chat.completions.create(model=OPENAI_MODEL, messages=_PROMPT,
                                                          stream=True)
             return "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
 
-        @track_energy
+        @track_energy(name="embed_and_respond")
         def embed_and_respond() -> None:
             client.embeddings.create(model="text-embedding-3-small", input=["energy", "carbon"])
             with client.responses.stream(model=OPENAI_MODEL, input="Summarise in 5 words.") as rs:
                 rs.until_done()
 
-        @track_energy
+        @track_energy(name="support_pipeline")
         def support_pipeline() -> None:  # nested: its span sums the three above
             answer_question()
             stream_answer()
@@ -90,7 +90,7 @@ def run_calls(openai_base_url: str | None, anthropic_base_url: str | None,
                                       max_retries=0)
         clients.append(aclient)
 
-        @track_energy
+        @track_energy(name="summarise_with_claude")
         def summarise_with_claude() -> str:
             message = aclient.messages.create(model=ANTHROPIC_MODEL, max_tokens=200,
                                               messages=_PROMPT)
@@ -124,7 +124,7 @@ def run_calls(openai_base_url: str | None, anthropic_base_url: str | None,
             tasks.append(streamed())
         await asyncio.gather(*tasks)
 
-    @track_energy
+    @track_energy(name="concurrent_batch")
     async def concurrent_batch() -> None:
         await async_calls()
 
@@ -182,7 +182,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     already = set(instrumentation.instrumented())
     try:
         with DemoServer() as server:
-            config.configure(ledger=str(ledger), instrument=True)
+            # A real SDK tracer provider (exporting nowhere) so that records carry trace and
+            # span ids, as they would in an application that has OpenTelemetry set up.
+            from opentelemetry.sdk.trace import TracerProvider
+
+            config.configure(ledger=str(ledger), instrument=True,
+                             tracer_provider=TracerProvider())
             if not args.quiet:
                 requests_logger.addHandler(handler)
                 requests_logger.setLevel(logging.INFO)

@@ -281,6 +281,8 @@ def pricer(
     else:
         host_overhead = _number("host_overhead", host_overhead, minimum=0.0)
     wue = DEFAULTS.wue if wue is None else _number("wue", wue, minimum=0.0)
+    if region is not None and not isinstance(region, str):
+        raise ConfigError("region", f"must be a region name or country code, got {region!r}")
     reg_region = reg.region(DEFAULTS.region if region is None else region)
     if carbon_intensity is None:
         ci, grid_source = reg_region.gco2e_per_kwh, "registry"

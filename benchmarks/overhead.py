@@ -1,0 +1,543 @@
+"""Added time per LLM call: this SDK against the OpenTelemetry contrib instrumentation and EcoLogits.
+
+Every instrumentation is measured on the same OpenAI client call against an in-process
+``httpx.MockTransport`` (no network): a plain chat completion and a streamed one (50 content
+chunks, then the usage chunk), each sync and async. Each instrumentation runs in its own worker
+process with real OpenTelemetry SDK providers behind batching processors and exporters that drop
+everything (BatchSpanProcessor, BatchLogRecordProcessor, PeriodicExportingMetricReader), and
+measures the bare client in the same process by swapping the patched methods in and out. The
+peers run in their own virtual environment (created on first use, pinned to the same openai and
+httpx as this one, so the bare client is the same code). Repetitions are interleaved: each round
+runs every case in every worker, bare and instrumented back to back in alternating order, and the
+figure reported is the median over rounds of (instrumented - bare).
+
+Also: `@track_energy` on an empty function against a bare OpenTelemetry span, and the time of
+``import tracker`` against ``import opentelemetry.sdk.trace`` (fresh interpreters, best of N).
+
+    python benchmarks/overhead.py [--rounds 25] [--peers contrib,ecologits] [--peers-venv DIR]
+                                  [--no-peers] [--json FILE]
+
+Peers: ``contrib`` = opentelemetry-instrumentation-openai-v2, ``ecologits`` = EcoLogits,
+``openllmetry`` = opentelemetry-instrumentation-openai (Traceloop; opt-in). A peer pip cannot
+install is reported as such and skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import hashlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+MODEL = "gpt-4o-mini"
+CHUNKS = 50
+PEER_SPECS: dict[str, list[str]] = {
+    "contrib": ["opentelemetry-instrumentation-openai-v2==2.4b0"],
+    "ecologits": ["ecologits==0.11.3"],
+    "openllmetry": ["opentelemetry-instrumentation-openai==0.62.4"],
+}
+LABELS = {
+    "ours": "llm-energy-tracker",
+    "contrib": "OTel contrib openai-v2 2.4b0",
+    "ecologits": "EcoLogits 0.11.3",
+    "openllmetry": "OpenLLMetry openai 0.62.4",
+}
+CASES = ("plain sync", "plain async", f"stream{CHUNKS} sync", f"stream{CHUNKS} async")
+
+
+# ============================================================================ worker side
+
+
+def _responses() -> tuple[bytes, bytes]:
+    """The canned plain and streamed (SSE) chat completion bodies."""
+    words = [f"word{i} " for i in range(CHUNKS)]
+    plain = {
+        "id": "chatcmpl-bench", "object": "chat.completion", "created": 1_700_000_000,
+        "model": f"{MODEL}-2024-07-18", "system_fingerprint": "fp_bench",
+        "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
+                     "message": {"role": "assistant", "content": "".join(words)}}],
+        "usage": {"prompt_tokens": 25, "completion_tokens": CHUNKS, "total_tokens": 25 + CHUNKS},
+    }
+    events = []
+    for i, word in enumerate(words):
+        chunk = {"id": "chatcmpl-bench", "object": "chat.completion.chunk",
+                 "created": 1_700_000_000, "model": f"{MODEL}-2024-07-18",
+                 "system_fingerprint": "fp_bench", "usage": None,
+                 "choices": [{"index": 0, "logprobs": None,
+                              "finish_reason": "stop" if i == CHUNKS - 1 else None,
+                              "delta": {"role": "assistant", "content": word} if i == 0
+                              else {"content": word}}]}
+        events.append(chunk)
+    events.append({"id": "chatcmpl-bench", "object": "chat.completion.chunk",
+                   "created": 1_700_000_000, "model": f"{MODEL}-2024-07-18", "choices": [],
+                   "usage": {"prompt_tokens": 25, "completion_tokens": CHUNKS,
+                             "total_tokens": 25 + CHUNKS}})
+    sse = "".join(f"data: {json.dumps(e)}\n\n" for e in events) + "data: [DONE]\n\n"
+    return json.dumps(plain).encode(), sse.encode()
+
+
+class _Counting:
+    """What the null exporters dropped (to show which signals each instrumentation emits)."""
+
+    spans = 0
+    logs = 0
+    metrics: set[str] = set()  # noqa: RUF012
+
+
+def _providers() -> dict[str, Any]:
+    """Real SDK providers, batching, with exporters that count and drop; set globally too."""
+    from opentelemetry import _logs, metrics, trace
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import (
+        MetricExporter,
+        MetricExportResult,
+        PeriodicExportingMetricReader,
+    )
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+    try:
+        from opentelemetry.sdk._logs.export import LogRecordExporter as LogBase
+        from opentelemetry.sdk._logs.export import LogRecordExportResult as LogResult
+    except ImportError:  # older SDKs
+        from opentelemetry.sdk._logs.export import LogExporter as LogBase  # type: ignore
+        from opentelemetry.sdk._logs.export import LogExportResult as LogResult  # type: ignore
+
+    class NullSpans(SpanExporter):
+        def export(self, spans: Any) -> SpanExportResult:
+            _Counting.spans += len(spans)
+            return SpanExportResult.SUCCESS
+
+    class NullLogs(LogBase):  # type: ignore[misc,valid-type]
+        def export(self, batch: Any) -> Any:
+            _Counting.logs += len(batch)
+            return LogResult.SUCCESS
+
+        def shutdown(self) -> None:
+            pass
+
+        def force_flush(self, timeout_millis: int = 30000) -> bool:
+            return True
+
+    class NullMetrics(MetricExporter):
+        def export(self, metrics_data: Any, timeout_millis: float = 10_000,
+                   **kwargs: Any) -> MetricExportResult:
+            for rm in metrics_data.resource_metrics:
+                for sm in rm.scope_metrics:
+                    _Counting.metrics.update(m.name for m in sm.metrics)
+            return MetricExportResult.SUCCESS
+
+        def force_flush(self, timeout_millis: float = 10_000) -> bool:
+            return True
+
+        def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
+            pass
+
+    tp = TracerProvider()
+    tp.add_span_processor(BatchSpanProcessor(NullSpans()))
+    reader = PeriodicExportingMetricReader(NullMetrics(), export_interval_millis=5_000)
+    mp = MeterProvider(metric_readers=[reader])
+    lp = LoggerProvider()
+    lp.add_log_record_processor(BatchLogRecordProcessor(NullLogs()))
+    trace.set_tracer_provider(tp)
+    metrics.set_meter_provider(mp)
+    _logs.set_logger_provider(lp)
+    return {"tracer_provider": tp, "meter_provider": mp, "logger_provider": lp}
+
+
+def _patch_points() -> list[tuple[type, str]]:
+    import openai.resources.chat.completions as chat
+
+    points = []
+    for cls in (chat.Completions, chat.AsyncCompletions):
+        points.extend((cls, name) for name in list(vars(cls)) if not name.startswith("__"))
+    return points
+
+
+class Toggle:
+    """Swaps an instrumentation's patched methods in and out (the bare client in between)."""
+
+    def __init__(self, instrument: Callable[[], Any]) -> None:
+        points = _patch_points()
+        before = {p: vars(p[0]).get(p[1]) for p in points}
+        instrument()
+        self.patched = {p: vars(p[0]).get(p[1]) for p in points if vars(p[0]).get(p[1])
+                        is not before[p]}
+        self.original = {p: before[p] for p in self.patched}
+        if not self.patched:
+            raise RuntimeError("the instrumentation patched no chat completion method")
+
+    def set(self, on: bool) -> None:
+        for (cls, name), value in (self.patched if on else self.original).items():
+            setattr(cls, name, value)
+
+
+def _instrumentation(name: str, providers: dict[str, Any]) -> Callable[[], Any]:
+    if name == "ours":
+        sys.path.insert(0, str(ROOT))
+        import tracker
+
+        def ours() -> None:
+            tracker.configure(**providers, ledger=None, instrument=False)
+            tracker.instrument("openai")
+
+        return ours
+    if name == "contrib":
+        from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
+
+        return lambda: OpenAIInstrumentor().instrument(**providers)
+    if name == "openllmetry":
+        from opentelemetry.instrumentation.openai import OpenAIInstrumentor as Traceloop
+
+        return lambda: Traceloop().instrument(**providers)
+    if name == "ecologits":
+        from ecologits import EcoLogits
+
+        return lambda: EcoLogits.init(providers=["openai"])
+    raise SystemExit(f"unknown worker {name!r}")
+
+
+def worker(name: str) -> int:
+    """Serve timing requests on stdin/stdout (one JSON object a line)."""
+    out: TextIO = sys.stdout
+    sys.stdout = sys.stderr  # libraries' prints never reach the protocol stream
+    import httpx
+    import openai
+
+    plain_body, stream_body = _responses()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if b'"stream":true' in request.content.replace(b" ", b""):
+            return httpx.Response(200, content=stream_body,
+                                  headers={"content-type": "text/event-stream"})
+        return httpx.Response(200, content=plain_body,
+                              headers={"content-type": "application/json"})
+
+    providers = _providers()
+    toggle = Toggle(_instrumentation(name, providers))
+    client = openai.OpenAI(api_key="sk-bench", base_url="http://bench.invalid/v1", max_retries=0,
+                           http_client=httpx.Client(transport=httpx.MockTransport(handler)))
+    aclient = openai.AsyncOpenAI(
+        api_key="sk-bench", base_url="http://bench.invalid/v1", max_retries=0,
+        http_client=httpx.AsyncClient(transport=httpx.MockTransport(handler)))
+    messages = [{"role": "user", "content": "Say hello in fifty words."}]
+    stream_kw: dict[str, Any] = {"stream": True, "stream_options": {"include_usage": True}}
+    loop = asyncio.new_event_loop()
+
+    def plain_sync(n: int) -> None:
+        for _ in range(n):
+            client.chat.completions.create(model=MODEL, messages=messages)  # type: ignore
+
+    def stream_sync(n: int) -> None:
+        for _ in range(n):
+            for _chunk in client.chat.completions.create(model=MODEL, messages=messages,
+                                                         **stream_kw):  # type: ignore
+                pass
+
+    async def _plain_async(n: int) -> None:
+        for _ in range(n):
+            await aclient.chat.completions.create(model=MODEL, messages=messages)  # type: ignore
+
+    async def _stream_async(n: int) -> None:
+        for _ in range(n):
+            stream = await aclient.chat.completions.create(model=MODEL, messages=messages,
+                                                           **stream_kw)  # type: ignore
+            async for _chunk in stream:
+                pass
+
+    runs: dict[str, Callable[[int], None]] = {
+        CASES[0]: plain_sync,
+        CASES[1]: lambda n: loop.run_until_complete(_plain_async(n)),
+        CASES[2]: stream_sync,
+        CASES[3]: lambda n: loop.run_until_complete(_stream_async(n)),
+    }
+
+    def timed(case: str, n: int, on: bool) -> float:
+        toggle.set(on)
+        start = time.perf_counter()
+        runs[case](n)
+        return (time.perf_counter() - start) / n
+
+    for case in CASES:  # warm-up: imports, caches, pricers, JIT-free but lazy paths
+        timed(case, 5, True)
+        timed(case, 5, False)
+    out.write(json.dumps({"ready": name, "python": sys.version.split()[0],
+                          "openai": openai.__version__, "httpx": httpx.__version__}) + "\n")
+    out.flush()
+    for line in sys.stdin:
+        cmd = json.loads(line)
+        if cmd.get("op") == "signals":  # one instrumented call of each kind, then flush
+            toggle.set(True)
+            providers["tracer_provider"].force_flush()
+            providers["logger_provider"].force_flush()
+            providers["meter_provider"].force_flush()
+            spans, logs = _Counting.spans, _Counting.logs
+            _Counting.metrics = set()
+            runs[CASES[0]](1)
+            providers["tracer_provider"].force_flush()
+            providers["logger_provider"].force_flush()
+            providers["meter_provider"].force_flush()
+            out.write(json.dumps({"spans": _Counting.spans - spans, "logs": _Counting.logs - logs,
+                                  "metrics": sorted(_Counting.metrics)}) + "\n")
+            out.flush()
+            continue
+        case, n, first = cmd["case"], cmd["n"], cmd["first"]
+        result = {}
+        for on in (first == "inst", first != "inst"):
+            result["inst" if on else "bare"] = timed(case, n, on)
+        out.write(json.dumps(result) + "\n")
+        out.flush()
+    return 0
+
+
+# ============================================================================ driver side
+
+
+class Worker:
+    """A worker process and its line protocol."""
+
+    def __init__(self, name: str, python: str) -> None:
+        self.name = name
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "TRACKER_LEDGER": "",
+               "OTEL_SDK_DISABLED": "false"}
+        self.proc = subprocess.Popen(
+            [python, str(Path(__file__).resolve()), "--worker", name],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=env, cwd=str(HERE))
+        self.info = self._read()
+
+    def _read(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            err = self.proc.stderr.read() if self.proc.stderr else ""
+            raise RuntimeError(f"worker {self.name} died:\n{err[-3000:]}")
+        return json.loads(line)  # type: ignore[no-any-return]
+
+    def ask(self, **cmd: Any) -> dict[str, Any]:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps(cmd) + "\n")
+        self.proc.stdin.flush()
+        return self._read()
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def _venv_python(venv: Path) -> Path:
+    return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def ensure_peers(venv: Path, peers: Sequence[str]) -> tuple[Path | None, dict[str, str]]:
+    """Create/refresh the peers' virtual environment; returns its python and failures by peer."""
+    import httpx
+    import openai
+    from importlib.metadata import version
+
+    base = [f"openai=={openai.__version__}", f"httpx=={httpx.__version__}",
+            f"opentelemetry-sdk=={version('opentelemetry-sdk')}"]
+    python = _venv_python(venv)
+    failures: dict[str, str] = {}
+    if not python.exists():
+        print(f"creating the peers' virtual environment in {venv} ...", flush=True)
+        made = subprocess.run([sys.executable, "-m", "venv", str(venv)], capture_output=True,
+                              text=True)
+        if made.returncode != 0:
+            return None, {p: f"python -m venv failed: {made.stderr.strip()[-300:]}" for p in peers}
+    for peer in peers:
+        spec = base + PEER_SPECS[peer]
+        stamp = venv / f".installed-{peer}"
+        digest = hashlib.sha256("\n".join(spec).encode()).hexdigest()
+        if stamp.exists() and stamp.read_text() == digest:
+            continue
+        print(f"pip install {' '.join(PEER_SPECS[peer])} (into {venv}) ...", flush=True)
+        done = subprocess.run([str(python), "-m", "pip", "install", "-q",
+                               "--disable-pip-version-check", *spec],
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            failures[peer] = "pip could not install it: " + (done.stderr.strip()[-400:] or "?")
+        else:
+            stamp.write_text(digest)
+    return python, failures
+
+
+def _time(func: Callable[[], Any], n: int) -> float:
+    start = time.perf_counter()
+    for _ in range(n):
+        func()
+    return (time.perf_counter() - start) / n
+
+
+def decorator_vs_span(rounds: int, n: int = 5000) -> dict[str, float]:
+    """Added time of @track_energy on an empty function, and of a bare OTel span (seconds)."""
+    sys.path.insert(0, str(ROOT))
+    import tracker
+
+    providers = _providers()
+    tracker.configure(**providers, ledger=None, instrument=False)
+    tracer = providers["tracer_provider"].get_tracer("bench")
+
+    def empty() -> None:
+        return None
+
+    tracked = tracker.track_energy(empty)
+
+    def bare_span() -> None:
+        with tracer.start_as_current_span("empty"):
+            pass
+
+    cases = {"empty": empty, "tracked": tracked, "span": bare_span}
+    for func in cases.values():
+        _time(func, 500)
+    samples: dict[str, list[float]] = {k: [] for k in cases}
+    for _ in range(rounds):
+        for key, func in cases.items():
+            samples[key].append(_time(func, n))
+    med = {k: statistics.median(v) for k, v in samples.items()}
+    tracker.reset()
+    return {"track_energy": med["tracked"] - med["empty"], "bare_span": med["span"] - med["empty"]}
+
+
+def import_times(n: int = 7) -> dict[str, float]:
+    """Best-of-n wall time of a fresh interpreter importing each module, minus an empty one."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    stmts = {"python -c pass": "pass", "import tracker": "import tracker",
+             "import opentelemetry.sdk.trace": "import opentelemetry.sdk.trace"}
+    best: dict[str, float] = {}
+    for _ in range(n):
+        for key, stmt in stmts.items():
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-c", stmt], check=True, env=env, cwd=str(HERE))
+            took = time.perf_counter() - start
+            best[key] = min(best.get(key, took), took)
+    empty = best.pop("python -c pass")
+    return {key: value - empty for key, value in best.items()}
+
+
+def _fmt_us(seconds: float) -> str:
+    return f"{seconds * 1e6:8.1f} us"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--rounds", type=int, default=25, help="interleaved rounds (25)")
+    parser.add_argument("--plain-n", type=int, default=40, help="plain calls per block (40)")
+    parser.add_argument("--stream-n", type=int, default=10, help="streamed calls per block (10)")
+    parser.add_argument("--peers", default="contrib,ecologits",
+                        help="comma-separated: contrib, ecologits, openllmetry")
+    parser.add_argument("--no-peers", action="store_true", help="measure this SDK only")
+    parser.add_argument("--peers-venv", type=Path,
+                        default=Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+                        / "llm-energy-tracker" / "bench-peers-venv")
+    parser.add_argument("--json", type=Path, help="also write the results as JSON here")
+    args = parser.parse_args(argv)
+    if args.worker:
+        return worker(args.worker)
+
+    started = time.perf_counter()
+    peers = [] if args.no_peers else [p.strip() for p in args.peers.split(",") if p.strip()]
+    unknown = [p for p in peers if p not in PEER_SPECS]
+    if unknown:
+        parser.error(f"unknown peers {unknown}; known: {', '.join(PEER_SPECS)}")
+    workers: dict[str, Worker] = {"ours": Worker("ours", sys.executable)}
+    failures: dict[str, str] = {}
+    if peers:
+        python, failures = ensure_peers(args.peers_venv, peers)
+        for peer in peers:
+            if peer in failures or python is None:
+                continue
+            try:
+                workers[peer] = Worker(peer, str(python))
+            except RuntimeError as exc:
+                failures[peer] = str(exc).splitlines()[-1]
+    for peer, why in failures.items():
+        print(f"NOTE: peer {LABELS[peer]} not measured: {why}")
+
+    blocks = {c: (args.plain_n if c.startswith("plain") else args.stream_n) for c in CASES}
+    samples: dict[tuple[str, str], dict[str, list[float]]] = {
+        (w, c): {"bare": [], "inst": [], "added": []} for w in workers for c in CASES}
+    names = list(workers)
+    for r in range(args.rounds):
+        order = names[r % len(names):] + names[:r % len(names)]
+        for case in CASES:
+            for name in order:
+                res = workers[name].ask(case=case, n=blocks[case],
+                                        first="inst" if r % 2 else "bare")
+                s = samples[(name, case)]
+                s["bare"].append(res["bare"])
+                s["inst"].append(res["inst"])
+                s["added"].append(res["inst"] - res["bare"])
+    signals = {name: w.ask(op="signals") for name, w in workers.items()}
+    for w in workers.values():
+        w.close()
+
+    med = {k: {m: statistics.median(v) for m, v in s.items()} for k, s in samples.items()}
+    info = workers["ours"].info
+    print(f"\nopenai {info['openai']}, httpx {info['httpx']}, Python {info['python']}; "
+          f"{args.rounds} interleaved rounds x ({args.plain_n} plain / {args.stream_n} streamed "
+          f"calls per block); median over rounds")
+    print("\nsignals per instrumented plain call (counted by the dropping exporters):")
+    for name, sig in signals.items():
+        print(f"  {LABELS[name]:<30} spans={sig['spans']} log records={sig['logs']} "
+              f"metrics={', '.join(sig['metrics']) or '-'}")
+    print(f"\n{'added time per call':<30}" + "".join(f"{c:>16}" for c in CASES))
+    print(f"{'bare client':<30}" + "".join(_fmt_us(med[('ours', c)]['bare']).rjust(16)
+                                           for c in CASES))
+    for name in workers:
+        print(f"{LABELS[name]:<30}" + "".join(
+            (_fmt_us(med[(name, c)]["added"]) + f" {med[(name, c)]['added'] / med[(name, c)]['bare']:+4.0%}").rjust(16)  # noqa: E501
+            for c in CASES))
+    print(f"\n{'added time per chunk':<30}" + "".join(f"{c:>16}" for c in CASES[2:]))
+    for name in workers:
+        per_chunk = [(med[(name, c)]["added"] - med[(name, p)]["added"]) / CHUNKS
+                     for p, c in zip(CASES[:2], CASES[2:], strict=True)]
+        print(f"{LABELS[name]:<30}" + "".join(_fmt_us(v).rjust(16) for v in per_chunk))
+    ratios: dict[str, dict[str, float]] = {}
+    targets = {"contrib": 0.5, "ecologits": 0.05, "openllmetry": 0.5}
+    for peer in [p for p in workers if p != "ours"]:
+        ratios[peer] = {c: med[("ours", c)]["added"] / med[(peer, c)]["added"] for c in CASES}
+        ok = all(v <= targets[peer] for v in ratios[peer].values())
+        print(f"\nours / {LABELS[peer]:<28}" + "".join(f"{v:>16.3f}" for v in
+                                                     ratios[peer].values())
+              + f"   target <= {targets[peer]}: {'met' if ok else 'NOT met'}")
+
+    deco = decorator_vs_span(rounds=max(5, args.rounds // 2))
+    print(f"\n@track_energy on an empty function: {_fmt_us(deco['track_energy']).strip()} added; "
+          f"a bare OTel span (start_as_current_span): {_fmt_us(deco['bare_span']).strip()}; "
+          f"ratio {deco['track_energy'] / deco['bare_span']:.2f}")
+    imports = import_times()
+    print(f"import tracker: {imports['import tracker'] * 1e3:.0f} ms; import "
+          f"opentelemetry.sdk.trace: {imports['import opentelemetry.sdk.trace'] * 1e3:.0f} ms "
+          f"(fresh interpreter, best of 7, minus an empty interpreter)")
+    print(f"\ntotal benchmark time {time.perf_counter() - started:.0f} s")
+    if args.json:
+        args.json.write_text(json.dumps({
+            "medians": {f"{w}|{c}": v for (w, c), v in med.items()}, "ratios": ratios,
+            "signals": signals, "failures": failures, "decorator": deco, "imports": imports,
+        }, indent=2))
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
