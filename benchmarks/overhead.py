@@ -1,4 +1,4 @@
-"""Added time per LLM call: this SDK against the OpenTelemetry contrib instrumentation and EcoLogits.
+"""Added time per LLM call: this SDK against the OpenTelemetry contrib instrumentation, EcoLogits.
 
 Every instrumentation is measured on the same OpenAI client call against an in-process
 ``httpx.MockTransport`` (no network): a plain chat completion and a streamed one (50 content
@@ -9,17 +9,29 @@ measures the bare client in the same process by swapping the patched methods in 
 peers run in their own virtual environment (created on first use, pinned to the same openai and
 httpx as this one, so the bare client is the same code). Repetitions are interleaved: each round
 runs every case in every worker, bare and instrumented back to back in alternating order, and the
-figure reported is the median over rounds of (instrumented - bare).
+figure reported is the median over rounds of (instrumented - bare). Time is the CPU time of the
+worker process, all threads included (the exporters' too), which other load on the machine
+disturbs far less than elapsed time; ``--clock wall`` measures elapsed time instead.
+
+A reference worker, "OTel SDK alone, our signals", emits exactly the telemetry this SDK emits per
+call (one CLIENT span and one log record with the same number and types of attributes, three
+histogram measurements) from a bare wrapper with prebuilt attributes and no tracker code: the
+floor any OpenTelemetry-based instrumentation with these signals pays. "ours above the SDK alone"
+is what the tracker's own code adds on top.
 
 Also: `@track_energy` on an empty function against a bare OpenTelemetry span, and the time of
 ``import tracker`` against ``import opentelemetry.sdk.trace`` (fresh interpreters, best of N).
 
-    python benchmarks/overhead.py [--rounds 25] [--peers contrib,ecologits] [--peers-venv DIR]
-                                  [--no-peers] [--json FILE]
+    python benchmarks/overhead.py [--rounds 31] [--peers contrib,ecologits] [--peers-venv DIR]
+                                  [--no-peers] [--no-floor] [--clock cpu|wall] [--json FILE]
 
 Peers: ``contrib`` = opentelemetry-instrumentation-openai-v2, ``ecologits`` = EcoLogits,
-``openllmetry`` = opentelemetry-instrumentation-openai (Traceloop; opt-in). A peer pip cannot
-install is reported as such and skipped.
+``openllmetry`` = opentelemetry-instrumentation-openai (Traceloop; opt-in). The contrib
+instrumentation runs with OTEL_INSTRUMENTATION_GENAI_EMIT_EVENT=true, so it too emits a span, a
+per-request log record (its operation-details event, no message content) and metrics; EcoLogits
+emits no telemetry by default. The virtual environment defaults to
+``~/.cache/llm-energy-tracker/bench-peers-venv``. A peer pip cannot install is reported as such
+and skipped.
 """
 
 from __future__ import annotations
@@ -43,12 +55,15 @@ ROOT = HERE.parent
 MODEL = "gpt-4o-mini"
 CHUNKS = 50
 PEER_SPECS: dict[str, list[str]] = {
-    "contrib": ["opentelemetry-instrumentation-openai-v2==2.4b0"],
+    # 2.4b0 imports opentelemetry.util.genai.instruments, which util-genai 1.2b0 renamed.
+    "contrib": ["opentelemetry-instrumentation-openai-v2==2.4b0",
+                "opentelemetry-util-genai==1.1b0"],
     "ecologits": ["ecologits==0.11.3"],
     "openllmetry": ["opentelemetry-instrumentation-openai==0.62.4"],
 }
 LABELS = {
     "ours": "llm-energy-tracker",
+    "floor": "OTel SDK alone, our signals",
     "contrib": "OTel contrib openai-v2 2.4b0",
     "ecologits": "EcoLogits 0.11.3",
     "openllmetry": "OpenLLMetry openai 0.62.4",
@@ -185,6 +200,60 @@ class Toggle:
             setattr(cls, name, value)
 
 
+def _floor(providers: dict[str, Any]) -> None:
+    """The OpenTelemetry SDK work alone that our signals need, with no tracker code at all.
+
+    One CLIENT span and one log record with 24 attributes of the same types as ours, and three
+    histogram measurements; attributes prebuilt, emitted when `create()` returns (a stream's
+    chunks cost nothing here). What remains above this line is the SDK's own code.
+    """
+    import openai.resources.chat.completions as chat
+    import wrapt
+    from opentelemetry import _logs, trace
+    from opentelemetry.trace import SpanKind
+
+    tracer = providers["tracer_provider"].get_tracer("floor")
+    logger = providers["logger_provider"].get_logger("floor")
+    meter = providers["meter_provider"].get_meter("floor")
+    tokens = meter.create_histogram("gen_ai.client.token.usage")
+    duration = meter.create_histogram("gen_ai.client.operation.duration")
+    base = {"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai",
+            "gen_ai.request.model": MODEL}
+    t_in, t_out = ({**base, "gen_ai.token.type": t} for t in ("input", "output"))
+    attrs: dict[str, Any] = {**base, "gen_ai.response.model": MODEL + "-2024-07-18",
+                             "gen_ai.usage.input_tokens": 25, "gen_ai.usage.output_tokens": 50}
+    attrs.update({f"energy.float_{i}": 1e-6 * (i + 1) for i in range(12)})
+    attrs.update({f"energy.str_{i}": "registry" for i in range(5)})
+    attrs.update({"energy.flag_0": True, "energy.flag_1": False})
+
+    def signals(start_ns: int, t0: float) -> None:
+        span = tracer.start_span("chat " + MODEL, kind=SpanKind.CLIENT, attributes=attrs,
+                                 start_time=start_ns)
+        span.end()
+        logger.emit(_logs.LogRecord(
+            timestamp=time.time_ns(), context=trace.set_span_in_context(span),
+            severity_text="INFO", severity_number=_logs.SeverityNumber.INFO, attributes=attrs,
+            event_name="energy.request"))
+        tokens.record(25, t_in)
+        tokens.record(50, t_out)
+        duration.record(time.perf_counter() - t0, base)
+
+    def emit(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        start_ns, t0 = time.time_ns(), time.perf_counter()
+        result = wrapped(*args, **kwargs)
+        signals(start_ns, t0)
+        return result
+
+    async def emit_async(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        start_ns, t0 = time.time_ns(), time.perf_counter()
+        result = await wrapped(*args, **kwargs)
+        signals(start_ns, t0)
+        return result
+
+    wrapt.wrap_function_wrapper(chat.Completions, "create", emit)
+    wrapt.wrap_function_wrapper(chat.AsyncCompletions, "create", emit_async)
+
+
 def _instrumentation(name: str, providers: dict[str, Any]) -> Callable[[], Any]:
     if name == "ours":
         sys.path.insert(0, str(ROOT))
@@ -195,7 +264,12 @@ def _instrumentation(name: str, providers: dict[str, Any]) -> Callable[[], Any]:
             tracker.instrument("openai")
 
         return ours
+    if name == "floor":
+        return lambda: _floor(providers)
     if name == "contrib":
+        # Its per-request log record (the gen_ai.client.inference.operation.details event, no
+        # message content): the same three signals as ours.
+        os.environ["OTEL_INSTRUMENTATION_GENAI_EMIT_EVENT"] = "true"
         from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
 
         return lambda: OpenAIInstrumentor().instrument(**providers)
@@ -265,11 +339,14 @@ def worker(name: str) -> int:
         CASES[3]: lambda n: loop.run_until_complete(_stream_async(n)),
     }
 
+    clock = time.process_time if os.environ.get("BENCH_CLOCK", "cpu") == "cpu" else \
+        time.perf_counter
+
     def timed(case: str, n: int, on: bool) -> float:
         toggle.set(on)
-        start = time.perf_counter()
+        start = clock()
         runs[case](n)
-        return (time.perf_counter() - start) / n
+        return (clock() - start) / n
 
     for case in CASES:  # warm-up: imports, caches, pricers, JIT-free but lazy paths
         timed(case, 5, True)
@@ -309,10 +386,10 @@ def worker(name: str) -> int:
 class Worker:
     """A worker process and its line protocol."""
 
-    def __init__(self, name: str, python: str) -> None:
+    def __init__(self, name: str, python: str, clock: str) -> None:
         self.name = name
         env = {**os.environ, "PYTHONPATH": str(ROOT), "TRACKER_LEDGER": "",
-               "OTEL_SDK_DISABLED": "false"}
+               "OTEL_SDK_DISABLED": "false", "BENCH_CLOCK": clock}
         self.proc = subprocess.Popen(
             [python, str(Path(__file__).resolve()), "--worker", name],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -348,9 +425,10 @@ def _venv_python(venv: Path) -> Path:
 
 def ensure_peers(venv: Path, peers: Sequence[str]) -> tuple[Path | None, dict[str, str]]:
     """Create/refresh the peers' virtual environment; returns its python and failures by peer."""
+    from importlib.metadata import version
+
     import httpx
     import openai
-    from importlib.metadata import version
 
     base = [f"openai=={openai.__version__}", f"httpx=={httpx.__version__}",
             f"opentelemetry-sdk=={version('opentelemetry-sdk')}"]
@@ -439,15 +517,20 @@ def _fmt_us(seconds: float) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--worker", help=argparse.SUPPRESS)
-    parser.add_argument("--rounds", type=int, default=25, help="interleaved rounds (25)")
+    parser.add_argument("--rounds", type=int, default=31, help="interleaved rounds (31)")
     parser.add_argument("--plain-n", type=int, default=40, help="plain calls per block (40)")
     parser.add_argument("--stream-n", type=int, default=10, help="streamed calls per block (10)")
     parser.add_argument("--peers", default="contrib,ecologits",
                         help="comma-separated: contrib, ecologits, openllmetry")
     parser.add_argument("--no-peers", action="store_true", help="measure this SDK only")
+    parser.add_argument("--no-floor", action="store_true",
+                        help="skip the OTel-SDK-alone reference (same signals, no tracker code)")
     parser.add_argument("--peers-venv", type=Path,
                         default=Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
                         / "llm-energy-tracker" / "bench-peers-venv")
+    parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
+                        help="cpu: CPU time of the worker process, all threads (default: robust "
+                             "to other load on the machine); wall: elapsed time")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     args = parser.parse_args(argv)
     if args.worker:
@@ -458,7 +541,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = [p for p in peers if p not in PEER_SPECS]
     if unknown:
         parser.error(f"unknown peers {unknown}; known: {', '.join(PEER_SPECS)}")
-    workers: dict[str, Worker] = {"ours": Worker("ours", sys.executable)}
+    workers: dict[str, Worker] = {"ours": Worker("ours", sys.executable, args.clock)}
+    if not args.no_floor:
+        workers["floor"] = Worker("floor", sys.executable, args.clock)
     failures: dict[str, str] = {}
     if peers:
         python, failures = ensure_peers(args.peers_venv, peers)
@@ -466,7 +551,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if peer in failures or python is None:
                 continue
             try:
-                workers[peer] = Worker(peer, str(python))
+                workers[peer] = Worker(peer, str(python), args.clock)
             except RuntimeError as exc:
                 failures[peer] = str(exc).splitlines()[-1]
     for peer, why in failures.items():
@@ -493,8 +578,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     med = {k: {m: statistics.median(v) for m, v in s.items()} for k, s in samples.items()}
     info = workers["ours"].info
     print(f"\nopenai {info['openai']}, httpx {info['httpx']}, Python {info['python']}; "
-          f"{args.rounds} interleaved rounds x ({args.plain_n} plain / {args.stream_n} streamed "
-          f"calls per block); median over rounds")
+          f"{args.clock} time; {args.rounds} interleaved rounds x ({args.plain_n} plain / "
+          f"{args.stream_n} streamed calls per block); median over rounds")
     print("\nsignals per instrumented plain call (counted by the dropping exporters):")
     for name, sig in signals.items():
         print(f"  {LABELS[name]:<30} spans={sig['spans']} log records={sig['logs']} "
@@ -511,9 +596,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         per_chunk = [(med[(name, c)]["added"] - med[(name, p)]["added"]) / CHUNKS
                      for p, c in zip(CASES[:2], CASES[2:], strict=True)]
         print(f"{LABELS[name]:<30}" + "".join(_fmt_us(v).rjust(16) for v in per_chunk))
+    if "floor" in workers:
+        print(f"\n{'ours above the SDK alone':<30}" + "".join(
+            _fmt_us(med[("ours", c)]["added"] - med[("floor", c)]["added"]).rjust(16)
+            for c in CASES))
     ratios: dict[str, dict[str, float]] = {}
     targets = {"contrib": 0.5, "ecologits": 0.05, "openllmetry": 0.5}
-    for peer in [p for p in workers if p != "ours"]:
+    for peer in [p for p in workers if p not in ("ours", "floor")]:
         ratios[peer] = {c: med[("ours", c)]["added"] / med[(peer, c)]["added"] for c in CASES}
         ok = all(v <= targets[peer] for v in ratios[peer].values())
         print(f"\nours / {LABELS[peer]:<28}" + "".join(f"{v:>16.3f}" for v in

@@ -20,6 +20,7 @@ server reports exact usage in a final chunk (the caller then sees that extra chu
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -98,9 +99,25 @@ def provider_name(client: Any) -> str:
     return "openai"
 
 
+# client -> (its base URL object when named, the name): `provider_name()` parses the URL, so it
+# runs once per client and again only if the client's ``base_url`` is replaced.
+_names: weakref.WeakKeyDictionary[Any, tuple[Any, str]] = weakref.WeakKeyDictionary()
+
+
 def _provider(resource: Any) -> str:
     client = getattr(resource, "_client", None)
-    return "openai" if client is None else provider_name(client)
+    if client is None:
+        return "openai"
+    base_url = getattr(client, "_base_url", None)
+    try:
+        cached = _names.get(client)
+        if cached is not None and cached[0] is base_url:
+            return cached[1]
+        name = provider_name(client)
+        _names[client] = (base_url, name)
+    except TypeError:  # a client without weak references or hash: no cache
+        return provider_name(client)
+    return name
 
 
 def _int(value: Any) -> int | None:

@@ -12,7 +12,7 @@ from openai.types.chat import ChatCompletion
 import tracker
 from tracker import attributes as A
 from tracker.energy_model import pricer
-from tracker.usage import extract_usage, is_recorded, mark_recorded, record_response
+from tracker.response_usage import extract_usage, is_recorded, mark_recorded, record_response
 
 
 def _openai_response() -> ChatCompletion:

@@ -14,9 +14,10 @@ from tracker.exceptions import (
 )
 from tracker.instrumentation import instrument, uninstrument
 from tracker.registry import get_registry, load_registry_file, register
+from tracker.response_usage import is_recorded, mark_recorded
 from tracker.scope import EnergyScope, track_energy
 from tracker.specs import HardwareSpec, ModelSpec, RegionSpec
-from tracker.usage import LLMCall, is_recorded, mark_recorded, record_usage, start_call
+from tracker.usage import LLMCall, record_usage, start_call
 
 __version__ = "0.1.0"
 

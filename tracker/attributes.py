@@ -36,6 +36,9 @@ ENERGY_PUE: Final = "energy.pue"
 ENERGY_GRID_GCO2E_PER_KWH: Final = "energy.grid_gco2e_per_kwh"
 ENERGY_PRICE_USD_PER_KWH: Final = "energy.price_usd_per_kwh"
 ENERGY_GRID_SOURCE: Final = "energy.grid_source"
+#: When the live grid figure used was valid (ISO 8601, as the provider stated it); set only when a
+#: live figure replaced the registry's.
+ENERGY_GRID_TIMESTAMP: Final = "energy.grid_timestamp"
 ENERGY_TOKENS_ESTIMATED: Final = "energy.tokens_estimated"
 ENERGY_MODEL_KNOWN: Final = "energy.model_known"
 #: Number of LLM calls summed on a tracked function's span.

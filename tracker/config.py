@@ -14,7 +14,6 @@ instead of raising, and does not auto-instrument).
 from __future__ import annotations
 
 import atexit
-import json
 import os
 import sys
 import threading
@@ -24,6 +23,7 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from tracker import internal_errors
+from tracker.config_values import PARSERS, LabelValue, env_value, parse_instrument, parse_labels
 from tracker.exceptions import ConfigError
 from tracker.ledger import DEFAULT_LEDGER_PATH, LedgerWriter, validate_ledger_path
 from tracker.telemetry import Telemetry, has_real_tracer_provider
@@ -39,9 +39,6 @@ class _Unset:
 #: "Not given" for `ledger`, where None means "disabled".
 UNSET: Final = _Unset()
 
-LabelValue = str | int | float | bool
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
 _LEDGER_OFF = {"", "0", "false", "no", "off", "none"}
 
 
@@ -124,7 +121,6 @@ class Runtime:
     labels: dict[str, LabelValue]
     #: (model, provider) -> priced entry; filled lazily by tracker.usage, dropped on configure().
     pricers: dict[Any, Any] = field(default_factory=dict)
-    statics: dict[Any, Any] = field(default_factory=dict)
     #: Registry name of the region a live grid reading applies to (None: no live grid).
     live_region: str | None = None
     #: Providers the SDK built itself (tracker.exporters.OwnedProviders), shut down by it.
@@ -135,99 +131,6 @@ _lock = threading.RLock()
 _runtime: Runtime | None = None
 
 
-# ----------------------------------------------------------------------------- parsing helpers
-
-
-def _env(name: str) -> str | None:
-    return os.environ.get(f"TRACKER_{name.upper()}")
-
-
-def _bool(name: str, value: object) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-        return value.strip().lower() in _TRUE
-    raise ConfigError(name, f"must be true or false, got {value!r}")
-
-
-def _float(name: str, value: object) -> float:
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            raise ConfigError(name, f"must be a number, got {value!r}") from None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(name, f"must be a number, got {value!r}")
-    return float(value)
-
-
-def _int(name: str, value: object) -> int:
-    if isinstance(value, str):
-        try:
-            return int(value)
-        except ValueError:
-            raise ConfigError(name, f"must be an integer, got {value!r}") from None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(name, f"must be an integer, got {value!r}")
-    return value
-
-
-def _str(name: str, value: object) -> str:
-    if not isinstance(value, (str, os.PathLike)) or not str(value).strip():
-        raise ConfigError(name, f"must be a non-empty string, got {value!r}")
-    return str(value).strip()
-
-
-def _labels(value: object) -> dict[str, LabelValue]:
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("{"):
-            try:
-                value = json.loads(text)
-            except ValueError as exc:
-                raise ConfigError("labels", f"invalid JSON: {exc}") from None
-        else:
-            pairs = [p for p in text.split(",") if p.strip()]
-            if any("=" not in p for p in pairs):
-                raise ConfigError("labels", f"expected JSON or k=v,k=v, got {value!r}")
-            value = {k.strip(): v.strip() for k, v in (p.split("=", 1) for p in pairs)}
-    if not isinstance(value, Mapping):
-        raise ConfigError("labels", f"must be a dict of str to str/int/float/bool, got {value!r}")
-    out: dict[str, LabelValue] = {}
-    for key, val in value.items():
-        if not isinstance(key, str) or not key:
-            raise ConfigError("labels", f"keys must be non-empty strings, got {key!r}")
-        if not isinstance(val, (str, int, float, bool)):
-            raise ConfigError("labels", f"value of {key!r} must be str, int, float or bool")
-        out[key] = val
-    return out
-
-
-def _instrument(value: object) -> bool | tuple[str, ...]:
-    if isinstance(value, str):
-        low = value.strip().lower()
-        if low in _TRUE | _FALSE:
-            return low in _TRUE
-        names = tuple(n.strip() for n in value.split(",") if n.strip())
-        if not names:
-            raise ConfigError("instrument", f"must be true, false or provider names, got {value!r}")
-        return names
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, Sequence) and all(isinstance(n, str) and n for n in value):
-        return tuple(value)
-    raise ConfigError("instrument", f"must be a bool or a list of provider names, got {value!r}")
-
-
-_PARSERS: dict[str, Any] = {
-    "model": _str, "hardware": _str, "region": _str, "method": _str, "precision": _str,
-    "registry_file": _str, "grid": _str, "grid_api_url": _str, "grid_api_token": _str,
-    "grid_zone": _str, "grid_ttl_s": _float, "otlp_endpoint": _str, "protocol": _str,
-    "prometheus_port": _int, "service_name": _str, "pue": _float, "host_overhead": _float,
-    "batch_size": _float,
-    "carbon_intensity": _float, "price_usd_per_kwh": _float, "wue": _float, "gpus": _int,
-    "enabled": _bool, "strict": _bool, "stream_usage": _bool,
-}
 _PROVIDERS = ("tracer_provider", "meter_provider", "logger_provider")
 
 
@@ -240,19 +143,19 @@ def _resolve(options: dict[str, Any], *, use_env: bool = True) -> dict[str, Any]
         raw = arg
         missing = arg is UNSET if name == "ledger" else arg is None
         if missing and use_env and name not in _PROVIDERS:
-            env = _env(name)
+            env = env_value(name)
             if env is not None:
                 raw = env
         if name == "ledger":
             values[name] = "auto" if raw is UNSET else raw
         elif name == "labels":
-            values[name] = MappingProxyType(_labels(raw) if raw is not None else {})
+            values[name] = MappingProxyType(parse_labels(raw) if raw is not None else {})
         elif name == "instrument":
-            values[name] = True if raw is None else _instrument(raw)
+            values[name] = True if raw is None else parse_instrument(raw)
         elif raw is None:
             values[name] = f.default
-        elif name in _PARSERS:
-            values[name] = _PARSERS[name](name, raw)
+        elif name in PARSERS:
+            values[name] = PARSERS[name](name, raw)
         else:
             values[name] = raw
     return values

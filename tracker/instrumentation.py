@@ -28,9 +28,10 @@ from typing import Any, Protocol
 import wrapt
 
 from tracker import config as _config
+from tracker import response_usage as _responses
 from tracker import usage as _usage
 from tracker.exceptions import IntegrationNotAvailable
-from tracker.internal_errors import guard
+from tracker.internal_errors import guard, report
 from tracker.streams import StreamStrategy, wrap_stream
 
 __all__ = [
@@ -189,7 +190,7 @@ class Endpoint:
 
 def _begin(endpoint: Endpoint, instance: Any, kwargs: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     call = None
-    with guard("instrumentation.start"):
+    try:  # (plain try/except rather than guard(): this runs on every provider call)
         if endpoint.prepare is not None:
             kwargs = endpoint.prepare(kwargs)
         model = kwargs.get(endpoint.model_key)
@@ -198,6 +199,8 @@ def _begin(endpoint: Endpoint, instance: Any, kwargs: dict[str, Any]) -> tuple[A
             operation=endpoint.operation,
             request_model=model if isinstance(model, str) else None,
         )
+    except Exception as exc:
+        report("instrumentation.start", exc)
     return call, kwargs
 
 
@@ -211,7 +214,7 @@ def _end(endpoint: Endpoint, call: Any, result: Any, kwargs: Mapping[str, Any],
          is_async: bool) -> Any:
     if call is None:
         return result
-    with guard("instrumentation.finish"):
+    try:
         if endpoint.stream_strategy is not None and endpoint.is_stream(result):
             strategy = endpoint.stream_strategy(kwargs)
             return wrap_stream(result, call, strategy, is_async=is_async)
@@ -225,7 +228,9 @@ def _end(endpoint: Endpoint, call: Any, result: Any, kwargs: Mapping[str, Any],
                 response_model=usage.response_model,
                 tokens_estimated=usage.tokens_estimated,
             )
-        _usage.mark_recorded(result)
+        _responses.mark_recorded(result)
+    except Exception as exc:
+        report("instrumentation.finish", exc)
     return result
 
 

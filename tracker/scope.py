@@ -154,7 +154,7 @@ def _open(name: str, model: str | None, labels: Mapping[str, Any] | None) -> Ene
 
 def _record_returned(result: object, scope: EnergyScope) -> None:
     if result is not None:
-        _usage.record_response(result, scope.model)
+        _responses.record_response(result, scope.model)
 
 
 # ----------------------------------------------------------------------------- wrappers
@@ -378,4 +378,4 @@ def track_energy(func_or_name: Any = None, /, *, name: str | None = None,
     return TrackEnergy(func_or_name if func_or_name is not None else name, model, labels)
 
 
-import tracker.usage as _usage  # noqa: E402  (circular: usage imports current_scope from here)
+import tracker.response_usage as _responses  # noqa: E402  (circular: usage imports this module)

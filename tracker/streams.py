@@ -167,6 +167,7 @@ class _ProxyBase(wrapt.ObjectProxy):  # type: ignore[type-arg,misc,unused-ignore
     def __init__(self, wrapped: Any, state: _StreamState) -> None:
         super().__init__(wrapped)
         self._self_state = state
+        self._self_record = state._strategy.record_chunk  # per chunk: one call, no lookup
         # Runs state.finish() when the proxy is garbage collected (break, then drop).
         self._self_finalizer = weakref.finalize(self, state.finish)
 
@@ -190,7 +191,10 @@ class SyncStreamProxy(_ProxyBase):
         except BaseException as exc:
             self._self_finish(exc)
             raise
-        self._self_state.record(chunk)
+        try:
+            self._self_record(chunk)
+        except Exception as exc:  # a malformed chunk must not break the user's loop
+            report("streams.record_chunk", exc)
         return chunk
 
     def __enter__(self) -> Any:
@@ -227,7 +231,10 @@ class AsyncStreamProxy(_ProxyBase):
         except BaseException as exc:
             self._self_finish(exc)
             raise
-        self._self_state.record(chunk)
+        try:
+            self._self_record(chunk)
+        except Exception as exc:  # a malformed chunk must not break the user's loop
+            report("streams.record_chunk", exc)
         return chunk
 
     async def __aenter__(self) -> Any:

@@ -9,6 +9,13 @@ so a provider the application sets later is picked up). Nothing is configured gl
 
 Every emission step is guarded separately: a failing span processor does not stop the log record,
 the metrics or the ledger line.
+
+Cost per call (the hot path; see benchmarks/overhead.py): everything that depends only on the
+(pricer, operation, provider, request model) is built once into a `CallStatic`; a call span is
+started once, at the end of the call, with all its attributes and its real start time (one
+attribute validation pass in the SDK instead of one per `set_attribute`); the three energy counters
+are asynchronous counters summed here under one short lock and observed at collection time, so a
+call makes three synchronous metric measurements (the histograms), not six.
 """
 
 from __future__ import annotations
@@ -16,12 +23,15 @@ from __future__ import annotations
 import inspect
 import json
 import logging
+import threading
 import time
-from collections.abc import Mapping
+import weakref
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import _logs, context, metrics, trace
+from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from tracker import attributes as A
@@ -29,9 +39,10 @@ from tracker.internal_errors import report
 
 if TYPE_CHECKING:
     from tracker.energy_model import CallPricer, Estimate
+    from tracker.grid_providers import GridReading
     from tracker.ledger import LedgerWriter
 
-__all__ = ["Telemetry", "has_real_tracer_provider"]
+__all__ = ["CallStatic", "Telemetry", "has_real_tracer_provider"]
 
 _VERSION = "0.1.0"
 _requests_logger = logging.getLogger(A.REQUESTS_LOGGER)
@@ -41,6 +52,12 @@ _requests_logger.addHandler(logging.NullHandler())
 _LOG_RECORD_HAS_EVENT_NAME = "event_name" in inspect.signature(_logs.LogRecord.__init__).parameters
 _SEVERITY_INFO = _logs.SeverityNumber.INFO
 _STATUS_OK_KINDS = (GeneratorExit, StopIteration, StopAsyncIteration)
+_CLIENT = SpanKind.CLIENT
+_INFO = logging.INFO
+#: Distinct energy-metric attribute sets kept per meter provider (the SDK's default cardinality
+#: limit); further sets are summed under ``otel.metric.overflow=true``, as the SDK does.
+_MAX_ENERGY_SETS = 2000
+_OVERFLOW: dict[str, Any] = {"otel.metric.overflow": True}
 
 
 def has_real_tracer_provider(tracer_provider: object | None) -> bool:
@@ -60,6 +77,160 @@ def _hex(value: int, width: int) -> str | None:
     return format(value, f"0{width}x") if value else None
 
 
+# ----------------------------------------------------------------------------- metric instruments
+
+
+class _Metrics:
+    """The instruments of one meter provider, and the running energy sums its counters report.
+
+    One per meter provider (not per configuration): a second `configure()` with the same provider
+    reuses it, so instruments are never registered twice and counters keep counting.
+    """
+
+    def __init__(self, meter: metrics.Meter) -> None:
+        self._lock = threading.Lock()
+        #: (provider, model, region, function) -> ([kWh, gCO2e, USD], attributes)
+        self._rows: dict[tuple[Any, ...], tuple[list[float], dict[str, Any]]] = {}
+        for index, (name, unit, description) in enumerate((
+            (A.METRIC_CONSUMPTION, A.UNIT_KWH, "Facility energy of LLM calls"),
+            (A.METRIC_EMISSIONS, A.UNIT_GCO2E, "Emissions of LLM calls"),
+            (A.METRIC_COST, A.UNIT_USD, "Electricity cost of LLM calls"),
+        )):
+            meter.create_observable_counter(name, callbacks=[self._observer(index)], unit=unit,
+                                            description=description)
+        self.tokens = meter.create_histogram(
+            A.METRIC_TOKEN_USAGE, unit=A.UNIT_TOKEN,
+            description="Number of input and output tokens used",
+            explicit_bucket_boundaries_advisory=list(A.TOKEN_USAGE_BUCKETS),
+        )
+        self.duration = meter.create_histogram(
+            A.METRIC_OPERATION_DURATION, unit=A.UNIT_SECONDS,
+            description="GenAI operation duration",
+            explicit_bucket_boundaries_advisory=list(A.OPERATION_DURATION_BUCKETS),
+        )
+
+    def add(self, key: tuple[Any, ...], kwh: float, gco2e: float, usd: float) -> None:
+        """Add one call to the energy counters of `key` (provider, model, region, function)."""
+        entry = self._rows.get(key)
+        if entry is None:
+            entry = self._new_row(key)
+        row = entry[0]
+        with self._lock:
+            row[0] += kwh
+            row[1] += gco2e
+            row[2] += usd
+
+    def _new_row(self, key: tuple[Any, ...]) -> tuple[list[float], dict[str, Any]]:
+        provider, model, region, function = key
+        attrs: dict[str, Any] = {A.ENERGY_REGION: region}
+        if provider:
+            attrs[A.GEN_AI_PROVIDER_NAME] = provider
+        if model:
+            attrs[A.GEN_AI_REQUEST_MODEL] = model
+        if function:
+            attrs[A.ENERGY_FUNCTION] = function
+        with self._lock:
+            entry = self._rows.get(key)
+            if entry is None:
+                if len(self._rows) >= _MAX_ENERGY_SETS:
+                    key, attrs = ("overflow",), dict(_OVERFLOW)
+                    entry = self._rows.get(key)
+                if entry is None:
+                    entry = self._rows[key] = ([0.0, 0.0, 0.0], attrs)
+        return entry
+
+    def _observer(self, index: int) -> Any:
+        def observe(options: CallbackOptions) -> Iterable[Observation]:
+            with self._lock:
+                values = [(row[index], attrs) for row, attrs in self._rows.values()]
+            return [Observation(value, attrs) for value, attrs in values]
+
+        return observe
+
+
+_metrics_lock = threading.Lock()
+_metrics_by_provider: weakref.WeakKeyDictionary[Any, _Metrics] = weakref.WeakKeyDictionary()
+_global_metrics: list[tuple[Any, _Metrics]] = []  # (the global provider at the time, its metrics)
+
+
+def _metrics_for(meter_provider: Any) -> _Metrics:
+    """The instruments of `meter_provider` (None: the global one), created on first use."""
+    name, version = A.INSTRUMENTATION_NAME, _VERSION
+    current = metrics.get_meter_provider()
+    provider = current if meter_provider is None else meter_provider
+    with _metrics_lock:
+        try:
+            found = _metrics_by_provider.get(provider)
+        except TypeError:  # not weak-referenceable: build instruments without caching
+            return _Metrics(provider.get_meter(name, version))
+        if found is None and provider is current and _global_metrics:
+            # Made through the global proxy before the application set its provider: those
+            # instruments now forward to this provider, so registering them again would clash.
+            found = _global_metrics[0][1]
+            _metrics_by_provider[provider] = found
+        if found is None:
+            found = _Metrics(provider.get_meter(name, version))
+            _metrics_by_provider[provider] = found
+            if provider is current and not _global_metrics:
+                _global_metrics.append((provider, found))
+        return found
+
+
+class CallStatic:
+    """What stays the same for every call of one (pricer, operation, provider, request model)."""
+
+    __slots__ = ("attrs", "client", "energy_key", "name", "region", "token_in", "token_out")
+
+    def __init__(self, pricer: CallPricer, operation: str, provider: str | None,
+                 request_model: str | None) -> None:
+        self.name = f"{operation} {request_model}" if request_model else operation
+        self.region = pricer.region
+        attrs: dict[str, Any] = {A.GEN_AI_OPERATION_NAME: operation}
+        if provider:
+            attrs[A.GEN_AI_PROVIDER_NAME] = provider
+        if request_model:
+            attrs[A.GEN_AI_REQUEST_MODEL] = request_model
+        client = dict(attrs)
+        attrs.update({
+            A.ENERGY_METHOD: pricer.method, A.ENERGY_MODEL: pricer.model,
+            A.ENERGY_HARDWARE: pricer.hardware, A.ENERGY_REGION: pricer.region,
+            A.ENERGY_PUE: pricer.pue, A.ENERGY_GRID_GCO2E_PER_KWH: pricer.carbon_intensity,
+            A.ENERGY_PRICE_USD_PER_KWH: pricer.price_usd_per_kwh,
+            A.ENERGY_GRID_SOURCE: pricer.grid_source, A.ENERGY_MODEL_KNOWN: pricer.model_known,
+        })
+        #: Constant call-span attributes.
+        self.attrs = attrs
+        #: Attributes of the duration histogram, and of the token histogram per token type.
+        self.client = client
+        self.token_in = {**client, A.GEN_AI_TOKEN_TYPE: "input"}
+        self.token_out = {**client, A.GEN_AI_TOKEN_TYPE: "output"}
+        #: Energy-counter key, less the function: (provider, request model, region).
+        self.energy_key = (provider, request_model, pricer.region)
+
+    def call_attributes(self, est: Estimate, response_model: str | None, tokens_estimated: bool,
+                        reading: GridReading | None = None) -> dict[str, Any]:
+        """All attributes of one call span (and of its log record and ledger line)."""
+        attrs = self.attrs.copy()
+        if response_model:
+            attrs[A.GEN_AI_RESPONSE_MODEL] = response_model
+        attrs[A.GEN_AI_USAGE_INPUT_TOKENS] = est.input_tokens
+        attrs[A.GEN_AI_USAGE_OUTPUT_TOKENS] = est.output_tokens
+        attrs[A.ENERGY_KWH] = est.energy_kwh
+        attrs[A.ENERGY_KWH_MIN] = est.energy_kwh_min
+        attrs[A.ENERGY_KWH_MAX] = est.energy_kwh_max
+        attrs[A.ENERGY_GCO2E] = est.gco2e
+        attrs[A.ENERGY_GCO2E_MIN] = est.gco2e_min
+        attrs[A.ENERGY_GCO2E_MAX] = est.gco2e_max
+        attrs[A.ENERGY_USD] = est.usd
+        attrs[A.ENERGY_WATER_L] = est.water_l
+        attrs[A.ENERGY_TOKENS_ESTIMATED] = tokens_estimated
+        if reading is not None:  # a live intensity was used
+            attrs[A.ENERGY_GRID_GCO2E_PER_KWH] = est.carbon_intensity
+            attrs[A.ENERGY_GRID_SOURCE] = est.grid_source
+            attrs[A.ENERGY_GRID_TIMESTAMP] = reading.timestamp
+        return attrs
+
+
 class Telemetry:
     """Tracer, meter instruments, logger and ledger of one configuration."""
 
@@ -76,163 +247,97 @@ class Telemetry:
             tracer_provider.get_tracer(name, version) if tracer_provider is not None
             else trace.get_tracer(name, version)
         )
-        meter: metrics.Meter = (
-            meter_provider.get_meter(name, version) if meter_provider is not None
-            else metrics.get_meter(name, version)
-        )
         self.logger: _logs.Logger = (
             logger_provider.get_logger(name, version) if logger_provider is not None
             else _logs.get_logger(name, version)
         )
         self.ledger = ledger
-        self._consumption = meter.create_counter(
-            A.METRIC_CONSUMPTION, unit=A.UNIT_KWH, description="Facility energy of LLM calls")
-        self._emissions = meter.create_counter(
-            A.METRIC_EMISSIONS, unit=A.UNIT_GCO2E, description="Emissions of LLM calls")
-        self._cost = meter.create_counter(
-            A.METRIC_COST, unit=A.UNIT_USD, description="Electricity cost of LLM calls")
-        self._tokens = meter.create_histogram(
-            A.METRIC_TOKEN_USAGE, unit=A.UNIT_TOKEN,
-            description="Number of input and output tokens used",
-            explicit_bucket_boundaries_advisory=list(A.TOKEN_USAGE_BUCKETS),
-        )
-        self._duration = meter.create_histogram(
-            A.METRIC_OPERATION_DURATION, unit=A.UNIT_SECONDS,
-            description="GenAI operation duration",
-            explicit_bucket_boundaries_advisory=list(A.OPERATION_DURATION_BUCKETS),
-        )
-        # Low-cardinality metric attribute sets, built once per distinct key.
-        self._energy_attrs: dict[tuple[Any, ...], dict[str, Any]] = {}
-        self._client_attrs: dict[tuple[Any, ...], tuple[dict[str, Any], ...]] = {}
-
-    # ----------------------------------------------------------------------- attributes
-    @staticmethod
-    def static_attributes(
-        pricer: CallPricer, operation: str, provider: str | None, request_model: str | None
-    ) -> dict[str, Any]:
-        """The call-span attributes that depend only on the configuration (built once)."""
-        attrs: dict[str, Any] = {A.GEN_AI_OPERATION_NAME: operation}
-        if provider:
-            attrs[A.GEN_AI_PROVIDER_NAME] = provider
-        if request_model:
-            attrs[A.GEN_AI_REQUEST_MODEL] = request_model
-        attrs.update({
-            A.ENERGY_METHOD: pricer.method, A.ENERGY_MODEL: pricer.model,
-            A.ENERGY_HARDWARE: pricer.hardware, A.ENERGY_REGION: pricer.region,
-            A.ENERGY_PUE: pricer.pue, A.ENERGY_GRID_GCO2E_PER_KWH: pricer.carbon_intensity,
-            A.ENERGY_PRICE_USD_PER_KWH: pricer.price_usd_per_kwh,
-            A.ENERGY_GRID_SOURCE: pricer.grid_source, A.ENERGY_MODEL_KNOWN: pricer.model_known,
-        })
-        return attrs
-
-    @staticmethod
-    def call_attributes(
-        static: Mapping[str, Any], est: Estimate, response_model: str | None, tokens_estimated: bool
-    ) -> dict[str, Any]:
-        """All attributes of one call span (and of its log record and ledger line)."""
-        attrs = dict(static)
-        if response_model:
-            attrs[A.GEN_AI_RESPONSE_MODEL] = response_model
-        attrs[A.GEN_AI_USAGE_INPUT_TOKENS] = est.input_tokens
-        attrs[A.GEN_AI_USAGE_OUTPUT_TOKENS] = est.output_tokens
-        attrs[A.ENERGY_KWH] = est.energy_kwh
-        attrs[A.ENERGY_KWH_MIN] = est.energy_kwh_min
-        attrs[A.ENERGY_KWH_MAX] = est.energy_kwh_max
-        attrs[A.ENERGY_GCO2E] = est.gco2e
-        attrs[A.ENERGY_GCO2E_MIN] = est.gco2e_min
-        attrs[A.ENERGY_GCO2E_MAX] = est.gco2e_max
-        attrs[A.ENERGY_USD] = est.usd
-        attrs[A.ENERGY_WATER_L] = est.water_l
-        attrs[A.ENERGY_TOKENS_ESTIMATED] = tokens_estimated
-        if est.grid_source != static.get(A.ENERGY_GRID_SOURCE):  # a live intensity was used
-            attrs[A.ENERGY_GRID_GCO2E_PER_KWH] = est.carbon_intensity
-            attrs[A.ENERGY_GRID_SOURCE] = est.grid_source
-        return attrs
+        self._metrics = _metrics_for(meter_provider)
+        self._failed_attrs: dict[tuple[Any, ...], dict[str, Any]] = {}
 
     # ----------------------------------------------------------------------- call spans
-    def start_call_span(self, name: str, attrs: Mapping[str, Any]) -> trace.Span:
-        """Start a CLIENT span for one LLM call, child of the current span (not made current)."""
-        return self.tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attrs)
-
-    def end_failed_call(self, span: trace.Span | None, error: BaseException,
-                        duration_s: float | None, metric_key: tuple[Any, ...]) -> None:
-        """End a call span whose call failed before reporting any usage."""
-        if span is not None:
-            try:
-                span.set_attribute(A.ERROR_TYPE, error_type(error))
-                span.set_status(Status(StatusCode.ERROR, error_type(error)))
-                span.end()
-            except Exception as exc:
-                report("telemetry.call_span", exc)
+    def end_failed_call(self, name: str, attrs: Mapping[str, Any], error: BaseException,
+                        parent: Any, start_ns: int | None, duration_s: float | None,
+                        metric_key: tuple[Any, ...]) -> None:
+        """Emit the ERROR span (and duration) of a call that failed before reporting any usage."""
+        kind = error_type(error)
+        try:
+            span = self.tracer.start_span(name, context=parent, kind=_CLIENT,
+                                          attributes={**attrs, A.ERROR_TYPE: kind},
+                                          start_time=start_ns)
+            span.set_status(Status(StatusCode.ERROR, kind))
+            span.end()
+        except Exception as exc:
+            report("telemetry.call_span", exc)
         if duration_s is not None:
             try:
-                attrs = dict(self._client_metric_attrs(metric_key)[0])
-                attrs[A.ERROR_TYPE] = error_type(error)
-                self._duration.record(duration_s, attrs)
+                base = self._failed_attrs.get(metric_key)
+                if base is None:
+                    if len(self._failed_attrs) >= _MAX_ENERGY_SETS:
+                        self._failed_attrs.clear()
+                    operation, provider, model = metric_key
+                    base = {A.GEN_AI_OPERATION_NAME: operation}
+                    if provider:
+                        base[A.GEN_AI_PROVIDER_NAME] = provider
+                    if model:
+                        base[A.GEN_AI_REQUEST_MODEL] = model
+                    self._failed_attrs[metric_key] = base
+                self._metrics.duration.record(duration_s, {**base, A.ERROR_TYPE: kind})
             except Exception as exc:
                 report("telemetry.metrics", exc)
 
     def emit_call(
         self,
-        span: trace.Span | None,
+        static: CallStatic,
         attrs: dict[str, Any],
         labels: Mapping[str, Any],
         *,
         function: str | None,
-        region: str,
-        metric_key: tuple[Any, ...],
-        duration_s: float | None,
-        error: BaseException | None,
-        start_name: str | None = None,
+        parent: Any = None,
+        start_ns: int | None = None,
+        duration_s: float | None = None,
+        error: BaseException | None = None,
     ) -> None:
-        """Finish one priced call: span, log record, metrics, ledger line, stdlib log record.
+        """Emit one priced call: span, log record, metrics, ledger line, stdlib log record.
 
-        `metric_key` is ``(operation, provider, request_model)``. With `span` None and
-        `start_name` given, the span is started here with all its attributes and ended at once.
+        The CLIENT span is started and ended here, as a child of `parent` (the context current
+        when the call began; None: the current one) with start time `start_ns` (None: now).
         """
         full = {**labels, **attrs} if labels else attrs
+        span: Any = None
+        try:
+            span_attrs = full if error is None else {**full, A.ERROR_TYPE: error_type(error)}
+            span = self.tracer.start_span(static.name, context=parent, kind=_CLIENT,
+                                          attributes=span_attrs, start_time=start_ns)
+            if error is not None:
+                span.set_status(Status(StatusCode.ERROR, error_type(error)))
+            span.end()
+        except Exception as exc:
+            report("telemetry.call_span", exc)
         now_ns = time.time_ns()
-        span_ctx = None
-        if span is None and start_name is not None:
-            try:
-                span = self.tracer.start_span(start_name, kind=SpanKind.CLIENT, attributes=full)
-            except Exception as exc:
-                report("telemetry.call_span", exc)
-            started_here = True
-        else:
-            started_here = False
-        if span is not None:
-            try:
-                if not started_here:
-                    span.set_attributes(full)
-                if error is not None:
-                    span.set_attribute(A.ERROR_TYPE, error_type(error))
-                    span.set_status(Status(StatusCode.ERROR, error_type(error)))
-                span_ctx = span.get_span_context()
-                span.end()
-            except Exception as exc:
-                report("telemetry.call_span", exc)
         try:
             self._emit_log(span, full, now_ns)
         except Exception as exc:
             report("telemetry.log", exc)
         try:
-            self._record_metrics(attrs, function, region, metric_key, duration_s, error)
+            self._record_metrics(static, attrs, function, duration_s, error)
         except Exception as exc:
             report("telemetry.metrics", exc)
         ledger = self.ledger
-        if ledger is not None or _requests_logger.isEnabledFor(logging.INFO):
+        if ledger is not None or _requests_logger.isEnabledFor(_INFO):
             try:
+                span_ctx = span.get_span_context() if span is not None else None
                 self._write_record(ledger, attrs, labels, function, span_ctx, now_ns)
             except Exception as exc:
                 report("telemetry.ledger", exc)
 
     def _emit_log(self, span: trace.Span | None, attrs: dict[str, Any], now_ns: int) -> None:
-        ctx = trace.set_span_in_context(span) if span is not None else None
         if _LOG_RECORD_HAS_EVENT_NAME:
             record = _logs.LogRecord(
-                timestamp=now_ns, context=ctx, severity_text="INFO",
-                severity_number=_SEVERITY_INFO, attributes=attrs, event_name=A.EVENT_REQUEST,
+                timestamp=now_ns,
+                context=trace.set_span_in_context(span) if span is not None else None,
+                severity_text="INFO", severity_number=_SEVERITY_INFO, attributes=attrs,
+                event_name=A.EVENT_REQUEST,
             )
         else:  # pragma: no cover - opentelemetry-api < 1.35
             sc = span.get_span_context() if span is not None else None
@@ -244,45 +349,19 @@ class Telemetry:
             )
         self.logger.emit(record)
 
-    def _client_metric_attrs(self, key: tuple[Any, ...]) -> tuple[dict[str, Any], ...]:
-        cached = self._client_attrs.get(key)
-        if cached is None:
-            operation, provider, model = key
-            base: dict[str, Any] = {A.GEN_AI_OPERATION_NAME: operation}
-            if provider:
-                base[A.GEN_AI_PROVIDER_NAME] = provider
-            if model:
-                base[A.GEN_AI_REQUEST_MODEL] = model
-            cached = (base, {**base, A.GEN_AI_TOKEN_TYPE: "input"},
-                      {**base, A.GEN_AI_TOKEN_TYPE: "output"})
-            self._client_attrs[key] = cached
-        return cached
-
-    def _record_metrics(
-        self, attrs: Mapping[str, Any], function: str | None, region: str,
-        metric_key: tuple[Any, ...], duration_s: float | None, error: BaseException | None,
-    ) -> None:
-        ekey = (metric_key[1], metric_key[2], region, function)
-        energy_attrs = self._energy_attrs.get(ekey)
-        if energy_attrs is None:
-            energy_attrs = {A.ENERGY_REGION: region}
-            if ekey[0]:
-                energy_attrs[A.GEN_AI_PROVIDER_NAME] = ekey[0]
-            if ekey[1]:
-                energy_attrs[A.GEN_AI_REQUEST_MODEL] = ekey[1]
-            if function:
-                energy_attrs[A.ENERGY_FUNCTION] = function
-            self._energy_attrs[ekey] = energy_attrs
-        self._consumption.add(attrs[A.ENERGY_KWH], energy_attrs)
-        self._emissions.add(attrs[A.ENERGY_GCO2E], energy_attrs)
-        self._cost.add(attrs[A.ENERGY_USD], energy_attrs)
-        base, token_in, token_out = self._client_metric_attrs(metric_key)
-        self._tokens.record(attrs[A.GEN_AI_USAGE_INPUT_TOKENS], token_in)
-        self._tokens.record(attrs[A.GEN_AI_USAGE_OUTPUT_TOKENS], token_out)
+    def _record_metrics(self, static: CallStatic, attrs: Mapping[str, Any], function: str | None,
+                        duration_s: float | None, error: BaseException | None) -> None:
+        instruments = self._metrics
+        instruments.add((*static.energy_key, function), attrs[A.ENERGY_KWH],
+                        attrs[A.ENERGY_GCO2E], attrs[A.ENERGY_USD])
+        tokens = instruments.tokens
+        tokens.record(attrs[A.GEN_AI_USAGE_INPUT_TOKENS], static.token_in)
+        tokens.record(attrs[A.GEN_AI_USAGE_OUTPUT_TOKENS], static.token_out)
         if duration_s is not None:
+            base = static.client
             if error is not None:
                 base = {**base, A.ERROR_TYPE: error_type(error)}
-            self._duration.record(duration_s, base)
+            instruments.duration.record(duration_s, base)
 
     def _write_record(
         self, ledger: LedgerWriter | None, attrs: Mapping[str, Any], labels: Mapping[str, Any],
@@ -300,7 +379,7 @@ class Telemetry:
         line = json.dumps(record, separators=(",", ":"), default=str)
         if ledger is not None:
             ledger.write_line((line + "\n").encode("utf-8"))
-        if _requests_logger.isEnabledFor(logging.INFO):
+        if _requests_logger.isEnabledFor(_INFO):
             _requests_logger.info(line, extra={"energy_record": record})
 
     # ----------------------------------------------------------------------- scope spans

@@ -1,4 +1,4 @@
-"""Recording LLM calls: `start_call()`/`LLMCall.finish()`, `record_usage()`, response usage.
+"""Recording LLM calls: `start_call()`/`LLMCall.finish()` and `record_usage()`.
 
 `record_usage()` is the one path by which a call is priced and emitted; integrations use
 `start_call()` and `LLMCall.finish()`, which run the same code. None of these ever raise into the
@@ -16,41 +16,32 @@ longer than 256 characters are dropped, so prompt text never leaks through this 
 
 from __future__ import annotations
 
-import contextlib
-import functools
+import sys
 import time
-import weakref
-from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from opentelemetry import context
 
 from tracker import attributes as A
 from tracker.config import Runtime, get_runtime
 from tracker.deployments import deployment_for
 from tracker.internal_errors import report
 from tracker.scope import EnergyScope, current_scope
+from tracker.telemetry import CallStatic
 
 if TYPE_CHECKING:
-    from opentelemetry.trace import Span
-
     from tracker.energy_model import CallPricer, Estimate
+    from tracker.grid_providers import GridReading
 
-__all__ = [
-    "LLMCall",
-    "Usage",
-    "extract_usage",
-    "is_recorded",
-    "mark_recorded",
-    "record_response",
-    "record_usage",
-    "start_call",
-]
+__all__ = ["LLMCall", "record_usage", "start_call"]
 
 _DENY = ("prompt", "message", "content", "completion", "api_key", "apikey", "secret", "password",
          "authorization", "header", "text", "cookie", "credential")
 _MAX_STR = 256
 _MAX_PRICERS = 4096
+_MAX_STATICS = 64
 
 
 def _user_attributes(attributes: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -72,11 +63,13 @@ def _user_attributes(attributes: Mapping[str, Any] | None) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- pricing cache
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class _Priced:
     pricer: CallPricer
     provider: str | None  # given, or inferred from the registry entry
     live: bool  # a live grid reading (tracker.grid) replaces the registry intensity
+    #: (operation, provider, request model) -> the constant telemetry of such calls
+    statics: dict[tuple[str, str | None, str | None], CallStatic] = field(default_factory=dict)
 
 
 def _pricer_kwargs(runtime: Runtime, provider: str | None) -> dict[str, Any]:
@@ -147,24 +140,31 @@ def _priced(runtime: Runtime, model: str | None, provider: str | None) -> _Price
 
 
 class LLMCall:
-    """One LLM call in flight: its CLIENT span is open until `finish()`."""
+    """One LLM call in flight; its CLIENT span is emitted by `finish()`.
 
-    __slots__ = ("_attributes", "_done", "_runtime", "_scope", "_span", "_span_name", "_t0",
+    The span is started and ended in one go at `finish()`, with the start time and the parent
+    context of the moment the call began (so it nests exactly as if it had been open throughout).
+    """
+
+    __slots__ = ("_attributes", "_done", "_parent", "_runtime", "_scope", "_start_ns", "_t0",
                  "model", "operation", "provider")
 
-    def __init__(self, runtime: Runtime | None, scope: EnergyScope | None, span: Span | None,
+    def __init__(self, runtime: Runtime | None, scope: EnergyScope | None,
                  provider: str | None, operation: str, model: str | None,
-                 attributes: dict[str, Any]) -> None:
+                 attributes: dict[str, Any], *, timed: bool = True) -> None:
         self._runtime = runtime
         self._scope = scope
-        self._span = span
         self.provider = provider
         self.operation = operation
         self.model = model
         self._attributes = attributes
-        self._span_name: str | None = None
-        self._t0 = time.perf_counter()
         self._done = runtime is None
+        if timed and runtime is not None:
+            self._parent: Any = context.get_current()
+            self._start_ns: int | None = time.time_ns()
+            self._t0: float | None = time.perf_counter()
+        else:  # record_usage(): emitted at once, in the current context, without a duration
+            self._parent = self._start_ns = self._t0 = None
 
     def finish(self, *, input_tokens: int | None, output_tokens: int | None,
                response_model: str | None = None, tokens_estimated: bool = False,
@@ -177,29 +177,21 @@ class LLMCall:
         try:
             self._finish(input_tokens, output_tokens, response_model, tokens_estimated, error)
         except Exception as exc:
-            self._abort()
             report("usage.finish", exc)
-
-    def _abort(self) -> None:
-        """End the span of a call whose recording failed half-way (best effort)."""
-        span, self._span = self._span, None
-        if span is not None:
-            with contextlib.suppress(Exception):
-                span.end()
 
     def _finish(self, input_tokens: int | None, output_tokens: int | None,
                 response_model: str | None, tokens_estimated: bool,
-                error: BaseException | None, duration: bool = True) -> Estimate | None:
+                error: BaseException | None) -> Estimate | None:
         if self._done:
             return None
         self._done = True
         runtime = self._runtime
         assert runtime is not None
         telemetry = runtime.telemetry
-        duration_s = time.perf_counter() - self._t0 if duration else None
-        metric_key = (self.operation, self.provider, self.model)
+        t0 = self._t0
+        duration_s = time.perf_counter() - t0 if t0 is not None else None
         if error is not None and input_tokens is None and output_tokens is None:
-            telemetry.end_failed_call(self._span, error, duration_s, metric_key)
+            self._failed(telemetry, error, duration_s)
             return None
         if input_tokens is None or output_tokens is None:
             tokens_estimated = True
@@ -211,89 +203,86 @@ class LLMCall:
             alt = _priced(runtime, response_model, self.provider)
             if alt.pricer.model_known:
                 priced = alt
-        provider = self.provider or priced.provider
-        if provider != self.provider:
-            metric_key = (self.operation, provider, self.model)
-        est = priced.pricer.price(n_in, n_out)
-        if priced.live:
-            reading = _grid_lookup()
-            if reading is not None:
-                est = priced.pricer.price(n_in, n_out, carbon_intensity=reading.g_per_kwh,
-                                          grid_source=reading.source)
+        pricer = priced.pricer
+        reading = _grid_lookup() if priced.live else None
+        if reading is None:
+            est = pricer.price(n_in, n_out)
+        else:
+            est = pricer.price(n_in, n_out, carbon_intensity=reading.g_per_kwh,
+                               grid_source=reading.source)
         scope = self._scope
         if scope is not None:
             try:
                 scope.add(est)
             except Exception as exc:
                 report("scope.rollup", exc)
-        skey = (priced, self.operation, provider, self.model)
-        static = runtime.statics.get(skey)
+        provider = self.provider or priced.provider
+        skey = (self.operation, provider, self.model)
+        static = priced.statics.get(skey)
         if static is None:
-            static = runtime.statics[skey] = telemetry.static_attributes(
-                priced.pricer, self.operation, provider, self.model)
-        attrs = telemetry.call_attributes(static, est, response_model, tokens_estimated)
-        labels = _labels(runtime, scope, self._attributes)
+            if len(priced.statics) >= _MAX_STATICS:
+                priced.statics.clear()
+            static = priced.statics[skey] = CallStatic(pricer, self.operation, provider,
+                                                       self.model)
+        attrs = static.call_attributes(est, response_model, tokens_estimated, reading)
+        attributes = self._attributes
+        base = runtime.labels
+        if scope is None and not attributes:
+            labels = base
+        else:
+            scoped = scope.labels if scope is not None else None
+            labels = {**base, **(scoped or {}), **attributes} if scoped or attributes else base
         telemetry.emit_call(
-            self._span, attrs, labels, function=scope.name if scope is not None else None,
-            region=priced.pricer.region, metric_key=metric_key, duration_s=duration_s,
-            error=error, start_name=self._span_name,
+            static, attrs, labels, function=scope.name if scope is not None else None,
+            parent=self._parent, start_ns=self._start_ns, duration_s=duration_s, error=error,
         )
         return est
 
-
-def _grid_lookup() -> Any:
-    from tracker import grid
-
-    return grid.lookup()
-
-
-def _labels(runtime: Runtime, scope: EnergyScope | None,
-            attributes: dict[str, Any]) -> dict[str, Any]:
-    base = runtime.labels
-    scoped = scope.labels if scope is not None else None
-    if not scoped and not attributes:
-        return base
-    return {**base, **(scoped or {}), **attributes}
+    def _failed(self, telemetry: Any, error: BaseException, duration_s: float | None) -> None:
+        operation, provider, model = self.operation, self.provider, self.model
+        initial: dict[str, Any] = {A.GEN_AI_OPERATION_NAME: operation}
+        if provider:
+            initial[A.GEN_AI_PROVIDER_NAME] = provider
+        if model:
+            initial[A.GEN_AI_REQUEST_MODEL] = model
+        telemetry.end_failed_call(f"{operation} {model}" if model else operation, initial, error,
+                                  self._parent, self._start_ns, duration_s,
+                                  (operation, provider, model))
 
 
-_DISABLED = LLMCall(None, None, None, None, "chat", None, {})
+def _grid_lookup() -> GridReading | None:
+    module: Any = sys.modules.get("tracker.grid")
+    if module is None:
+        from tracker import grid as module
+    return module.lookup()  # type: ignore[no-any-return]
+
+
+_DISABLED = LLMCall(None, None, None, "chat", None, {})
 
 
 def start_call(*, provider: str | None, operation: str = "chat", request_model: str | None,
                attributes: Mapping[str, Any] | None = None) -> LLMCall:
-    """Open a call: starts its CLIENT span (child of the current span). Never raises.
+    """Open a call; its CLIENT span, child of the current span, is emitted at `finish()`.
+
+    Never raises.
 
     The call rolls up into the tracked scope current *now*, even if it finishes elsewhere
     (a stream consumed after the function returned).
     """
-    return _start(provider, operation, request_model, attributes, defer_span=False)
+    return _start(provider, operation, request_model, attributes, True)
 
 
 def _start(provider: str | None, operation: str, request_model: str | None,
-           attributes: Mapping[str, Any] | None, *, defer_span: bool) -> LLMCall:
+           attributes: Mapping[str, Any] | None, timed: bool) -> LLMCall:
     try:
         runtime = get_runtime()
         if not runtime.config.enabled:
             return _DISABLED
         scope = current_scope()
-        default = scope.model if scope is not None else None
-        model = request_model or default or runtime.config.model
-        name = f"{operation} {model}" if model else operation
-        span = None
-        if not defer_span:  # record_usage() starts and ends its span in one go, at finish
-            try:
-                initial: dict[str, Any] = {A.GEN_AI_OPERATION_NAME: operation}
-                if provider:
-                    initial[A.GEN_AI_PROVIDER_NAME] = provider
-                if model:
-                    initial[A.GEN_AI_REQUEST_MODEL] = model
-                span = runtime.telemetry.start_call_span(name, initial)
-            except Exception as exc:
-                report("telemetry.start_call_span", exc)
-        call = LLMCall(runtime, scope, span, provider, operation, model,
-                       _user_attributes(attributes))
-        call._span_name = name if defer_span else None
-        return call
+        model = request_model or (scope.model if scope is not None else None) \
+            or runtime.config.model
+        return LLMCall(runtime, scope, provider, operation, model,
+                       _user_attributes(attributes) if attributes else {}, timed=timed)
     except Exception as exc:
         report("usage.start_call", exc)
         return _DISABLED
@@ -309,134 +298,9 @@ def record_usage(model: str | None = None, input_tokens: int = 0, output_tokens:
     model); outside any scope it is still emitted. Returns the `Estimate`, or None when the SDK
     is disabled or failed internally (never raises).
     """
-    call = _start(provider, operation, model, attributes, defer_span=True)
+    call = _start(provider, operation, model, attributes, False)
     try:
-        return call._finish(input_tokens, output_tokens, response_model, tokens_estimated, None,
-                            duration=False)
+        return call._finish(input_tokens, output_tokens, response_model, tokens_estimated, None)
     except Exception as exc:
-        call._abort()
         report("usage.record_usage", exc)
         return None
-
-
-# ----------------------------------------------------------------------------- no double count
-
-_weak: dict[int, weakref.ref[Any]] = {}
-_strong: OrderedDict[int, object] = OrderedDict()
-_MAX_STRONG = 2048
-
-
-def _forget(key: int, _ref: object) -> None:
-    _weak.pop(key, None)
-
-
-def mark_recorded(obj: object) -> None:
-    """Remember that `obj` (a provider response) has been recorded, so it is not counted again."""
-    key = id(obj)
-    try:
-        _weak[key] = weakref.ref(obj, functools.partial(_forget, key))
-    except TypeError:  # dicts and other objects without weak references: keep them alive briefly
-        _strong[key] = obj
-        while len(_strong) > _MAX_STRONG:
-            _strong.popitem(last=False)
-
-
-def is_recorded(obj: object) -> bool:
-    """Whether `mark_recorded(obj)` was called for this very object."""
-    key = id(obj)
-    ref = _weak.get(key)
-    if ref is not None and ref() is obj:
-        return True
-    return _strong.get(key) is obj
-
-
-# ----------------------------------------------------------------------------- response usage
-
-
-@dataclass(frozen=True, slots=True)
-class Usage:
-    """Token usage read from a provider response."""
-
-    input_tokens: int
-    output_tokens: int
-    model: str | None
-    provider: str | None
-    operation: str
-
-
-_SKIP_TYPES = (str, bytes, bytearray, int, float, bool, list, tuple, set, frozenset)
-_PROVIDER_BY_MODULE = (("openai", "openai"), ("anthropic", "anthropic"), ("google", "gcp.gemini"))
-_OPENAI_OBJECTS = ("chat.completion", "text_completion", "response", "list")
-_OPERATION_BY_OBJECT = {"list": "embeddings", "text_completion": "text_completion"}
-
-
-def _count(get: Any, *names: str) -> int | None:
-    for name in names:
-        value = get(name)
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    return None
-
-
-def extract_usage(obj: object) -> Usage | None:
-    """Read usage from an OpenAI/Anthropic/Gemini response object or dict (duck-typed).
-
-    Input tokens include cached prompt tokens (Anthropic reports them separately); output tokens
-    include reasoning. Returns None when `obj` carries no recognisable usage block.
-    """
-    if obj is None or isinstance(obj, _SKIP_TYPES):
-        return None
-    if isinstance(obj, Mapping):
-        get_obj: Any = obj.get
-        usage = obj.get("usage") or obj.get("usage_metadata") or obj.get("usageMetadata")
-    else:
-        get_obj = lambda name: getattr(obj, name, None)  # noqa: E731
-        usage = get_obj("usage") or get_obj("usage_metadata")
-    if usage is None or isinstance(usage, _SKIP_TYPES):
-        return None
-    if isinstance(usage, Mapping):
-        get: Any = usage.get
-    else:
-        get = lambda name: getattr(usage, name, None)  # noqa: E731
-    n_in = _count(get, "input_tokens", "prompt_tokens", "prompt_token_count", "promptTokenCount")
-    n_out = _count(get, "output_tokens", "completion_tokens", "candidates_token_count",
-                   "candidatesTokenCount")
-    if n_in is None and n_out is None:
-        return None
-    for extra in ("cache_creation_input_tokens", "cache_read_input_tokens"):  # Anthropic
-        n_in = (n_in or 0) + (_count(get, extra) or 0)
-    thoughts = _count(get, "thoughts_token_count", "thoughtsTokenCount")  # Gemini reasoning
-    if thoughts:
-        n_out = (n_out or 0) + thoughts
-    model = get_obj("model") or get_obj("model_version") or get_obj("modelVersion")
-    kind = get_obj("object")
-    operation = _OPERATION_BY_OBJECT.get(kind, "chat") if isinstance(kind, str) else "chat"
-    return Usage(n_in or 0, n_out or 0, model if isinstance(model, str) else None,
-                 _guess_provider(obj, kind, get_obj), operation)
-
-
-def _guess_provider(obj: object, kind: object, get_obj: Any) -> str | None:
-    if isinstance(obj, Mapping):
-        if isinstance(kind, str) and kind in _OPENAI_OBJECTS:
-            return "openai"
-        return "anthropic" if get_obj("type") == "message" else None
-    module = type(obj).__module__
-    for prefix, provider in _PROVIDER_BY_MODULE:
-        if module.startswith(prefix):
-            return provider
-    return None
-
-
-def record_response(obj: object, default_model: str | None = None) -> None:
-    """Record a returned provider response's usage once (no-op if already recorded or no usage)."""
-    try:
-        if obj is None or isinstance(obj, _SKIP_TYPES) or is_recorded(obj):
-            return
-        usage = extract_usage(obj)
-        if usage is None:
-            return
-        record_usage(usage.model or default_model, usage.input_tokens, usage.output_tokens,
-                     usage.provider, usage.operation, response_model=usage.model)
-        mark_recorded(obj)
-    except Exception as exc:
-        report("usage.record_response", exc)
