@@ -29,7 +29,7 @@ try:
     from anthropic import AsyncStream, Stream
 except ImportError as _exc:  # pragma: no cover - exercised only without anthropic installed
     raise IntegrationNotAvailable(
-        "the anthropic integration needs `pip install anthropic>=0.34`"
+        "the anthropic integration needs `pip install anthropic>=0.45`"
     ) from _exc
 
 from tracker import config as _config
@@ -41,7 +41,7 @@ from tracker.streams import CountingStrategy, wrap_stream
 __all__ = ["MIN_VERSION", "NAME", "instrument", "provider_name", "uninstrument"]
 
 NAME = "anthropic"
-MIN_VERSION = (0, 34)
+MIN_VERSION = (0, 45)  # oldest release the test suite passes on (with httpx 0.28)
 
 if tuple(int(p) for p in anthropic.__version__.split(".")[:2] if p.isdigit()) < MIN_VERSION:
     raise IntegrationNotAvailable(

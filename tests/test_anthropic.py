@@ -85,6 +85,8 @@ def test_every_call_shape(server: DemoServer, otel: Telemetry, shape: str,
                           is_async: bool) -> None:
     """One CLIENT span; input = input + cache read + cache creation; output from the final
     (cumulative) message_delta; the caller receives the same as without instrumentation."""
+    if shape == "parse" and not hasattr(anthropic.resources.Messages, "parse"):
+        pytest.skip("this anthropic version has no messages.parse")
     observed = run(server, shape, is_async)
     served = server.served[-1]
     spans = otel.client_spans()
