@@ -46,3 +46,17 @@ def test_demo_as_subprocess(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=120, env=env, check=False)
     assert proc.returncode == 0, proc.stderr
     assert "total" in proc.stdout
+
+
+def test_demo_without_client_libraries_still_records(monkeypatch: pytest.MonkeyPatch,
+                                                     tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """A core-only install (no openai, no anthropic) still runs the demo and exits 0."""
+    for name in ("openai", "anthropic", "integrations.openai", "integrations.anthropic"):
+        monkeypatch.setitem(sys.modules, name, None)
+    ledger = tmp_path / "ledger.jsonl"
+    assert demo.main(["--ledger", str(ledger)]) == 0
+    out = capsys.readouterr().out
+    assert "neither openai nor anthropic is installed" in out
+    lines = [json.loads(line) for line in ledger.read_text().splitlines()]
+    assert lines and all(rec["energy.kwh"] > 0 for rec in lines)

@@ -134,6 +134,18 @@ def run_calls(openai_base_url: str | None, anthropic_base_url: str | None,
     return done
 
 
+def record_without_clients() -> None:
+    """What an application without a supported client does: report each call's usage itself."""
+    from tracker.scope import track_energy
+    from tracker.usage import record_usage
+
+    with track_energy("support_pipeline"):
+        record_usage(OPENAI_MODEL, 10, 15, provider="openai")
+        record_usage(OPENAI_MODEL, 10, 15, provider="openai", operation="chat")
+    with track_energy("summarise_with_claude"):
+        record_usage(ANTHROPIC_MODEL, 10, 13, provider="anthropic")
+
+
 def _summary(ledger: Path, out: TextIO) -> int:
     rows: dict[tuple[str, str], list[float]] = {}
     lines = ledger.read_text(encoding="utf-8").splitlines() if ledger.exists() else []
@@ -192,7 +204,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 requests_logger.addHandler(handler)
                 requests_logger.setLevel(logging.INFO)
                 out.write(f"demo server on {server.url}; per-request carbon log:\n")
-            run_calls(server.openai_base_url, server.anthropic_base_url)
+            if not run_calls(server.openai_base_url, server.anthropic_base_url):
+                out.write("neither openai nor anthropic is installed "
+                          "(pip install 'llm-energy-tracker[openai,anthropic]'); "
+                          "recording the same calls with tracker.record_usage() instead\n")
+                record_without_clients()
             config.shutdown()
         count = _summary(ledger, out)
         where = "a temporary file, removed" if tmp is not None else str(ledger)
