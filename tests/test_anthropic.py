@@ -12,29 +12,19 @@ import anthropic
 import pytest
 
 import tracker
-from tests.test_openai import KEY, PROMPT, Telemetry
-from tracker import config
+from tests.test_openai import KEY, PROMPT, Telemetry, instrumented, serve
 from tracker.demo_server import DEMO_REPLY, DemoServer
 
 MODEL = "claude-haiku-4-5"
 MESSAGES = [{"role": "user", "content": PROMPT}]
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[DemoServer]:
-    with DemoServer() as s:
-        yield s
+server = pytest.fixture(scope="module", name="server")(serve)
 
 
 @pytest.fixture
 def otel(tmp_path: Path) -> Iterator[Telemetry]:
-    t = Telemetry(tmp_path)
-    t.configure()
-    tracker.instrument("anthropic")
-    yield t
-    tracker.uninstrument()
-    config.reset()
-    t.close()
+    yield from instrumented(tmp_path, "anthropic")
 
 
 def dump(obj: Any) -> Any:

@@ -66,21 +66,29 @@ class Telemetry:
         self.mp.shutdown()
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[DemoServer]:
+def serve() -> Iterator[DemoServer]:
+    """The bundled OpenAI/Anthropic-compatible server (module-scoped fixture body)."""
     with DemoServer() as s:
         yield s
 
 
-@pytest.fixture
-def otel(tmp_path: Path) -> Iterator[Telemetry]:
+def instrumented(tmp_path: Path, provider: str) -> Iterator[Telemetry]:
+    """Real OTel providers, the tracker configured on them, `provider` instrumented."""
     t = Telemetry(tmp_path)
     t.configure()
-    tracker.instrument("openai")
+    tracker.instrument(provider)
     yield t
     tracker.uninstrument()
     config.reset()
     t.close()
+
+
+server = pytest.fixture(scope="module", name="server")(serve)
+
+
+@pytest.fixture
+def otel(tmp_path: Path) -> Iterator[Telemetry]:
+    yield from instrumented(tmp_path, "openai")
 
 
 def sync_client(server: DemoServer) -> openai.OpenAI:
