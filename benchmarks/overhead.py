@@ -13,6 +13,13 @@ figure reported is the median over rounds of (instrumented - bare). Time is the 
 worker process, all threads included (the exporters' too), which other load on the machine
 disturbs far less than elapsed time; ``--clock wall`` measures elapsed time instead.
 
+``--clock instructions`` counts instructions instead of time: every (worker, case, bare or
+instrumented) runs as a one-shot process under valgrind's callgrind, twice with different call
+counts, and the difference per call is reported. The count is deterministic for a machine and a
+set of versions, so it settles differences of a few percent that time on a shared virtual machine
+cannot (there, repeated runs of the time table can differ by 30 % or more); it does not see
+cache misses, which time does.
+
 A reference worker, "OTel SDK alone, our signals", emits exactly the telemetry this SDK emits per
 call (one CLIENT span and one log record with the same number and types of attributes, three
 histogram measurements) from a bare wrapper with prebuilt attributes and no tracker code: the
@@ -23,7 +30,8 @@ Also: `@track_energy` on an empty function against a bare OpenTelemetry span, an
 ``import tracker`` against ``import opentelemetry.sdk.trace`` (fresh interpreters, best of N).
 
     python benchmarks/overhead.py [--rounds 31] [--peers contrib,ecologits] [--peers-venv DIR]
-                                  [--no-peers] [--no-floor] [--clock cpu|wall] [--json FILE]
+                                  [--no-peers] [--no-floor] [--clock cpu|wall|instructions]
+                                  [--jobs N] [--json FILE]
 
 Peers: ``contrib`` = opentelemetry-instrumentation-openai-v2, ``ecologits`` = EcoLogits,
 ``openllmetry`` = opentelemetry-instrumentation-openai (Traceloop; opt-in). The contrib
@@ -39,14 +47,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import hashlib
 import json
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -284,10 +296,8 @@ def _instrumentation(name: str, providers: dict[str, Any]) -> Callable[[], Any]:
     raise SystemExit(f"unknown worker {name!r}")
 
 
-def worker(name: str) -> int:
-    """Serve timing requests on stdin/stdout (one JSON object a line)."""
-    out: TextIO = sys.stdout
-    sys.stdout = sys.stderr  # libraries' prints never reach the protocol stream
+def _setup(name: str) -> tuple[Toggle, dict[str, Any], dict[str, Callable[[int], None]]]:
+    """Providers, the instrumentation toggle and one runner per case (client on a mock)."""
     import httpx
     import openai
 
@@ -339,6 +349,40 @@ def worker(name: str) -> int:
         CASES[3]: lambda n: loop.run_until_complete(_stream_async(n)),
     }
 
+    return toggle, providers, runs
+
+
+def _flush(providers: dict[str, Any]) -> None:
+    providers["tracer_provider"].force_flush()
+    providers["logger_provider"].force_flush()
+    providers["meter_provider"].force_flush()
+
+
+def oneshot(name: str, case: str, mode: str, n: int) -> int:
+    """Warm up, then make `n` calls of `case`, bare or instrumented, and flush (for callgrind).
+
+    The garbage collector is off: when a collection lands depends on every allocation before it,
+    which would make the count of one run depend on the others.
+    """
+    sys.stdout = sys.stderr
+    gc.disable()
+    toggle, providers, runs = _setup(name)
+    for on in (True, False):  # both paths, whichever is measured: caches, lazy imports
+        toggle.set(on)
+        runs[case](2)
+    toggle.set(mode == "inst")
+    runs[case](n)
+    _flush(providers)
+    return 0
+
+
+def worker(name: str) -> int:
+    """Serve timing requests on stdin/stdout (one JSON object a line)."""
+    out: TextIO = sys.stdout
+    sys.stdout = sys.stderr  # libraries' prints never reach the protocol stream
+    import openai
+
+    toggle, providers, runs = _setup(name)
     clock = time.process_time if os.environ.get("BENCH_CLOCK", "cpu") == "cpu" else \
         time.perf_counter
 
@@ -352,21 +396,18 @@ def worker(name: str) -> int:
         timed(case, 5, True)
         timed(case, 5, False)
     out.write(json.dumps({"ready": name, "python": sys.version.split()[0],
-                          "openai": openai.__version__, "httpx": httpx.__version__}) + "\n")
+                          "openai": openai.__version__,
+                          "httpx": sys.modules["httpx"].__version__}) + "\n")
     out.flush()
     for line in sys.stdin:
         cmd = json.loads(line)
         if cmd.get("op") == "signals":  # one instrumented call of each kind, then flush
             toggle.set(True)
-            providers["tracer_provider"].force_flush()
-            providers["logger_provider"].force_flush()
-            providers["meter_provider"].force_flush()
+            _flush(providers)
             spans, logs = _Counting.spans, _Counting.logs
             _Counting.metrics = set()
             runs[CASES[0]](1)
-            providers["tracer_provider"].force_flush()
-            providers["logger_provider"].force_flush()
-            providers["meter_provider"].force_flush()
+            _flush(providers)
             out.write(json.dumps({"spans": _Counting.spans - spans, "logs": _Counting.logs - logs,
                                   "metrics": sorted(_Counting.metrics)}) + "\n")
             out.flush()
@@ -388,6 +429,7 @@ class Worker:
 
     def __init__(self, name: str, python: str, clock: str) -> None:
         self.name = name
+        self.python = python
         env = {**os.environ, "PYTHONPATH": str(ROOT), "TRACKER_LEDGER": "",
                "OTEL_SDK_DISABLED": "false", "BENCH_CLOCK": clock}
         self.proc = subprocess.Popen(
@@ -498,6 +540,10 @@ def import_times(n: int = 7) -> dict[str, float]:
     """Best-of-n wall time of a fresh interpreter importing each module, minus an empty one."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     stmts = {"python -c pass": "pass", "import tracker": "import tracker",
+             "import tracker; configure(); instrument()": (
+                 "import tracker; tracker.configure(ledger=None, instrument=False); "
+                 "tracker.instrument('openai')"),
+             "import openai": "import openai",
              "import opentelemetry.sdk.trace": "import opentelemetry.sdk.trace"}
     best: dict[str, float] = {}
     for _ in range(n):
@@ -510,13 +556,59 @@ def import_times(n: int = 7) -> dict[str, float]:
     return {key: value - empty for key, value in best.items()}
 
 
+#: Calls per callgrind run (two sizes: the count per call is the slope between them).
+IR_SIZES = {"plain": (10, 30), "stream": (3, 9)}
+
+
+def _callgrind(python: str, name: str, case: str, mode: str, n: int) -> int:
+    """Instructions a one-shot worker making `n` calls executes (all threads, callgrind)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TRACKER_LEDGER": "",
+           "OTEL_SDK_DISABLED": "false"}
+    done = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", python,
+         str(Path(__file__).resolve()), "--oneshot", name, case, mode, str(n)],
+        capture_output=True, text=True, env=env, cwd=str(HERE))
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if done.returncode != 0 or found is None:
+        raise RuntimeError(f"callgrind run of {name} {case} {mode} failed:\n{done.stderr[-2000:]}")
+    return int(found.group(1))
+
+
+def instruction_counts(pythons: dict[str, str], jobs: int) -> dict[tuple[str, str],
+                                                                    dict[str, float]]:
+    """Per-call instructions, bare and instrumented, of every worker and case.
+
+    Each (worker, case, bare|instrumented) runs twice under callgrind, with the two call counts
+    of `IR_SIZES`; the difference divided by the difference in calls is the count per call, so
+    start-up, imports and warm-up cancel out. Deterministic for a given machine and versions.
+    """
+    tasks = [(w, c, mode, n) for w in pythons for c in CASES for mode in ("bare", "inst")
+             for n in IR_SIZES["plain" if c.startswith("plain") else "stream"]]
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        counts = dict(zip(tasks, pool.map(lambda t: _callgrind(pythons[t[0]], *t), tasks),
+                          strict=True))
+    out: dict[tuple[str, str], dict[str, float]] = {}
+    for w in pythons:
+        for c in CASES:
+            n1, n2 = IR_SIZES["plain" if c.startswith("plain") else "stream"]
+            per = {mode: (counts[(w, c, mode, n2)] - counts[(w, c, mode, n1)]) / (n2 - n1)
+                   for mode in ("bare", "inst")}
+            out[(w, c)] = {**per, "added": per["inst"] - per["bare"]}
+    return out
+
+
 def _fmt_us(seconds: float) -> str:
     return f"{seconds * 1e6:8.1f} us"
+
+
+def _fmt_kinstr(count: float) -> str:
+    return f"{count / 1e3:8.0f} kI"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--oneshot", nargs=4, help=argparse.SUPPRESS)
     parser.add_argument("--rounds", type=int, default=31, help="interleaved rounds (31)")
     parser.add_argument("--plain-n", type=int, default=40, help="plain calls per block (40)")
     parser.add_argument("--stream-n", type=int, default=10, help="streamed calls per block (10)")
@@ -528,13 +620,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--peers-venv", type=Path,
                         default=Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
                         / "llm-energy-tracker" / "bench-peers-venv")
-    parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
+    parser.add_argument("--clock", choices=("cpu", "wall", "instructions"), default="cpu",
                         help="cpu: CPU time of the worker process, all threads (default: robust "
-                             "to other load on the machine); wall: elapsed time")
+                             "to other load on the machine); wall: elapsed time; instructions: "
+                             "instructions executed, counted by valgrind's callgrind "
+                             "(deterministic, slow: about 10 minutes with both peers)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                        help="parallel callgrind runs with --clock instructions (CPU count)")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     args = parser.parse_args(argv)
     if args.worker:
         return worker(args.worker)
+    if args.oneshot:
+        name, case, mode, n = args.oneshot
+        return oneshot(name, case, mode, int(n))
+    if args.clock == "instructions" and shutil.which("valgrind") is None:
+        parser.error("--clock instructions needs valgrind (Debian: apt-get install valgrind)")
 
     started = time.perf_counter()
     peers = [] if args.no_peers else [p.strip() for p in args.peers.split(",") if p.strip()]
@@ -561,7 +662,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     samples: dict[tuple[str, str], dict[str, list[float]]] = {
         (w, c): {"bare": [], "inst": [], "added": []} for w in workers for c in CASES}
     names = list(workers)
-    for r in range(args.rounds):
+    for r in range(args.rounds if args.clock != "instructions" else 0):
         order = names[r % len(names):] + names[:r % len(names)]
         for case in CASES:
             for name in order:
@@ -575,30 +676,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     for w in workers.values():
         w.close()
 
-    med = {k: {m: statistics.median(v) for m, v in s.items()} for k, s in samples.items()}
     info = workers["ours"].info
-    print(f"\nopenai {info['openai']}, httpx {info['httpx']}, Python {info['python']}; "
-          f"{args.clock} time; {args.rounds} interleaved rounds x ({args.plain_n} plain / "
-          f"{args.stream_n} streamed calls per block); median over rounds")
+    if args.clock == "instructions":
+        med = instruction_counts({w: workers[w].python for w in workers}, args.jobs)
+        fmt, what = _fmt_kinstr, "instructions"
+        how = (f"instructions executed (callgrind, all threads, garbage collector off), per call: "
+               f"slope between {IR_SIZES['plain']} plain and {IR_SIZES['stream']} streamed calls")
+    else:
+        med = {k: {m: statistics.median(v) for m, v in s.items()} for k, s in samples.items()}
+        fmt, what = _fmt_us, "time"
+        how = (f"{args.clock} time; {args.rounds} interleaved rounds x ({args.plain_n} plain / "
+               f"{args.stream_n} streamed calls per block); median over rounds")
+    print(f"\nopenai {info['openai']}, httpx {info['httpx']}, Python {info['python']}; {how}")
     print("\nsignals per instrumented plain call (counted by the dropping exporters):")
     for name, sig in signals.items():
         print(f"  {LABELS[name]:<30} spans={sig['spans']} log records={sig['logs']} "
               f"metrics={', '.join(sig['metrics']) or '-'}")
-    print(f"\n{'added time per call':<30}" + "".join(f"{c:>16}" for c in CASES))
-    print(f"{'bare client':<30}" + "".join(_fmt_us(med[('ours', c)]['bare']).rjust(16)
+    print(f"\n{'added ' + what + ' per call':<30}" + "".join(f"{c:>16}" for c in CASES))
+    print(f"{'bare client':<30}" + "".join(fmt(med[('ours', c)]['bare']).rjust(16)
                                            for c in CASES))
     for name in workers:
         print(f"{LABELS[name]:<30}" + "".join(
-            (_fmt_us(med[(name, c)]["added"]) + f" {med[(name, c)]['added'] / med[(name, c)]['bare']:+4.0%}").rjust(16)  # noqa: E501
+            (fmt(med[(name, c)]["added"]) + f" {med[(name, c)]['added'] / med[(name, c)]['bare']:+4.0%}").rjust(16)  # noqa: E501
             for c in CASES))
-    print(f"\n{'added time per chunk':<30}" + "".join(f"{c:>16}" for c in CASES[2:]))
+    print(f"\n{'added ' + what + ' per chunk':<30}" + "".join(f"{c:>16}" for c in CASES[2:]))
     for name in workers:
         per_chunk = [(med[(name, c)]["added"] - med[(name, p)]["added"]) / CHUNKS
                      for p, c in zip(CASES[:2], CASES[2:], strict=True)]
-        print(f"{LABELS[name]:<30}" + "".join(_fmt_us(v).rjust(16) for v in per_chunk))
+        print(f"{LABELS[name]:<30}" + "".join(fmt(v).rjust(16) for v in per_chunk))
     if "floor" in workers:
         print(f"\n{'ours above the SDK alone':<30}" + "".join(
-            _fmt_us(med[("ours", c)]["added"] - med[("floor", c)]["added"]).rjust(16)
+            fmt(med[("ours", c)]["added"] - med[("floor", c)]["added"]).rjust(16)
             for c in CASES))
     ratios: dict[str, dict[str, float]] = {}
     targets = {"contrib": 0.5, "ecologits": 0.05, "openllmetry": 0.5}
@@ -617,6 +725,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"import tracker: {imports['import tracker'] * 1e3:.0f} ms; import "
           f"opentelemetry.sdk.trace: {imports['import opentelemetry.sdk.trace'] * 1e3:.0f} ms "
           f"(fresh interpreter, best of 7, minus an empty interpreter)")
+    setup = (imports["import tracker; configure(); instrument()"] - imports["import openai"])
+    print(f"import tracker + configure() + instrument('openai'), less import openai: "
+          f"{setup * 1e3:.0f} ms (the names of `tracker` load their modules on first use)")
     print(f"\ntotal benchmark time {time.perf_counter() - started:.0f} s")
     if args.json:
         args.json.write_text(json.dumps({

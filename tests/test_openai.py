@@ -343,3 +343,36 @@ def test_azure_client_is_azure_openai() -> None:
     client = openai.AzureOpenAI(api_key=KEY, azure_endpoint="https://x.openai.azure.com",
                                 api_version="2024-06-01")
     assert provider_name(client) == "azure.ai.openai"
+
+
+def test_usage_stream_truncated_counts_one_token_per_chunk(server: DemoServer,
+                                                           otel: Telemetry) -> None:
+    """With include_usage and no usage chunk (connection dropped), output tokens are the chunks
+    received, flagged as estimated; the client's error propagates."""
+    client = sync_client(server)
+    received: list[Any] = []
+    with pytest.raises((openai.APIConnectionError, httpx.RemoteProtocolError)):
+        for chunk in client.chat.completions.create(model="fault-truncate", messages=MESSAGES,
+                                                    stream=True, stream_options=USAGE):
+            received.append(chunk)
+    assert received and all(c.usage is None for c in received)
+    attrs = otel.client_spans()[0].attributes or {}
+    assert attrs["gen_ai.usage.output_tokens"] == len(received)
+    assert attrs["energy.tokens_estimated"] is True
+    assert attrs["gen_ai.response.model"] == received[-1].model
+
+
+def test_usage_on_every_chunk_takes_the_last() -> None:
+    """OpenAI-compatible servers may repeat cumulative usage on each chunk: the last one counts,
+    and a chunk without usage after it does not erase it."""
+    from types import SimpleNamespace as NS
+
+    from integrations.openai import ReportedUsageStrategy
+
+    strategy = ReportedUsageStrategy((MESSAGES,))
+    for n in (1, 2, 3):
+        strategy.record_chunk(NS(model="m-1", usage=NS(prompt_tokens=7, completion_tokens=n)))
+    strategy.record_chunk(NS(model="m-1", usage=None))
+    result = strategy.result()
+    assert (result.input_tokens, result.output_tokens, result.response_model) == (7, 3, "m-1")
+    assert result.tokens_estimated is False

@@ -31,3 +31,16 @@ def test_import_tracker_loads_no_client_library_and_no_network_stack() -> None:
             "if m in sys.modules)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) == []
+
+
+def test_every_public_name_has_one_source_and_import_is_lazy() -> None:
+    """Each name in `__all__` resolves from its module; `import tracker` loads none of them."""
+    assert set(tracker._SOURCES) | {"__version__"} == set(tracker.__all__)
+    code = ("import sys, json, tracker; print(json.dumps(sorted(m for m in sys.modules "
+            "if m.startswith(('tracker.', 'pydantic', 'opentelemetry')))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == []
+    with_config = subprocess.run(
+        [sys.executable, "-c", "import sys, tracker; tracker.configure; "
+         "print('tracker.config' in sys.modules)"], capture_output=True, text=True, check=True)
+    assert with_config.stdout.strip() == "True"

@@ -1,25 +1,48 @@
-"""llm-energy-tracker: energy (kWh), carbon (gCO2e) and cost (USD) of every LLM call."""
+"""llm-energy-tracker: energy (kWh), carbon (gCO2e) and cost (USD) of every LLM call.
+
+The public names below load their modules on first use (PEP 562), so ``import tracker`` costs
+next to nothing; ``tracker.configure()`` or the first tracked call pays for the rest.
+"""
 
 from __future__ import annotations
 
-from tracker.config import Config, configure, get_config, reset, shutdown
-from tracker.energy_model import CallPricer, Estimate, estimate
-from tracker.exceptions import (
-    ConfigError,
-    IntegrationNotAvailable,
-    TrackerError,
-    UnknownHardwareError,
-    UnknownModelError,
-    UnknownRegionError,
-)
-from tracker.instrumentation import instrument, uninstrument
-from tracker.registry import get_registry, load_registry_file, register
-from tracker.response_usage import is_recorded, mark_recorded
-from tracker.scope import EnergyScope, track_energy
-from tracker.specs import HardwareSpec, ModelSpec, RegionSpec
-from tracker.usage import LLMCall, record_usage, start_call
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tracker.config import Config, configure, get_config, reset, shutdown
+    from tracker.energy_model import CallPricer, Estimate, estimate
+    from tracker.exceptions import (
+        ConfigError,
+        IntegrationNotAvailable,
+        TrackerError,
+        UnknownHardwareError,
+        UnknownModelError,
+        UnknownRegionError,
+    )
+    from tracker.instrumentation import instrument, uninstrument
+    from tracker.registry import get_registry, load_registry_file, register
+    from tracker.response_usage import is_recorded, mark_recorded
+    from tracker.scope import EnergyScope, track_energy
+    from tracker.specs import HardwareSpec, ModelSpec, RegionSpec
+    from tracker.usage import LLMCall, record_usage, start_call
 
 __version__ = "0.1.0"
+
+#: public name -> the module that defines it
+_SOURCES: dict[str, str] = {
+    **dict.fromkeys(("Config", "configure", "get_config", "reset", "shutdown"), "config"),
+    **dict.fromkeys(("CallPricer", "Estimate", "estimate"), "energy_model"),
+    **dict.fromkeys(("ConfigError", "IntegrationNotAvailable", "TrackerError",
+                     "UnknownHardwareError", "UnknownModelError", "UnknownRegionError"),
+                    "exceptions"),
+    **dict.fromkeys(("instrument", "uninstrument"), "instrumentation"),
+    **dict.fromkeys(("get_registry", "load_registry_file", "register"), "registry"),
+    **dict.fromkeys(("is_recorded", "mark_recorded"), "response_usage"),
+    **dict.fromkeys(("EnergyScope", "track_energy"), "scope"),
+    **dict.fromkeys(("HardwareSpec", "ModelSpec", "RegionSpec"), "specs"),
+    **dict.fromkeys(("LLMCall", "record_usage", "start_call"), "usage"),
+}
 
 __all__ = [
     "CallPricer",
@@ -53,3 +76,16 @@ __all__ = [
     "track_energy",
     "uninstrument",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    source = _SOURCES.get(name)
+    if source is None:
+        raise AttributeError(f"module 'tracker' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"tracker.{source}"), name)
+    globals()[name] = value  # later lookups are plain module attributes
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

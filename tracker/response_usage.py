@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tracker import usage as _usage
 from tracker.internal_errors import report
-from tracker.usage import record_usage
 
 __all__ = ["ResponseUsage", "extract_usage", "is_recorded", "mark_recorded", "record_response"]
 
@@ -136,8 +136,8 @@ def record_response(obj: object, default_model: str | None = None) -> None:
         usage = extract_usage(obj)
         if usage is None:
             return
-        record_usage(usage.model or default_model, usage.input_tokens, usage.output_tokens,
-                     usage.provider, usage.operation, response_model=usage.model)
+        _usage.record_usage(usage.model or default_model, usage.input_tokens, usage.output_tokens,
+                            usage.provider, usage.operation, response_model=usage.model)
         mark_recorded(obj)
     except Exception as exc:
         report("usage.record_response", exc)

@@ -115,6 +115,10 @@ class CountingStrategy:
         """Subclasses read one chunk here."""
         raise NotImplementedError
 
+    def counted_output(self) -> int:
+        """Output tokens when the provider reported none: ``ceil(output_chars / 4)``."""
+        return tokens_from_chars(self.output_chars)
+
     def result(self) -> StreamResult:
         """Reported usage where present, else the counted/estimated figures."""
         estimated = False
@@ -124,7 +128,7 @@ class CountingStrategy:
             estimated = True
         output_tokens = self.reported_output
         if output_tokens is None:
-            output_tokens = tokens_from_chars(self.output_chars)
+            output_tokens = self.counted_output()
             estimated = True
         self._request_parts = ()
         return StreamResult(input_tokens, output_tokens, self.response_model, estimated)
