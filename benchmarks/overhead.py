@@ -122,8 +122,13 @@ class _Counting:
     metrics: set[str] = set()  # noqa: RUF012
 
 
-def _providers() -> dict[str, Any]:
-    """Real SDK providers, batching, with exporters that count and drop; set globally too."""
+def _providers(hold: bool = False) -> dict[str, Any]:
+    """Real SDK providers, batching, with exporters that count and drop; set globally too.
+
+    `hold`: the batching processors and the metric reader export only when flushed (no timer, a
+    queue larger than any run), so work done by their threads is proportional to the calls
+    rather than to elapsed time, which callgrind stretches fifty-fold.
+    """
     from opentelemetry import _logs, metrics, trace
     from opentelemetry.sdk._logs import LoggerProvider
     from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
@@ -174,11 +179,14 @@ def _providers() -> dict[str, Any]:
             pass
 
     tp = TracerProvider()
-    tp.add_span_processor(BatchSpanProcessor(NullSpans()))
-    reader = PeriodicExportingMetricReader(NullMetrics(), export_interval_millis=5_000)
+    batch: dict[str, Any] = ({"schedule_delay_millis": 3_600_000, "max_queue_size": 100_000,
+                              "max_export_batch_size": 100_000} if hold else {})
+    tp.add_span_processor(BatchSpanProcessor(NullSpans(), **batch))
+    reader = PeriodicExportingMetricReader(
+        NullMetrics(), export_interval_millis=3_600_000 if hold else 5_000)
     mp = MeterProvider(metric_readers=[reader])
     lp = LoggerProvider()
-    lp.add_log_record_processor(BatchLogRecordProcessor(NullLogs()))
+    lp.add_log_record_processor(BatchLogRecordProcessor(NullLogs(), **batch))
     trace.set_tracer_provider(tp)
     metrics.set_meter_provider(mp)
     _logs.set_logger_provider(lp)
@@ -238,17 +246,22 @@ def _floor(providers: dict[str, Any]) -> None:
     attrs.update({f"energy.str_{i}": "registry" for i in range(5)})
     attrs.update({"energy.flag_0": True, "energy.flag_1": False})
 
+    # What-if knob (not used by default): BENCH_FLOOR_SIGNALS=span,metrics drops the log record.
+    kinds = set(os.environ.get("BENCH_FLOOR_SIGNALS", "span,log,metrics").split(","))
+
     def signals(start_ns: int, t0: float) -> None:
         span = tracer.start_span("chat " + MODEL, kind=SpanKind.CLIENT, attributes=attrs,
                                  start_time=start_ns)
         span.end()
-        logger.emit(_logs.LogRecord(
-            timestamp=time.time_ns(), context=trace.set_span_in_context(span),
-            severity_text="INFO", severity_number=_logs.SeverityNumber.INFO, attributes=attrs,
-            event_name="energy.request"))
-        tokens.record(25, t_in)
-        tokens.record(50, t_out)
-        duration.record(time.perf_counter() - t0, base)
+        if "log" in kinds:
+            logger.emit(_logs.LogRecord(
+                timestamp=time.time_ns(), context=trace.set_span_in_context(span),
+                severity_text="INFO", severity_number=_logs.SeverityNumber.INFO,
+                attributes=attrs, event_name="energy.request"))
+        if "metrics" in kinds:
+            tokens.record(25, t_in)
+            tokens.record(50, t_out)
+            duration.record(time.perf_counter() - t0, base)
 
     def emit(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         start_ns, t0 = time.time_ns(), time.perf_counter()
@@ -296,7 +309,8 @@ def _instrumentation(name: str, providers: dict[str, Any]) -> Callable[[], Any]:
     raise SystemExit(f"unknown worker {name!r}")
 
 
-def _setup(name: str) -> tuple[Toggle, dict[str, Any], dict[str, Callable[[int], None]]]:
+def _setup(name: str, hold: bool = False) -> tuple[Toggle, dict[str, Any],
+                                                   dict[str, Callable[[int], None]]]:
     """Providers, the instrumentation toggle and one runner per case (client on a mock)."""
     import httpx
     import openai
@@ -310,7 +324,7 @@ def _setup(name: str) -> tuple[Toggle, dict[str, Any], dict[str, Callable[[int],
         return httpx.Response(200, content=plain_body,
                               headers={"content-type": "application/json"})
 
-    providers = _providers()
+    providers = _providers(hold)
     toggle = Toggle(_instrumentation(name, providers))
     client = openai.OpenAI(api_key="sk-bench", base_url="http://bench.invalid/v1", max_retries=0,
                            http_client=httpx.Client(transport=httpx.MockTransport(handler)))
@@ -366,7 +380,7 @@ def oneshot(name: str, case: str, mode: str, n: int) -> int:
     """
     sys.stdout = sys.stderr
     gc.disable()
-    toggle, providers, runs = _setup(name)
+    toggle, providers, runs = _setup(name, hold=True)
     for on in (True, False):  # both paths, whichever is measured: caches, lazy imports
         toggle.set(on)
         runs[case](2)
