@@ -14,11 +14,11 @@ worker process, all threads included (the exporters' too), which other load on t
 disturbs far less than elapsed time; ``--clock wall`` measures elapsed time instead.
 
 ``--clock instructions`` counts instructions instead of time: every (worker, case, bare or
-instrumented) runs as a one-shot process under valgrind's callgrind, twice with different call
-counts, and the difference per call is reported. The count is deterministic for a machine and a
-set of versions, so it settles differences of a few percent that time on a shared virtual machine
-cannot (there, repeated runs of the time table can differ by 30 % or more); it does not see
-cache misses, which time does.
+instrumented) runs as a one-shot process under valgrind's callgrind, which counts only what the
+calling thread executes inside the measured calls and the final flush (not start-up or warm-up),
+with the garbage collector and hash randomisation off. A rerun gives the same count to within
+about 0.1 %, so it settles differences that time on a shared virtual machine cannot (there, runs
+of the time table can differ by 30 % or more); it does not see cache misses, which time does.
 
 A reference worker, "OTel SDK alone, our signals", emits exactly the telemetry this SDK emits per
 call (one CLIENT span and one log record with the same number and types of attributes, three
@@ -49,6 +49,7 @@ import asyncio
 import contextlib
 import gc
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -385,8 +386,14 @@ def oneshot(name: str, case: str, mode: str, n: int) -> int:
         toggle.set(on)
         runs[case](2)
     toggle.set(mode == "inst")
-    runs[case](n)
-    _flush(providers)
+
+    def measured() -> None:
+        runs[case](n)
+        _flush(providers)
+
+    # callgrind counts only inside itertools.starmap's C `starmap_next` (--toggle-collect): the
+    # calls and the flush, not the start-up, imports or warm-up.
+    list(itertools.starmap(measured, [()]))
     return 0
 
 
@@ -570,16 +577,17 @@ def import_times(n: int = 7) -> dict[str, float]:
     return {key: value - empty for key, value in best.items()}
 
 
-#: Calls per callgrind run (two sizes: the count per call is the slope between them).
-IR_SIZES = {"plain": (10, 30), "stream": (3, 9)}
+#: Calls per callgrind run.
+IR_CALLS = {"plain": 20, "stream": 5}
 
 
 def _callgrind(python: str, name: str, case: str, mode: str, n: int) -> int:
-    """Instructions a one-shot worker making `n` calls executes (all threads, callgrind)."""
+    """Instructions a one-shot worker's calling thread executes in `n` calls and the flush."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TRACKER_LEDGER": "",
-           "OTEL_SDK_DISABLED": "false"}
+           "OTEL_SDK_DISABLED": "false", "PYTHONHASHSEED": "0"}
     done = subprocess.run(
-        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", python,
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", "--collect-atstart=no",
+         "--toggle-collect=starmap_next", python,
          str(Path(__file__).resolve()), "--oneshot", name, case, mode, str(n)],
         capture_output=True, text=True, env=env, cwd=str(HERE))
     found = re.search(r"Collected : (\d+)", done.stderr)
@@ -592,21 +600,22 @@ def instruction_counts(pythons: dict[str, str], jobs: int) -> dict[tuple[str, st
                                                                     dict[str, float]]:
     """Per-call instructions, bare and instrumented, of every worker and case.
 
-    Each (worker, case, bare|instrumented) runs twice under callgrind, with the two call counts
-    of `IR_SIZES`; the difference divided by the difference in calls is the count per call, so
-    start-up, imports and warm-up cancel out. Deterministic for a given machine and versions.
+    Each (worker, case, bare|instrumented) is one callgrind run that counts only the calling
+    thread's instructions inside the measured calls and the final flush of the providers (work
+    the exporters' threads do is not counted: with the null exporters it is the same for all).
+    Hash randomisation is off, so a rerun gives the same count to within about 0.1 %.
     """
-    tasks = [(w, c, mode, n) for w in pythons for c in CASES for mode in ("bare", "inst")
-             for n in IR_SIZES["plain" if c.startswith("plain") else "stream"]]
+    def calls(case: str) -> int:
+        return IR_CALLS["plain" if case.startswith("plain") else "stream"]
+
+    tasks = [(w, c, mode, calls(c)) for w in pythons for c in CASES for mode in ("bare", "inst")]
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         counts = dict(zip(tasks, pool.map(lambda t: _callgrind(pythons[t[0]], *t), tasks),
                           strict=True))
     out: dict[tuple[str, str], dict[str, float]] = {}
     for w in pythons:
         for c in CASES:
-            n1, n2 = IR_SIZES["plain" if c.startswith("plain") else "stream"]
-            per = {mode: (counts[(w, c, mode, n2)] - counts[(w, c, mode, n1)]) / (n2 - n1)
-                   for mode in ("bare", "inst")}
+            per = {mode: counts[(w, c, mode, calls(c))] / calls(c) for mode in ("bare", "inst")}
             out[(w, c)] = {**per, "added": per["inst"] - per["bare"]}
     return out
 
@@ -638,7 +647,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="cpu: CPU time of the worker process, all threads (default: robust "
                              "to other load on the machine); wall: elapsed time; instructions: "
                              "instructions executed, counted by valgrind's callgrind "
-                             "(deterministic, slow: about 10 minutes with both peers)")
+                             "(repeatable to 0.1 %%; slow: about 10 minutes with both peers)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                         help="parallel callgrind runs with --clock instructions (CPU count)")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
@@ -694,8 +703,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.clock == "instructions":
         med = instruction_counts({w: workers[w].python for w in workers}, args.jobs)
         fmt, what = _fmt_kinstr, "instructions"
-        how = (f"instructions executed (callgrind, all threads, garbage collector off), per call: "
-               f"slope between {IR_SIZES['plain']} plain and {IR_SIZES['stream']} streamed calls")
+        how = (f"instructions per call executed by the calling thread (callgrind; "
+               f"{IR_CALLS['plain']} plain / {IR_CALLS['stream']} streamed calls and the flush; "
+               f"garbage collector off)")
     else:
         med = {k: {m: statistics.median(v) for m, v in s.items()} for k, s in samples.items()}
         fmt, what = _fmt_us, "time"
