@@ -376,3 +376,29 @@ def test_usage_on_every_chunk_takes_the_last() -> None:
     result = strategy.result()
     assert (result.input_tokens, result.output_tokens, result.response_model) == (7, 3, "m-1")
     assert result.tokens_estimated is False
+
+
+def test_stream_mixed_next_loop_and_resume_after_break(server: DemoServer,
+                                                       otel: Telemetry) -> None:
+    """next(), a loop left early and a second loop read one stream as the bare client does, and
+    the call is recorded once, at the end, with the reported usage."""
+    client = sync_client(server)
+    stream = client.chat.completions.create(model=MODEL, messages=MESSAGES, stream=True,
+                                            stream_options=USAGE)
+    seen = [next(stream)]
+    for chunk in stream:
+        seen.append(chunk)
+        break
+    assert otel.client_spans() == []
+    seen.extend(stream)
+    usage = seen[-1].usage
+    assert usage is not None and all(c.usage is None for c in seen[:-1])
+    spans = otel.client_spans()
+    assert len(spans) == 1
+    attrs = spans[0].attributes or {}
+    assert attrs["gen_ai.usage.output_tokens"] == usage.completion_tokens
+    assert attrs["energy.tokens_estimated"] is False
+    tracker.uninstrument()
+    bare = list(client.chat.completions.create(model=MODEL, messages=MESSAGES, stream=True,
+                                               stream_options=USAGE))
+    assert len(bare) == len(seen)

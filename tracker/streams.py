@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
@@ -183,8 +183,26 @@ class _ProxyBase(wrapt.ObjectProxy):  # type: ignore[type-arg,misc,unused-ignore
 class SyncStreamProxy(_ProxyBase):
     """Proxy of a synchronous stream (iterator, context manager, `close()`)."""
 
-    def __iter__(self) -> SyncStreamProxy:
-        return self
+    def __iter__(self) -> Iterator[Any]:
+        # A `for` loop resumes this generator per chunk, which costs less than calling a Python
+        # `__next__`; `next(proxy)` still goes through `__next__` below.
+        return self._self_chunks()
+
+    def _self_chunks(self) -> Generator[Any, None, None]:
+        record = self._self_record
+        try:
+            for chunk in self.__wrapped__:
+                try:
+                    record(chunk)
+                except Exception as exc:  # a malformed chunk must not break the user's loop
+                    report("streams.record_chunk", exc)
+                yield chunk
+        except GeneratorExit:  # the loop was left early: the call ends with the proxy
+            raise
+        except BaseException as exc:
+            self._self_finish(exc)
+            raise
+        self._self_finish()
 
     def __next__(self) -> Any:
         try:
