@@ -24,7 +24,8 @@ A reference worker, "OTel SDK alone, our signals", emits exactly the telemetry t
 call (one CLIENT span and one log record with the same number and types of attributes, three
 histogram measurements) from a bare wrapper with prebuilt attributes and no tracker code: the
 floor any OpenTelemetry-based instrumentation with these signals pays. "ours above the SDK alone"
-is what the tracker's own code adds on top.
+is what the tracker's own code adds on top. ``BENCH_FLOOR_SIGNALS=span,metrics`` (any of span,
+log, metrics) makes that worker emit only those signals: what a lighter contract would cost.
 
 Also: `@track_energy` on an empty function against a bare OpenTelemetry span, and the time of
 ``import tracker`` against ``import opentelemetry.sdk.trace`` (fresh interpreters, best of N).
