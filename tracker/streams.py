@@ -145,12 +145,6 @@ class _StreamState:
         self._done = False
         self._lock = threading.Lock()
 
-    def record(self, chunk: object) -> None:
-        try:
-            self._strategy.record_chunk(chunk)
-        except Exception as exc:  # a malformed chunk must not break the user's loop
-            report("streams.record_chunk", exc)
-
     def finish(self, error: BaseException | None = None) -> None:
         with self._lock:
             if self._done:
