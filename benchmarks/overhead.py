@@ -13,11 +13,13 @@ figure reported is the median over rounds of (instrumented - bare). Time is the 
 worker process, all threads included (the exporters' too), which other load on the machine
 disturbs far less than elapsed time; ``--clock wall`` measures elapsed time instead.
 
-``--clock instructions`` counts instructions instead of time: every (worker, case, bare or
-instrumented) runs as a one-shot process under valgrind's callgrind, which counts only what the
-calling thread executes inside the measured calls and the final flush (not start-up or warm-up),
-with the garbage collector and hash randomisation off. A rerun gives the same count to within
-about 0.1 %, so it settles differences that time on a shared virtual machine cannot (there, runs
+``--clock instructions`` counts instructions instead of time: every (worker, case) runs as one
+process under valgrind's callgrind, in which bare and instrumented blocks of calls alternate
+(five rounds, the order flipping every round) and each block is counted on its own; only what
+the calling thread executes inside the calls and each block's flush counts (not start-up or
+warm-up), with the garbage collector and hash randomisation off. The figure is the median over
+rounds of (instrumented - bare). Unlike time, it does not move with other load on the machine,
+so it settles differences that time on a shared virtual machine cannot (there, runs
 of the time table can differ by 30 % or more); it does not see cache misses, which time does.
 
 A reference worker, "OTel SDK alone, our signals", emits exactly the telemetry this SDK emits per
@@ -58,6 +60,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -374,11 +377,12 @@ def _flush(providers: dict[str, Any]) -> None:
     providers["meter_provider"].force_flush()
 
 
-def oneshot(name: str, case: str, mode: str, n: int) -> int:
-    """Warm up, then make `n` calls of `case`, bare or instrumented, and flush (for callgrind).
+def oneshot(name: str, case: str, n: int, rounds: int) -> int:
+    """Warm up, then `rounds` rounds of a bare and an instrumented block (for callgrind).
 
-    The garbage collector is off: when a collection lands depends on every allocation before it,
-    which would make the count of one run depend on the others.
+    Each block makes `n` calls of `case` and flushes the providers; round r runs bare first when
+    r is even, instrumented first when it is odd (`_block_modes`). The garbage collector is off:
+    when a collection lands depends on every allocation before it.
     """
     sys.stdout = sys.stderr
     gc.disable()
@@ -386,16 +390,22 @@ def oneshot(name: str, case: str, mode: str, n: int) -> int:
     for on in (True, False):  # both paths, whichever is measured: caches, lazy imports
         toggle.set(on)
         runs[case](2)
-    toggle.set(mode == "inst")
 
-    def measured() -> None:
+    def block() -> None:
         runs[case](n)
         _flush(providers)
 
-    # callgrind counts only inside itertools.starmap's C `starmap_next` (--toggle-collect): the
-    # calls and the flush, not the start-up, imports or warm-up.
-    list(itertools.starmap(measured, [()]))
+    # callgrind counts only inside itertools.starmap's C `starmap_next` (--toggle-collect) and
+    # writes one profile after each (--dump-after): one count per block, none for the rest.
+    for mode in _block_modes(rounds):
+        toggle.set(mode == "inst")
+        list(itertools.starmap(block, [()]))
     return 0
+
+
+def _block_modes(rounds: int) -> list[str]:
+    pairs = (("bare", "inst"), ("inst", "bare"))
+    return [mode for r in range(rounds) for mode in pairs[r % 2]]
 
 
 def worker(name: str) -> int:
@@ -578,46 +588,64 @@ def import_times(n: int = 7) -> dict[str, float]:
     return {key: value - empty for key, value in best.items()}
 
 
-#: Calls per callgrind run.
-IR_CALLS = {"plain": 20, "stream": 5}
+#: Calls per block, and rounds (a bare and an instrumented block each), per callgrind run.
+IR_CALLS = {"plain": 8, "stream": 2}
+IR_ROUNDS = 5
 
 
-def _callgrind(python: str, name: str, case: str, mode: str, n: int) -> int:
-    """Instructions a one-shot worker's calling thread executes in `n` calls and the flush."""
+def _callgrind(python: str, name: str, case: str, n: int, rounds: int) -> list[int]:
+    """Instructions of each block of a one-shot worker (its calling thread, calls and flush)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TRACKER_LEDGER": "",
            "OTEL_SDK_DISABLED": "false", "PYTHONHASHSEED": "0"}
-    done = subprocess.run(
-        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", "--collect-atstart=no",
-         "--toggle-collect=starmap_next", python,
-         str(Path(__file__).resolve()), "--oneshot", name, case, mode, str(n)],
-        capture_output=True, text=True, env=env, cwd=str(HERE))
-    found = re.search(r"Collected : (\d+)", done.stderr)
-    if done.returncode != 0 or found is None:
-        raise RuntimeError(f"callgrind run of {name} {case} {mode} failed:\n{done.stderr[-2000:]}")
-    return int(found.group(1))
+    with tempfile.TemporaryDirectory(prefix="bench-callgrind-") as tmp:
+        done = subprocess.run(
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/cg.out",
+             "--collect-atstart=no", "--toggle-collect=starmap_next",
+             "--dump-after=starmap_next", python, str(Path(__file__).resolve()),
+             "--oneshot", name, case, str(n), str(rounds)],
+            capture_output=True, text=True, env=env, cwd=str(HERE))
+        if done.returncode != 0:
+            raise RuntimeError(f"callgrind run of {name} {case} failed:\n{done.stderr[-2000:]}")
+        counts = []
+        dumps = sorted(Path(tmp).glob("cg.out.*"), key=lambda f: int(f.name.split(".")[2]
+                                                                      .split("-")[0]))
+        for dump in dumps:
+            found = re.search(r"^(?:summary|totals): (\d+)", dump.read_text(), re.MULTILINE)
+            # starmap_next also runs once more to end the list(): a dump of a few instructions.
+            if found is not None and int(found.group(1)) > 100_000:
+                counts.append(int(found.group(1)))
+    if len(counts) != 2 * rounds:
+        raise RuntimeError(f"callgrind run of {name} {case}: {len(counts)} blocks counted, "
+                           f"{2 * rounds} expected")
+    return counts
 
 
 def instruction_counts(pythons: dict[str, str], jobs: int) -> dict[tuple[str, str],
                                                                     dict[str, float]]:
     """Per-call instructions, bare and instrumented, of every worker and case.
 
-    Each (worker, case, bare|instrumented) is one callgrind run that counts only the calling
-    thread's instructions inside the measured calls and the final flush of the providers (work
-    the exporters' threads do is not counted: with the null exporters it is the same for all).
-    Hash randomisation is off, so a rerun gives the same count to within about 0.1 %.
+    Each (worker, case) is one callgrind run in which bare and instrumented blocks alternate
+    (IR_ROUNDS rounds, the order flipping every round) in the same process, so both see the same
+    interpreter state; the figure is the median over rounds of (instrumented - bare). Only the
+    calling thread's instructions inside the calls and each block's flush count (work the
+    exporters' threads do is not counted: with the null exporters it is the same for all).
     """
     def calls(case: str) -> int:
         return IR_CALLS["plain" if case.startswith("plain") else "stream"]
 
-    tasks = [(w, c, mode, calls(c)) for w in pythons for c in CASES for mode in ("bare", "inst")]
+    tasks = [(w, c) for w in pythons for c in CASES]
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        counts = dict(zip(tasks, pool.map(lambda t: _callgrind(pythons[t[0]], *t), tasks),
-                          strict=True))
+        results = dict(zip(tasks, pool.map(
+            lambda t: _callgrind(pythons[t[0]], t[0], t[1], calls(t[1]), IR_ROUNDS), tasks),
+            strict=True))
     out: dict[tuple[str, str], dict[str, float]] = {}
-    for w in pythons:
-        for c in CASES:
-            per = {mode: counts[(w, c, mode, calls(c))] / calls(c) for mode in ("bare", "inst")}
-            out[(w, c)] = {**per, "added": per["inst"] - per["bare"]}
+    modes = _block_modes(IR_ROUNDS)
+    for (w, c), counts in results.items():
+        n = calls(c)
+        bare = [v / n for m, v in zip(modes, counts, strict=True) if m == "bare"]
+        inst = [v / n for m, v in zip(modes, counts, strict=True) if m == "inst"]
+        out[(w, c)] = {"bare": statistics.median(bare), "inst": statistics.median(inst),
+                       "added": statistics.median(i - b for i, b in zip(inst, bare, strict=True))}
     return out
 
 
@@ -656,8 +684,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.worker:
         return worker(args.worker)
     if args.oneshot:
-        name, case, mode, n = args.oneshot
-        return oneshot(name, case, mode, int(n))
+        name, case, n, rounds = args.oneshot
+        return oneshot(name, case, int(n), int(rounds))
     if args.clock == "instructions" and shutil.which("valgrind") is None:
         parser.error("--clock instructions needs valgrind (Debian: apt-get install valgrind)")
 
@@ -705,8 +733,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         med = instruction_counts({w: workers[w].python for w in workers}, args.jobs)
         fmt, what = _fmt_kinstr, "instructions"
         how = (f"instructions per call executed by the calling thread (callgrind; "
-               f"{IR_CALLS['plain']} plain / {IR_CALLS['stream']} streamed calls and the flush; "
-               f"garbage collector off)")
+               f"{IR_ROUNDS} rounds of a bare and an instrumented block of "
+               f"{IR_CALLS['plain']} plain / {IR_CALLS['stream']} streamed calls and a flush, in "
+               f"one process; median over rounds; garbage collector off)")
     else:
         med = {k: {m: statistics.median(v) for m, v in s.items()} for k, s in samples.items()}
         fmt, what = _fmt_us, "time"

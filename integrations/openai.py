@@ -37,7 +37,7 @@ except ImportError as _exc:  # pragma: no cover - exercised only without openai 
 
 from tracker import config as _config
 from tracker.instrumentation import Endpoint, Patcher, Usage, make_wrapper
-from tracker.streams import CountingStrategy, StreamResult
+from tracker.streams import CountingStrategy, InBandUsageStrategy, StreamResult
 
 __all__ = ["MIN_VERSION", "NAME", "instrument", "provider_name", "uninstrument"]
 
@@ -195,34 +195,17 @@ class ResponsesStreamStrategy(CountingStrategy):
                 self.reported_output = usage.output_tokens
 
 
-class ReportedUsageStrategy(CountingStrategy):
+class ReportedUsageStrategy(InBandUsageStrategy):
     """Chat and legacy completion streams that asked for usage (``include_usage``).
 
     The server reports usage in a chunk of its own at the end (OpenAI-compatible servers may
-    repeat it, cumulative, on every chunk), so no text is read: per chunk, the strategy counts
-    it, keeps it, and keeps it again as the usage chunk when its ``usage`` is set. When the stream
-    ends without usage (dropped connection, ``break``), output tokens are estimated as one per
-    chunk received, the granularity at which these APIs stream text, and flagged as estimated.
+    repeat it, cumulative, on every chunk), so no text is read: the stream proxy only counts the
+    chunks and keeps the last one and the last one carrying usage. When the stream ends without
+    usage (dropped connection, ``break``), output tokens are one per chunk received, flagged as
+    estimated.
     """
 
-    __slots__ = ("chunks", "last", "usage_chunk")
-
-    def __init__(self, request_parts: tuple[object, ...] = ()) -> None:
-        super().__init__(request_parts)
-        self.chunks = 0
-        self.last: Any = None
-        self.usage_chunk: Any = None
-
-    def record_chunk(self, chunk: Any) -> None:
-        """Count and keep the chunk (and keep it as the usage chunk if it carries usage)."""
-        self.chunks += 1
-        self.last = chunk
-        if chunk.usage is not None:
-            self.usage_chunk = chunk
-
-    def counted_output(self) -> int:
-        """One token per chunk received (none carried usage)."""
-        return self.chunks
+    __slots__ = ()
 
     def result(self) -> StreamResult:
         """Usage and model from the usage chunk, else the chunk count."""

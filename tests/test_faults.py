@@ -169,3 +169,40 @@ def test_unwritable_ledger_at_runtime(configure_tracker: Any, tmp_path: Path) ->
     assert tracked() is SENTINEL
     assert not path.exists()
     assert json.dumps({"ok": True})
+
+
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+def test_malformed_stream_chunks_pass_through(configured: Any, is_async: bool) -> None:
+    """Chunks whose `usage` attribute raises reach the caller unchanged, in order; the call is
+    still recorded once, one output token per chunk, flagged as estimated."""
+    import asyncio
+
+    from integrations.openai import ReportedUsageStrategy
+    from tracker.streams import wrap_stream
+    from tracker.usage import start_call
+
+    class Bad:
+        @property
+        def usage(self) -> Any:
+            raise RuntimeError("lazy attribute exploded")
+
+    chunks = [Bad(), Bad(), Bad()]
+    tracker.configure(**{**configured.providers(), "strict": False, "instrument": False,
+                         "ledger": None})
+    call = start_call(provider="openai", request_model="gpt-4o")
+
+    async def agen() -> Any:
+        for c in chunks:
+            yield c
+
+    async def aread(stream: Any) -> list[Any]:
+        return [c async for c in stream]
+
+    stream = wrap_stream(agen() if is_async else iter(chunks), call, ReportedUsageStrategy(),
+                         is_async=is_async)
+    got = asyncio.run(aread(stream)) if is_async else list(stream)
+    assert got == chunks
+    spans = configured.call_spans()
+    assert len(spans) == 1
+    assert spans[0].attributes["energy.tokens_estimated"] is True
+    assert spans[0].attributes["gen_ai.usage.output_tokens"] == len(chunks)

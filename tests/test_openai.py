@@ -402,3 +402,89 @@ def test_stream_mixed_next_loop_and_resume_after_break(server: DemoServer,
     bare = list(client.chat.completions.create(model=MODEL, messages=MESSAGES, stream=True,
                                                stream_options=USAGE))
     assert len(bare) == len(seen)
+
+
+@pytest.mark.parametrize("options", [None, USAGE], ids=["counted", "usage"])
+@pytest.mark.parametrize("how", ["break_gc", "close", "context"])
+def test_async_stream_ends_early_exactly_one_span(server: DemoServer, otel: Telemetry,
+                                                  how: str, options: Any) -> None:
+    """Async: break + garbage collection, close() and `async with` exit each finish the call
+    once, with what was received, flagged as estimated (with include_usage: one output token
+    for the one chunk received). Dropping a stream after `break` makes the bare client's own
+    async generators log an asyncio error too; that is not checked here."""
+    extra = {"stream_options": options} if options else {}
+    spans_before_drop: list[int] = []
+
+    async def go() -> None:
+        async with async_client(server) as client:
+            stream = await client.chat.completions.create(model=MODEL, messages=MESSAGES,
+                                                          stream=True, **extra)
+            if how == "context":
+                async with stream as s:
+                    async for _chunk in s:
+                        break
+            else:
+                async for _chunk in stream:
+                    break
+                if how == "close":
+                    await stream.close()
+                    await stream.close()
+            spans_before_drop.append(len(otel.client_spans()))
+            del stream
+            gc.collect()
+
+    asyncio.run(go())
+    gc.collect()
+    assert spans_before_drop == [0 if how == "break_gc" else 1]
+    spans = otel.client_spans()
+    assert len(spans) == 1
+    attrs = spans[0].attributes or {}
+    assert attrs["energy.tokens_estimated"] is True
+    if options:
+        assert attrs["gen_ai.usage.output_tokens"] == 1
+
+
+def test_async_usage_stream_truncated_counts_one_token_per_chunk(server: DemoServer,
+                                                                 otel: Telemetry) -> None:
+    """Async, with include_usage and a dropped connection: the client's error propagates and
+    the call carries it, with one output token per chunk received, flagged as estimated."""
+    received: list[Any] = []
+
+    async def go() -> None:
+        async with async_client(server) as client:
+            stream = await client.chat.completions.create(
+                model="fault-truncate", messages=MESSAGES, stream=True, stream_options=USAGE)
+            async for chunk in stream:
+                received.append(chunk)
+
+    with pytest.raises((openai.APIConnectionError, httpx.RemoteProtocolError)) as raised:
+        asyncio.run(go())
+    assert received and all(c.usage is None for c in received)
+    attrs = otel.client_spans()[0].attributes or {}
+    assert attrs["gen_ai.usage.output_tokens"] == len(received)
+    assert attrs["energy.tokens_estimated"] is True
+    assert attrs["error.type"] == type(raised.value).__qualname__
+
+
+def test_async_stream_mixed_anext_and_loop(server: DemoServer, otel: Telemetry) -> None:
+    """`anext()` then `async for` read one async stream as the bare client does; the call is
+    recorded once, at the end, with the reported usage."""
+
+    async def go() -> list[Any]:
+        async with async_client(server) as client:
+            stream = await client.chat.completions.create(model=MODEL, messages=MESSAGES,
+                                                          stream=True, stream_options=USAGE)
+            seen = [await stream.__anext__()]
+            assert otel.client_spans() == []
+            seen.extend([c async for c in stream])
+            return seen
+
+    seen = asyncio.run(go())
+    usage = seen[-1].usage
+    assert usage is not None and all(c.usage is None for c in seen[:-1])
+    spans = otel.client_spans()
+    assert len(spans) == 1
+    attrs = spans[0].attributes or {}
+    assert attrs["gen_ai.usage.output_tokens"] == usage.completion_tokens
+    assert attrs["gen_ai.usage.input_tokens"] == usage.prompt_tokens
+    assert attrs["energy.tokens_estimated"] is False

@@ -3,13 +3,16 @@
 A provider integration hands `wrap_stream()` the stream object the client library returned, the
 `LLMCall` it started, and a provider *strategy*: an object with `record_chunk(chunk)` (called once
 per chunk, doing at most a counter update) and `result()` (the usage once the stream is over).
-The proxy behaves like the original object (attributes, helper methods, `isinstance`) and
-finishes the call exactly once, on whichever comes first:
+For an `InBandUsageStrategy` (usage reported on a chunk's `usage`), a `for` / `async for` loop
+does that update inline, with no call per chunk. The proxy behaves like the original object
+(attributes, helper methods, `isinstance`, `next()` / `anext()` mixed with loops) and finishes
+the call exactly once, on whichever comes first:
 
 - exhaustion (`StopIteration` / `StopAsyncIteration`),
 - an exception from the provider while reading (the call carries it as `error`),
 - `close()` / `aclose()`, or leaving a `with` / `async with` block,
-- garbage collection of the proxy (for example after `break` out of a loop).
+- the proxy being dropped before the end (for example after `break` out of a loop): its
+  `__del__` records what was received.
 
 When the provider sends no usage (a chat stream without `stream_options.include_usage`, a
 truncated stream), strategies count output characters from the deltas and report
@@ -21,15 +24,22 @@ usual rule of thumb for English text with BPE tokenizers (OpenAI, "What are toke
 from __future__ import annotations
 
 import threading
-import weakref
-from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Callable,
+    Generator,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
 import wrapt
 
-from tracker.internal_errors import guard, report
+from tracker.internal_errors import report
 
 if TYPE_CHECKING:
     from tracker.usage import LLMCall
@@ -37,6 +47,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AsyncStreamProxy",
     "CountingStrategy",
+    "InBandUsageStrategy",
     "StreamResult",
     "StreamStrategy",
     "SyncStreamProxy",
@@ -134,6 +145,36 @@ class CountingStrategy:
         return StreamResult(input_tokens, output_tokens, self.response_model, estimated)
 
 
+class InBandUsageStrategy(CountingStrategy):
+    """Base of strategies for streams that report usage in-band, on a chunk's `usage` attribute.
+
+    Only three things are kept: how many chunks arrived, the last one, and the last one whose
+    `usage` is set. A `for` loop over the proxy updates them inline, with no call per chunk;
+    `record_chunk()` does the same for `next()` and async iteration. Subclasses read the usage
+    and model from `usage_chunk` and `last` in `result()`; `counted_output()` (output tokens when
+    no chunk carried usage) is one token per chunk, the granularity at which these APIs stream.
+    """
+
+    __slots__ = ("chunks", "last", "usage_chunk")
+
+    def __init__(self, request_parts: Sequence[object] = ()) -> None:
+        super().__init__(request_parts)
+        self.chunks = 0
+        self.last: Any = None
+        self.usage_chunk: Any = None
+
+    def record_chunk(self, chunk: Any) -> None:
+        """Count and keep the chunk (and keep it as the usage chunk if it carries usage)."""
+        self.chunks += 1
+        self.last = chunk
+        if getattr(chunk, "usage", None) is not None:
+            self.usage_chunk = chunk
+
+    def counted_output(self) -> int:
+        """One token per chunk received (none carried usage)."""
+        return self.chunks
+
+
 class _StreamState:
     """The part shared by sync and async proxies: finishes the call exactly once."""
 
@@ -150,7 +191,7 @@ class _StreamState:
             if self._done:
                 return
             self._done = True
-        with guard("streams.finish"):
+        try:
             result = self._strategy.result()
             self._call.finish(
                 input_tokens=result.input_tokens,
@@ -159,6 +200,8 @@ class _StreamState:
                 tokens_estimated=result.tokens_estimated,
                 error=error,
             )
+        except Exception as exc:
+            report("streams.finish", exc)
 
 
 class _ProxyBase(wrapt.ObjectProxy):  # type: ignore[type-arg,misc,unused-ignore]
@@ -166,20 +209,29 @@ class _ProxyBase(wrapt.ObjectProxy):  # type: ignore[type-arg,misc,unused-ignore
         super().__init__(wrapped)
         self._self_state = state
         self._self_record = state._strategy.record_chunk  # per chunk: one call, no lookup
-        # Runs state.finish() when the proxy is garbage collected (break, then drop).
-        self._self_finalizer = weakref.finalize(self, state.finish)
 
     def _self_finish(self, error: BaseException | None = None) -> None:
         self._self_state.finish(error)
-        self._self_finalizer.detach()
+
+    def __del__(self) -> None:
+        # The proxy was dropped before the stream ended (a loop left early, then the stream
+        # dropped): the call is recorded now, with what was received. (A finalizer per stream,
+        # weakref.finalize, costs about ten times more than this method.)
+        try:
+            self._self_state.finish()
+        except Exception as exc:
+            report("streams.finish", exc)
 
 
 class SyncStreamProxy(_ProxyBase):
     """Proxy of a synchronous stream (iterator, context manager, `close()`)."""
 
     def __iter__(self) -> Iterator[Any]:
-        # A `for` loop resumes this generator per chunk, which costs less than calling a Python
+        # A `for` loop resumes a generator per chunk, which costs less than calling a Python
         # `__next__`; `next(proxy)` still goes through `__next__` below.
+        strategy = self._self_state._strategy
+        if isinstance(strategy, InBandUsageStrategy):
+            return self._self_inband_chunks(strategy)
         return self._self_chunks()
 
     def _self_chunks(self) -> Generator[Any, None, None]:
@@ -192,6 +244,25 @@ class SyncStreamProxy(_ProxyBase):
                     report("streams.record_chunk", exc)
                 yield chunk
         except GeneratorExit:  # the loop was left early: the call ends with the proxy
+            raise
+        except BaseException as exc:
+            self._self_finish(exc)
+            raise
+        self._self_finish()
+
+    def _self_inband_chunks(self, tail: InBandUsageStrategy) -> Generator[Any, None, None]:
+        # InBandUsageStrategy.record_chunk, inline: no call per chunk.
+        try:
+            for chunk in self.__wrapped__:
+                try:
+                    tail.chunks += 1
+                    tail.last = chunk
+                    if getattr(chunk, "usage", None) is not None:
+                        tail.usage_chunk = chunk
+                except Exception as exc:  # a malformed chunk must not break the user's loop
+                    report("streams.record_chunk", exc)
+                yield chunk
+        except GeneratorExit:
             raise
         except BaseException as exc:
             self._self_finish(exc)
@@ -235,8 +306,48 @@ class SyncStreamProxy(_ProxyBase):
 class AsyncStreamProxy(_ProxyBase):
     """Proxy of an asynchronous stream (async iterator, async context manager, `close()`)."""
 
-    def __aiter__(self) -> AsyncStreamProxy:
-        return self
+    def __aiter__(self) -> AsyncIterator[Any]:
+        # An `async for` loop resumes an async generator per chunk, which costs less than
+        # awaiting a Python `__anext__`; `anext(proxy)` still goes through `__anext__` below.
+        strategy = self._self_state._strategy
+        if isinstance(strategy, InBandUsageStrategy):
+            return self._self_inband_chunks(strategy)
+        return self._self_chunks()
+
+    async def _self_chunks(self) -> AsyncGenerator[Any, None]:
+        record = self._self_record
+        try:
+            async for chunk in self.__wrapped__:
+                try:
+                    record(chunk)
+                except Exception as exc:  # a malformed chunk must not break the user's loop
+                    report("streams.record_chunk", exc)
+                yield chunk
+        except GeneratorExit:  # the loop was left early: the call ends with the proxy
+            raise
+        except BaseException as exc:
+            self._self_finish(exc)
+            raise
+        self._self_finish()
+
+    async def _self_inband_chunks(self, tail: InBandUsageStrategy) -> AsyncGenerator[Any, None]:
+        # InBandUsageStrategy.record_chunk, inline: no call per chunk.
+        try:
+            async for chunk in self.__wrapped__:
+                try:
+                    tail.chunks += 1
+                    tail.last = chunk
+                    if getattr(chunk, "usage", None) is not None:
+                        tail.usage_chunk = chunk
+                except Exception as exc:  # a malformed chunk must not break the user's loop
+                    report("streams.record_chunk", exc)
+                yield chunk
+        except GeneratorExit:
+            raise
+        except BaseException as exc:
+            self._self_finish(exc)
+            raise
+        self._self_finish()
 
     async def __anext__(self) -> Any:
         try:
