@@ -378,6 +378,18 @@ def test_usage_on_every_chunk_takes_the_last() -> None:
     assert result.tokens_estimated is False
 
 
+def assert_one_call_with_reported_usage(otel: Telemetry, seen: list[Any]) -> None:
+    """Only the last chunk seen carried usage, and exactly one call span reports it."""
+    usage = seen[-1].usage
+    assert usage is not None and all(c.usage is None for c in seen[:-1])
+    spans = otel.client_spans()
+    assert len(spans) == 1
+    attrs = spans[0].attributes or {}
+    assert attrs["gen_ai.usage.output_tokens"] == usage.completion_tokens
+    assert attrs["gen_ai.usage.input_tokens"] == usage.prompt_tokens
+    assert attrs["energy.tokens_estimated"] is False
+
+
 def test_stream_mixed_next_loop_and_resume_after_break(server: DemoServer,
                                                        otel: Telemetry) -> None:
     """next(), a loop left early and a second loop read one stream as the bare client does, and
@@ -391,13 +403,7 @@ def test_stream_mixed_next_loop_and_resume_after_break(server: DemoServer,
         break
     assert otel.client_spans() == []
     seen.extend(stream)
-    usage = seen[-1].usage
-    assert usage is not None and all(c.usage is None for c in seen[:-1])
-    spans = otel.client_spans()
-    assert len(spans) == 1
-    attrs = spans[0].attributes or {}
-    assert attrs["gen_ai.usage.output_tokens"] == usage.completion_tokens
-    assert attrs["energy.tokens_estimated"] is False
+    assert_one_call_with_reported_usage(otel, seen)
     tracker.uninstrument()
     bare = list(client.chat.completions.create(model=MODEL, messages=MESSAGES, stream=True,
                                                stream_options=USAGE))
@@ -479,12 +485,4 @@ def test_async_stream_mixed_anext_and_loop(server: DemoServer, otel: Telemetry) 
             seen.extend([c async for c in stream])
             return seen
 
-    seen = asyncio.run(go())
-    usage = seen[-1].usage
-    assert usage is not None and all(c.usage is None for c in seen[:-1])
-    spans = otel.client_spans()
-    assert len(spans) == 1
-    attrs = spans[0].attributes or {}
-    assert attrs["gen_ai.usage.output_tokens"] == usage.completion_tokens
-    assert attrs["gen_ai.usage.input_tokens"] == usage.prompt_tokens
-    assert attrs["energy.tokens_estimated"] is False
+    assert_one_call_with_reported_usage(otel, asyncio.run(go()))

@@ -208,7 +208,10 @@ class _ProxyBase(wrapt.ObjectProxy):  # type: ignore[type-arg,misc,unused-ignore
     def __init__(self, wrapped: Any, state: _StreamState) -> None:
         super().__init__(wrapped)
         self._self_state = state
-        self._self_record = state._strategy.record_chunk  # per chunk: one call, no lookup
+        strategy = state._strategy
+        self._self_record = strategy.record_chunk  # per chunk: one call, no lookup
+        #: The strategy when loops can update it inline (no call per chunk), else None.
+        self._self_tail = strategy if isinstance(strategy, InBandUsageStrategy) else None
 
     def _self_finish(self, error: BaseException | None = None) -> None:
         self._self_state.finish(error)
@@ -227,42 +230,26 @@ class SyncStreamProxy(_ProxyBase):
     """Proxy of a synchronous stream (iterator, context manager, `close()`)."""
 
     def __iter__(self) -> Iterator[Any]:
-        # A `for` loop resumes a generator per chunk, which costs less than calling a Python
+        # A `for` loop resumes this generator per chunk, which costs less than calling a Python
         # `__next__`; `next(proxy)` still goes through `__next__` below.
-        strategy = self._self_state._strategy
-        if isinstance(strategy, InBandUsageStrategy):
-            return self._self_inband_chunks(strategy)
         return self._self_chunks()
 
     def _self_chunks(self) -> Generator[Any, None, None]:
-        record = self._self_record
+        record, tail = self._self_record, self._self_tail
         try:
             for chunk in self.__wrapped__:
                 try:
-                    record(chunk)
+                    if tail is None:
+                        record(chunk)
+                    else:  # InBandUsageStrategy.record_chunk, inline: no call per chunk
+                        tail.chunks += 1
+                        tail.last = chunk
+                        if getattr(chunk, "usage", None) is not None:
+                            tail.usage_chunk = chunk
                 except Exception as exc:  # a malformed chunk must not break the user's loop
                     report("streams.record_chunk", exc)
                 yield chunk
         except GeneratorExit:  # the loop was left early: the call ends with the proxy
-            raise
-        except BaseException as exc:
-            self._self_finish(exc)
-            raise
-        self._self_finish()
-
-    def _self_inband_chunks(self, tail: InBandUsageStrategy) -> Generator[Any, None, None]:
-        # InBandUsageStrategy.record_chunk, inline: no call per chunk.
-        try:
-            for chunk in self.__wrapped__:
-                try:
-                    tail.chunks += 1
-                    tail.last = chunk
-                    if getattr(chunk, "usage", None) is not None:
-                        tail.usage_chunk = chunk
-                except Exception as exc:  # a malformed chunk must not break the user's loop
-                    report("streams.record_chunk", exc)
-                yield chunk
-        except GeneratorExit:
             raise
         except BaseException as exc:
             self._self_finish(exc)
@@ -307,42 +294,27 @@ class AsyncStreamProxy(_ProxyBase):
     """Proxy of an asynchronous stream (async iterator, async context manager, `close()`)."""
 
     def __aiter__(self) -> AsyncIterator[Any]:
-        # An `async for` loop resumes an async generator per chunk, which costs less than
+        # An `async for` loop resumes this async generator per chunk, which costs less than
         # awaiting a Python `__anext__`; `anext(proxy)` still goes through `__anext__` below.
-        strategy = self._self_state._strategy
-        if isinstance(strategy, InBandUsageStrategy):
-            return self._self_inband_chunks(strategy)
         return self._self_chunks()
 
     async def _self_chunks(self) -> AsyncGenerator[Any, None]:
-        record = self._self_record
+        # The same loop as SyncStreamProxy._self_chunks, asynchronous.
+        record, tail = self._self_record, self._self_tail
         try:
             async for chunk in self.__wrapped__:
                 try:
-                    record(chunk)
+                    if tail is None:
+                        record(chunk)
+                    else:  # InBandUsageStrategy.record_chunk, inline: no call per chunk
+                        tail.chunks += 1
+                        tail.last = chunk
+                        if getattr(chunk, "usage", None) is not None:
+                            tail.usage_chunk = chunk
                 except Exception as exc:  # a malformed chunk must not break the user's loop
                     report("streams.record_chunk", exc)
                 yield chunk
         except GeneratorExit:  # the loop was left early: the call ends with the proxy
-            raise
-        except BaseException as exc:
-            self._self_finish(exc)
-            raise
-        self._self_finish()
-
-    async def _self_inband_chunks(self, tail: InBandUsageStrategy) -> AsyncGenerator[Any, None]:
-        # InBandUsageStrategy.record_chunk, inline: no call per chunk.
-        try:
-            async for chunk in self.__wrapped__:
-                try:
-                    tail.chunks += 1
-                    tail.last = chunk
-                    if getattr(chunk, "usage", None) is not None:
-                        tail.usage_chunk = chunk
-                except Exception as exc:  # a malformed chunk must not break the user's loop
-                    report("streams.record_chunk", exc)
-                yield chunk
-        except GeneratorExit:
             raise
         except BaseException as exc:
             self._self_finish(exc)
