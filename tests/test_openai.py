@@ -91,8 +91,23 @@ def otel(tmp_path: Path) -> Iterator[Telemetry]:
     yield from instrumented(tmp_path, "openai")
 
 
+_sync_clients: list[openai.OpenAI] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_sync_clients() -> Iterator[None]:
+    """Close every client a test made. A client dropped with a keep-alive connection open
+    leaves its socket to the garbage collector, whose finalizers may run before the client's
+    own `__del__` closes it: a ResourceWarning in whichever test collects next."""
+    yield
+    while _sync_clients:
+        _sync_clients.pop().close()
+
+
 def sync_client(server: DemoServer) -> openai.OpenAI:
-    return openai.OpenAI(api_key=KEY, base_url=server.openai_base_url, max_retries=0)
+    client = openai.OpenAI(api_key=KEY, base_url=server.openai_base_url, max_retries=0)
+    _sync_clients.append(client)
+    return client
 
 
 def async_client(server: DemoServer) -> openai.AsyncOpenAI:
