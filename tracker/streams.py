@@ -149,8 +149,8 @@ class InBandUsageStrategy(CountingStrategy):
     """Base of strategies for streams that report usage in-band, on a chunk's `usage` attribute.
 
     Only three things are kept: how many chunks arrived, the last one, and the last one whose
-    `usage` is set. A `for` loop over the proxy updates them inline, with no call per chunk;
-    `record_chunk()` does the same for `next()` and async iteration. Subclasses read the usage
+    `usage` is set. A `for` or `async for` loop over the proxy updates them inline (no call
+    per chunk); `record_chunk()` does the same for `next()` and `anext()`. Subclasses read the usage
     and model from `usage_chunk` and `last` in `result()`; `counted_output()` (output tokens when
     no chunk carried usage) is one token per chunk, the granularity at which these APIs stream.
     """
