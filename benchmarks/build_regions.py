@@ -1,10 +1,10 @@
-"""Build tracker/data/regions.json from the reference CSVs plus the hand tables below.
+"""Build tracker/model/data/regions.json from the reference CSVs plus the hand tables below.
 
 Re-run (from the repository root, after updating the CSVs or the tables):
 
     python benchmarks/build_regions.py
     python benchmarks/build_regions.py --reference /work/shared/reference \
-        --out tracker/data/regions.json
+        --out tracker/model/data/regions.json
 
 Inputs:
 - gcp_region_carbon_2024.csv: 44 Google Cloud regions, location-based grid intensity 2024 and
@@ -25,7 +25,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_REFERENCE = Path("/work/shared/reference")
-DEFAULT_OUT = ROOT / "tracker" / "data" / "regions.json"
+DEFAULT_OUT = ROOT / "tracker" / "model" / "data" / "regions.json"
 VERSION = "2025.1"
 
 GCP_SOURCE = "GoogleCloudPlatform/region-carbon-info data/yearly/2024.csv"

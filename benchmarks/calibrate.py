@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/calibrate.py [CSV] [--out tracker/data/calibration.json] [--dry-run]
+    python benchmarks/calibrate.py [CSV] [--out tracker/model/data/calibration.json] [--dry-run]
 
 CSV defaults to ``<repo>/../shared/calibration/measured_energy_calibration.csv``. The fit uses the
 conversation and reasoning rows (tasks lm-arena-chat, chat, gpqa), minimises a robust (soft-L1)
@@ -32,8 +32,8 @@ from scipy.optimize import least_squares
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tracker.calibrated import CALIBRATION_FILE, per_token_joules  # noqa: E402
-from tracker.specs import BYTES_PER_PARAM, HardwareSpec  # noqa: E402
+from tracker.model._calibrated import CALIBRATION_FILE, per_token_joules  # noqa: E402
+from tracker.model._specs import BYTES_PER_PARAM, HardwareSpec  # noqa: E402
 
 DEFAULT_CSV = REPO.parent / "shared" / "calibration" / "measured_energy_calibration.csv"
 FIT_TASKS = ("lm-arena-chat", "chat", "gpqa")
@@ -118,7 +118,7 @@ def load_rows(path: Path) -> list[Row]:
 
 def hardware(name: str) -> HardwareSpec:
     try:
-        from tracker.registry import get_registry
+        from tracker.model._registry import get_registry
 
         return get_registry().hardware(name)
     except Exception:  # registry not built yet: the reference table

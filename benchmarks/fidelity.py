@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import tracker  # noqa: E402
-from tracker.specs import ModelSpec  # noqa: E402
+from tracker.model._specs import ModelSpec  # noqa: E402
 
 DEFAULT_CSV = REPO.parent / "shared" / "calibration" / "measured_energy_calibration.csv"
 TASKS = ("lm-arena-chat", "chat", "gpqa")
@@ -47,7 +47,7 @@ ECOLOGITS_GAMMA = 4.052928146734005e-05
 def _estimate_fn() -> Callable[..., Any]:
     fn = getattr(tracker, "estimate", None)
     if fn is None:  # not re-exported yet: the module that defines it
-        from tracker.energy_model import estimate
+        from tracker.model._estimate import estimate
 
         fn = estimate
     return fn  # type: ignore[no-any-return]

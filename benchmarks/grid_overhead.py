@@ -31,7 +31,7 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 
 import tracker
-from tracker import grid
+from tracker.grid import _refresher as grid
 
 TOKEN = "bench-token"
 

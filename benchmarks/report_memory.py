@@ -73,7 +73,7 @@ def main() -> int:
         expected = generate(ledger, args.lines)
         print(f"generated {args.lines:,} lines, {ledger.stat().st_size / 1e6:.0f} MB "
               f"in {time.perf_counter() - t0:.1f} s")
-        code = ("import sys; from tracker.report import main; "
+        code = ("import sys; from tracker.cli._report import main; "
                 "sys.exit(main(sys.argv[1:]))")
         t0 = time.perf_counter()
         proc = subprocess.run([sys.executable, "-c", code, str(ledger), "--by", args.by, "--json"],

@@ -32,11 +32,11 @@ except ImportError as _exc:  # pragma: no cover - exercised only without anthrop
         "the anthropic integration needs `pip install anthropic>=0.45`"
     ) from _exc
 
-from tracker import config as _config
-from tracker import usage as _usage
-from tracker.instrumentation import Endpoint, Patcher, Usage, make_wrapper
-from tracker.internal_errors import guard
-from tracker.streams import CountingStrategy, wrap_stream
+from tracker._internal_errors import guard
+from tracker.config import _configure as _config
+from tracker.instrumentation._registry import Endpoint, Patcher, Usage, make_wrapper
+from tracker.recording import _calls as _usage
+from tracker.recording._streams import CountingStrategy, wrap_stream
 
 __all__ = ["MIN_VERSION", "NAME", "instrument", "provider_name", "uninstrument"]
 

@@ -35,9 +35,9 @@ except ImportError as _exc:  # pragma: no cover - exercised only without openai 
         "the openai integration needs `pip install openai>=1.92`"
     ) from _exc
 
-from tracker import config as _config
-from tracker.instrumentation import Endpoint, Patcher, Usage, make_wrapper
-from tracker.streams import CountingStrategy, InBandUsageStrategy, StreamResult
+from tracker.config import _configure as _config
+from tracker.instrumentation._registry import Endpoint, Patcher, Usage, make_wrapper
+from tracker.recording._streams import CountingStrategy, InBandUsageStrategy, StreamResult
 
 __all__ = ["MIN_VERSION", "NAME", "instrument", "provider_name", "uninstrument"]
 

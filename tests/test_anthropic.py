@@ -13,7 +13,7 @@ import pytest
 
 import tracker
 from tests.test_openai import KEY, PROMPT, Telemetry, instrumented, serve
-from tracker.demo_server import DEMO_REPLY, DemoServer
+from tracker.cli._demo_server import DEMO_REPLY, DemoServer
 
 MODEL = "claude-haiku-4-5"
 MESSAGES = [{"role": "user", "content": PROMPT}]

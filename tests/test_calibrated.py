@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from tracker import calibrated
-from tracker.calibrated import (
+from tracker.model import _calibrated as calibrated
+from tracker.model._calibrated import (
     BATCH_SIZE_RANGE,
     DEFAULT_BATCH_SIZE,
     default_gpus,
     gpu_joules_per_token,
 )
-from tracker.registry import get_registry
-from tracker.specs import HardwareSpec
+from tracker.model._registry import get_registry
+from tracker.model._specs import HardwareSpec
 
 CSV = Path(__file__).resolve().parents[2] / "shared" / "calibration" / (
     "measured_energy_calibration.csv")
@@ -145,8 +145,8 @@ def test_calibration_file_has_provenance() -> None:
 
 def test_estimate_uses_this_model_gpu_only() -> None:
     """estimate(method="calibrated", pue=1, host_overhead=0) reports exactly this energy."""
-    from tracker.energy_model import estimate
-    from tracker.specs import ModelSpec
+    from tracker.model._estimate import estimate
+    from tracker.model._specs import ModelSpec
 
     spec = ModelSpec(name="probe", total_params_b=30.5, active_params_b=3.3)
     est = estimate(spec, output_tokens=1_000_000, input_tokens=0, hardware="h100", gpus=2,

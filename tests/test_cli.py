@@ -9,7 +9,7 @@ import sys
 import pytest
 
 import tracker
-from tracker.cli import main
+from tracker.cli._app import main
 
 SEED_ARGS = ["estimate", "--model", "kimi-k2", "--output-tokens", "1000000", "--hardware", "h100",
              "--precision", "bf16", "--method", "flops", "--pue", "1.2",

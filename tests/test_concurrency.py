@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import tracker
-from tracker import attributes as A
+from tracker.export import _attributes as A
 
 MODELS = ("llama-3.1-8b", "gpt-4o", "qwen3-30b-a3b")
 

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-import sys
-import types
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import tracker
-from tracker.config import Config
+from tracker.config._configure import Config
 
 
 @pytest.mark.parametrize(("options", "field"), [
@@ -95,7 +93,7 @@ def test_each_environment_variable(monkeypatch: pytest.MonkeyPatch, env: str, ra
                                    field: str, expected: Any) -> None:
     monkeypatch.setenv(env, raw)
     if field == "instrument":  # keep the real integrations untouched
-        monkeypatch.setitem(sys.modules, "tracker.instrumentation", None)
+        monkeypatch.setattr("tracker.instrumentation._registry.instrument", lambda *names: [])
     config = tracker.configure()
     value = getattr(config, field)
     assert (dict(value) if field == "labels" else value) == expected
@@ -147,19 +145,12 @@ def test_lazy_default_survives_bad_environment(monkeypatch: pytest.MonkeyPatch) 
 
 def test_instrument_option_calls_instrumentation(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[str, ...]] = []
-    fake = types.ModuleType("tracker.instrumentation")
-    fake.instrument = lambda *names: calls.append(names)  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "tracker.instrumentation", fake)
-    monkeypatch.setattr(tracker, "instrumentation", fake, raising=False)
+    monkeypatch.setattr("tracker.instrumentation._registry.instrument",
+                        lambda *names: calls.append(names))
     tracker.configure()
     tracker.configure(instrument=["openai"])
     tracker.configure(instrument=False)
     assert calls == [(), ("openai",)]
-
-
-def test_instrument_missing_module_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "tracker.instrumentation", None)
-    assert tracker.configure().instrument is True
 
 
 def test_registry_file_is_loaded(tmp_path: Path) -> None:
@@ -172,7 +163,7 @@ def test_registry_file_is_loaded(tmp_path: Path) -> None:
 
 
 def test_every_field_has_a_doc_comment() -> None:
-    source = Path(tracker.config.__file__).read_text()
+    source = Path(tracker.config._configure.__file__).read_text()
     for f in dataclasses.fields(Config):
         assert f"    {f.name}:" in source
         line = source.split(f"    {f.name}:")[0].rstrip().splitlines()[-1]

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tracker import demo
-from tracker.demo_server import DEMO_REPLY
+from tracker.cli import _demo as demo
+from tracker.cli._demo_server import DEMO_REPLY
 
 
 def test_demo_main_runs_offline(tmp_path: Path, capsys: pytest.CaptureFixture[str],
@@ -36,8 +36,6 @@ def test_demo_main_runs_offline(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert DEMO_REPLY not in ledger.read_text() and demo.DUMMY_KEY not in out
 
 
-@pytest.mark.skipif("demo" not in Path(__file__).parents[1].joinpath(
-    "tracker", "cli.py").read_text(), reason="the lead wires `demo` into tracker/cli.py")
 def test_demo_as_subprocess(tmp_path: Path) -> None:
     """`python -m tracker demo` works offline and exits 0."""
     env = {k: v for k, v in os.environ.items()

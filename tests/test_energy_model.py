@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tracker
-from tracker.energy_model import DEFAULTS, FALLBACK_MODEL, estimate, pricer
 from tracker.exceptions import ConfigError, UnknownHardwareError, UnknownModelError
+from tracker.model._estimate import DEFAULTS, FALLBACK_MODEL, estimate, pricer
 
 SEED = dict(
     model="kimi-k2", output_tokens=1_000_000, input_tokens=0, hardware="h100", precision="bf16",

@@ -27,8 +27,8 @@ from typing import Any
 
 import pytest
 
-from tracker import exporters
 from tracker.exceptions import ConfigError
+from tracker.export import _providers as exporters
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Exit-time promise of the README (collector down).
@@ -466,7 +466,7 @@ def test_bad_code_arguments_raise_naming_the_field() -> None:
 def test_bad_environment_warns_and_exports_nothing(caplog: pytest.LogCaptureFixture) -> None:
     env = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1",
            "OTEL_EXPORTER_OTLP_PROTOCOL": "carrier-pigeon"}
-    with caplog.at_level(logging.WARNING, logger="tracker.exporters"):
+    with caplog.at_level(logging.WARNING, logger="tracker.export._providers"):
         assert exporters.build_providers(env=env) is None
     assert "OTEL_EXPORTER_OTLP_PROTOCOL" in caplog.text and "carrier-pigeon" in caplog.text
 
@@ -480,7 +480,7 @@ def test_missing_grpc_extra(monkeypatch: pytest.MonkeyPatch,
     assert err.value.field == "protocol"
     env = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1",
            "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}
-    with caplog.at_level(logging.WARNING, logger="tracker.exporters"):
+    with caplog.at_level(logging.WARNING, logger="tracker.export._providers"):
         assert exporters.build_providers(env=env) is None
     assert "llm-energy-tracker[grpc]" in caplog.text
 
@@ -504,7 +504,7 @@ def test_app_has_providers_detects_a_global_provider() -> None:
     script = textwrap.dedent("""
         from opentelemetry import trace
         from opentelemetry.sdk.trace import TracerProvider
-        from tracker.exporters import app_has_providers
+        from tracker.export._providers import app_has_providers
         before = app_has_providers()
         trace.set_tracer_provider(TracerProvider())
         print(before, app_has_providers())

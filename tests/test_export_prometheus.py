@@ -24,8 +24,8 @@ from typing import Any
 
 import pytest
 
-from tracker import exporters
 from tracker.exceptions import ConfigError
+from tracker.export import _providers as exporters
 
 ROOT = Path(__file__).resolve().parents[1]
 

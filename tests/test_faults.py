@@ -12,7 +12,8 @@ from opentelemetry.sdk.trace import SpanProcessor
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter
 
 import tracker
-from tracker import energy_model, telemetry
+from tracker.export import _telemetry as telemetry
+from tracker.model import _estimate as energy_model
 
 SENTINEL = object()
 
@@ -111,7 +112,7 @@ def test_failing_metrics_log_and_ledger(configure_tracker: Any, monkeypatch: pyt
 
     monkeypatch.setattr(telemetry.Telemetry, "_record_metrics", broken)
     monkeypatch.setattr(telemetry.Telemetry, "_emit_log", broken)
-    monkeypatch.setattr("tracker.ledger.LedgerWriter.write_line", broken)
+    monkeypatch.setattr("tracker.export._ledger.LedgerWriter.write_line", broken)
     assert tracked() is SENTINEL
     assert len(otel.call_spans()) == 2  # spans still emitted
 
@@ -178,8 +179,8 @@ def test_malformed_stream_chunks_pass_through(configured: Any, is_async: bool) -
     import asyncio
 
     from integrations.openai import ReportedUsageStrategy
-    from tracker.streams import wrap_stream
-    from tracker.usage import start_call
+    from tracker.recording._calls import start_call
+    from tracker.recording._streams import wrap_stream
 
     class Bad:
         @property

@@ -24,17 +24,17 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import requests
 
-from tracker import grid
 from tracker.exceptions import ConfigError
-from tracker.grid import GridRefresher, configure_grid
-from tracker.grid_providers import (
+from tracker.grid import _refresher as grid
+from tracker.grid._network import make_session
+from tracker.grid._providers import (
     ElectricityMapsProvider,
     GridError,
     GridReading,
     UKCarbonIntensityProvider,
 )
-from tracker.network import make_session
-from tracker.registry import get_registry
+from tracker.grid._refresher import GridRefresher, configure_grid
+from tracker.model._registry import get_registry
 
 TOKEN = "canary-TOKEN-7f3a9c1e5d"
 HANG = "hang"
@@ -334,14 +334,14 @@ def test_outage_keeps_last_value_then_drops_it_and_logs_once(
     for _ in range(100):
         assert refresher.lookup("DE") is None
     warnings = [r for r in caplog.records
-                if r.name == "tracker.grid" and r.levelno == logging.WARNING]
+                if r.name == "tracker.grid._refresher" and r.levelno == logging.WARNING]
     assert len(warnings) == 1 and "HTTP 500" in warnings[0].getMessage()
     api.plan(EM_PATH, _em_echo)                      # recovery, then a second outage
     wait_for(lambda: refresher.lookup("DE"))
     api.plan(EM_PATH, (200, b"not json"))
     count = api.count(EM_PATH)
     wait_for(lambda: api.count(EM_PATH) >= count + 4)
-    messages = [r.getMessage() for r in caplog.records if r.name == "tracker.grid"]
+    messages = [r.getMessage() for r in caplog.records if r.name == "tracker.grid._refresher"]
     assert sum("unavailable" in m for m in messages) == 2
     assert sum("is back" in m for m in messages) == 1
     assert all(TOKEN not in r.getMessage() for r in caplog.records)
@@ -364,7 +364,7 @@ def test_failure_before_any_success_falls_back_to_registry(
     refresher.lookup("DE")
     wait_for(lambda: api.count(EM_PATH) >= 4)
     assert refresher.lookup("DE") is None
-    warnings = [r for r in caplog.records if r.name == "tracker.grid"]
+    warnings = [r for r in caplog.records if r.name == "tracker.grid._refresher"]
     assert len(warnings) == 1 and TOKEN not in warnings[0].getMessage()
 
 
@@ -392,7 +392,7 @@ def test_process_exits_at_once_while_the_api_hangs(api: FakeAPI) -> None:
     api.plan(EM_PATH, HANG)
     script = textwrap.dedent(f"""
         import sys, time
-        from tracker import grid
+        from tracker.grid import _refresher as grid
         grid.configure_grid("electricitymaps", {api.url!r}, {TOKEN!r}, "DE", ttl_s=900)
         assert grid.lookup() is None
         sys.stdin.readline()
@@ -514,7 +514,7 @@ def test_cli_country_code_maps_to_itself_and_failure_exits_1(
 
 
 def test_cli_uk_region_and_bad_input(api: FakeAPI, capsys: pytest.CaptureFixture[str]) -> None:
-    from tracker.cli import main as llm_energy
+    from tracker.cli._app import main as llm_energy
 
     api.plan("/regional/regionid/13", (200, uk_regional(13, forecast=99)))
     assert llm_energy(["grid", "GB-13", "--provider", "uk", "--api-url", api.url, "--json"]) == 0

@@ -27,9 +27,10 @@ from opentelemetry.sdk.metrics import Counter, MeterProvider, ObservableCounter
 from opentelemetry.sdk.metrics.export import AggregationTemporality, InMemoryMetricReader
 
 import tracker
-from tracker import attributes as A
-from tracker import grid, telemetry
-from tracker.energy_model import CallPricer
+from tracker.export import _attributes as A
+from tracker.export import _telemetry as telemetry
+from tracker.grid import _refresher as grid
+from tracker.model._estimate import CallPricer
 
 CANARY = "canary-GRID-TOKEN-51c0ffee"
 EM_TIME = "2024-05-01T12:00:00.000Z"
@@ -186,7 +187,7 @@ def test_openai_provider_name_is_cached_per_client_and_follows_base_url() -> Non
 
 def test_live_figure_prices_once_and_records_its_timestamp(
         configure_tracker: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from tracker.grid_providers import GridReading
+    from tracker.grid._providers import GridReading
 
     ledger = tmp_path / "ledger.jsonl"
     otel = configure_tracker(region="GB", grid="uk", grid_zone="GB", ledger=str(ledger))

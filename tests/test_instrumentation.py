@@ -14,7 +14,7 @@ import pytest
 import wrapt
 
 import tracker
-from tracker import instrumentation
+from tracker.instrumentation import _registry as instrumentation
 
 TARGETS = [(chat.Completions, "create"), (chat.AsyncCompletions, "parse"),
            (emb.Embeddings, "create"), (amsg.Messages, "stream"), (amsg.AsyncMessages, "create")]

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 import tracker
-from tracker import attributes as A
-from tracker.ledger import LedgerWriter
+from tracker.export import _attributes as A
+from tracker.export._ledger import LedgerWriter
 
 LABEL = "x" * 1500  # long lines: a torn write would show up as a broken JSON line
 

@@ -22,8 +22,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 
 import tracker
-from tracker import config
-from tracker.demo_server import DEMO_REPLY, DemoServer
+from tracker.cli._demo_server import DEMO_REPLY, DemoServer
+from tracker.config import _configure as config
 
 KEY = "sk-canary-KEY-0d9f2a"
 PROMPT = "canary-PROMPT-7c1e please explain"

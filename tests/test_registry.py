@@ -18,7 +18,7 @@ from tracker.exceptions import (
     UnknownModelError,
     UnknownRegionError,
 )
-from tracker.registry import (
+from tracker.model._registry import (
     WORLD,
     Registry,
     get_registry,
@@ -26,7 +26,7 @@ from tracker.registry import (
     register,
     reset_registry,
 )
-from tracker.specs import HardwareSpec, ModelSpec, RegionSpec
+from tracker.model._specs import HardwareSpec, ModelSpec, RegionSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = Path("/work/shared/reference")
@@ -278,7 +278,8 @@ def test_regions_json_is_reproducible() -> None:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     built = module.build(REFERENCE)
-    stored = json.loads((ROOT / "tracker" / "data" / "regions.json").read_text(encoding="utf-8"))
+    path = ROOT / "tracker" / "model" / "data" / "regions.json"
+    stored = json.loads(path.read_text(encoding="utf-8"))
     assert built == stored
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tracker.report import main
+from tracker.cli._report import main
 
 MODELS = ["gpt-4o-mini", "claude-3-5-haiku", "llama-3.1-8b"]
 PROVIDERS = ["openai", "anthropic", "local"]
@@ -178,8 +178,8 @@ def test_table_lists_groups_and_total(tmp_path: Path, records: list[dict[str, An
 
 def test_a_real_ledger_written_by_the_tracker(tmp_path: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
-    from tracker.config import configure, reset
-    from tracker.usage import record_usage
+    from tracker.config._configure import configure, reset
+    from tracker.recording._calls import record_usage
 
     ledger = tmp_path / "real.jsonl"
     configure(ledger=str(ledger), labels={"team": "x"}, instrument=False)

@@ -11,8 +11,8 @@ import pytest
 from opentelemetry.trace import SpanKind, StatusCode
 
 import tracker
-from tracker import attributes as A
-from tracker.scope import current_scope
+from tracker.export import _attributes as A
+from tracker.recording._scope import current_scope
 
 MODEL = "llama-3.1-8b"
 

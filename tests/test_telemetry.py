@@ -10,7 +10,7 @@ import pytest
 from opentelemetry.trace import SpanKind, StatusCode
 
 import tracker
-from tracker import attributes as A
+from tracker.export import _attributes as A
 
 CALL_SPAN_KEYS = {
     A.GEN_AI_OPERATION_NAME, A.GEN_AI_PROVIDER_NAME, A.GEN_AI_REQUEST_MODEL,

@@ -10,9 +10,9 @@ from anthropic.types import Message
 from openai.types.chat import ChatCompletion
 
 import tracker
-from tracker import attributes as A
-from tracker.energy_model import pricer
-from tracker.response_usage import extract_usage, is_recorded, mark_recorded, record_response
+from tracker.export import _attributes as A
+from tracker.model._estimate import pricer
+from tracker.recording._returned import extract_usage, is_recorded, mark_recorded, record_response
 
 
 def _openai_response() -> ChatCompletion:
@@ -148,8 +148,8 @@ def test_returned_openai_object_recorded_by_decorator(configured: Any) -> None:
 
 def test_live_grid_reading_replaces_registry_intensity_in_configured_region(
         configure_tracker: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tracker import grid
-    from tracker.grid_providers import GridReading
+    from tracker.grid import _refresher as grid
+    from tracker.grid._providers import GridReading
 
     otel = configure_tracker(region="GB", grid="uk", grid_zone="GB")
     reading = GridReading(zone="GB", g_per_kwh=123.0, timestamp="2025-01-01T00:00:00Z",

@@ -10,8 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tracker.config import Config, configure, get_config, reset, shutdown
-    from tracker.energy_model import CallPricer, Estimate, estimate
+    from tracker.config._configure import Config, configure, get_config, reset, shutdown
     from tracker.exceptions import (
         ConfigError,
         IntegrationNotAvailable,
@@ -20,28 +19,30 @@ if TYPE_CHECKING:
         UnknownModelError,
         UnknownRegionError,
     )
-    from tracker.instrumentation import instrument, uninstrument
-    from tracker.registry import get_registry, load_registry_file, register
-    from tracker.response_usage import is_recorded, mark_recorded
-    from tracker.scope import EnergyScope, track_energy
-    from tracker.specs import HardwareSpec, ModelSpec, RegionSpec
-    from tracker.usage import LLMCall, record_usage, start_call
+    from tracker.instrumentation._registry import instrument, uninstrument
+    from tracker.model._estimate import CallPricer, Estimate, estimate
+    from tracker.model._registry import get_registry, load_registry_file, register
+    from tracker.model._specs import HardwareSpec, ModelSpec, RegionSpec
+    from tracker.recording._calls import LLMCall, record_usage, start_call
+    from tracker.recording._returned import is_recorded, mark_recorded
+    from tracker.recording._scope import EnergyScope, track_energy
 
 __version__ = "0.1.0"
 
 #: public name -> the module that defines it
 _SOURCES: dict[str, str] = {
-    **dict.fromkeys(("Config", "configure", "get_config", "reset", "shutdown"), "config"),
-    **dict.fromkeys(("CallPricer", "Estimate", "estimate"), "energy_model"),
+    **dict.fromkeys(("Config", "configure", "get_config", "reset", "shutdown"),
+                    "config._configure"),
+    **dict.fromkeys(("CallPricer", "Estimate", "estimate"), "model._estimate"),
     **dict.fromkeys(("ConfigError", "IntegrationNotAvailable", "TrackerError",
                      "UnknownHardwareError", "UnknownModelError", "UnknownRegionError"),
                     "exceptions"),
-    **dict.fromkeys(("instrument", "uninstrument"), "instrumentation"),
-    **dict.fromkeys(("get_registry", "load_registry_file", "register"), "registry"),
-    **dict.fromkeys(("is_recorded", "mark_recorded"), "response_usage"),
-    **dict.fromkeys(("EnergyScope", "track_energy"), "scope"),
-    **dict.fromkeys(("HardwareSpec", "ModelSpec", "RegionSpec"), "specs"),
-    **dict.fromkeys(("LLMCall", "record_usage", "start_call"), "usage"),
+    **dict.fromkeys(("instrument", "uninstrument"), "instrumentation._registry"),
+    **dict.fromkeys(("get_registry", "load_registry_file", "register"), "model._registry"),
+    **dict.fromkeys(("is_recorded", "mark_recorded"), "recording._returned"),
+    **dict.fromkeys(("EnergyScope", "track_energy"), "recording._scope"),
+    **dict.fromkeys(("HardwareSpec", "ModelSpec", "RegionSpec"), "model._specs"),
+    **dict.fromkeys(("LLMCall", "record_usage", "start_call"), "recording._calls"),
 }
 
 __all__ = [

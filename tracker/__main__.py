@@ -2,6 +2,6 @@
 
 import sys
 
-from tracker.cli import main
+from tracker.cli._app import main
 
 sys.exit(main())

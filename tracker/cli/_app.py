@@ -8,9 +8,9 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from tracker.energy_model import Estimate, estimate
 from tracker.exceptions import ConfigError
-from tracker.registry import get_registry
+from tracker.model._estimate import Estimate, estimate
+from tracker.model._registry import get_registry
 
 __all__ = ["main"]
 
@@ -140,9 +140,9 @@ def _cmd_regions(args: argparse.Namespace) -> int:
 
 #: Subcommands that live in their own modules: `main(argv) -> int` there parses the rest.
 _DELEGATED: dict[str, tuple[str, str]] = {
-    "demo": ("tracker.demo", "offline demo: real clients against a local compatible server"),
-    "report": ("tracker.report", "totals from a ledger, grouped by model, function, day, ..."),
-    "grid": ("tracker.grid_cli", "current grid carbon intensity from the live provider"),
+    "demo": ("tracker.cli._demo", "offline demo: real clients against a local compatible server"),
+    "report": ("tracker.cli._report", "totals from a ledger, grouped by model, function, day, ..."),
+    "grid": ("tracker.cli._grid", "current grid carbon intensity from the live provider"),
 }
 
 

@@ -14,10 +14,10 @@ import sys
 from typing import Any
 
 from tracker.exceptions import ConfigError, UnknownRegionError
-from tracker.grid import PROVIDERS, TOKEN_ENV, make_provider
-from tracker.grid_providers import GridError, GridProvider, GridReading, uk_region_id
-from tracker.network import make_session
-from tracker.specs import RegionSpec
+from tracker.grid._network import make_session
+from tracker.grid._providers import GridError, GridProvider, GridReading, uk_region_id
+from tracker.grid._refresher import PROVIDERS, TOKEN_ENV, make_provider
+from tracker.model._specs import RegionSpec
 
 __all__ = ["main"]
 
@@ -42,7 +42,7 @@ def _resolve(name: str) -> tuple[str, RegionSpec | None]:
     A registry region (or alias) maps to its `electricitymaps_zone`; anything else is taken as a
     zone, shown beside the registry region with that zone, else its country ("GB" for "GB-13").
     """
-    from tracker.registry import get_registry
+    from tracker.model._registry import get_registry
 
     registry = get_registry()
     try:

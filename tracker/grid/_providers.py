@@ -21,7 +21,7 @@ from typing import Any, Protocol, runtime_checkable
 import requests
 
 from tracker.exceptions import TrackerError
-from tracker.network import NetworkError, get_json, make_session, redact
+from tracker.grid._network import NetworkError, get_json, make_session, redact
 
 __all__ = [
     "ELECTRICITYMAPS_URL",

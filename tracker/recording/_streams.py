@@ -39,10 +39,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import wrapt
 
-from tracker.internal_errors import report
+from tracker._internal_errors import report
 
 if TYPE_CHECKING:
-    from tracker.usage import LLMCall
+    from tracker.recording._calls import LLMCall
 
 __all__ = [
     "AsyncStreamProxy",

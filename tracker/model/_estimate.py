@@ -18,10 +18,10 @@ import operator
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from tracker import calibrated
 from tracker.exceptions import ConfigError
-from tracker.registry import WORLD, Registry, get_registry
-from tracker.specs import FLOPS_PRECISION_MULTIPLIER, PRECISIONS, HardwareSpec, ModelSpec
+from tracker.model import _calibrated as calibrated
+from tracker.model._registry import WORLD, Registry, get_registry
+from tracker.model._specs import FLOPS_PRECISION_MULTIPLIER, PRECISIONS, HardwareSpec, ModelSpec
 
 __all__ = [
     "DEFAULTS",

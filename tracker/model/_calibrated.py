@@ -22,7 +22,7 @@ times the precision's peak ratio raised to a fitted gain below one, so a narrowe
 little at large batch and can cost more at small batch, as ML.ENERGY v3 measured for FP8.
 Hardware enters only through its spec numbers (TDP, bandwidth, peak FLOP/s, memory). The
 coefficients are fitted by ``benchmarks/calibrate.py`` on measured ML.ENERGY data and stored with
-their provenance in ``tracker/data/calibration.json``, loaded once at import.
+their provenance in ``tracker/model/data/calibration.json``, loaded once at import.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
 
-from tracker.specs import BYTES_PER_PARAM, HardwareSpec
+from tracker.model._specs import BYTES_PER_PARAM, HardwareSpec
 
 __all__ = [
     "BATCH_SIZE_RANGE",

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tracker import usage as _usage
-from tracker.internal_errors import report
+from tracker._internal_errors import report
+from tracker.recording import _calls as _usage
 
 __all__ = ["ResponseUsage", "extract_usage", "is_recorded", "mark_recorded", "record_response"]
 

@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from tracker import attributes as A
-from tracker.demo_server import DemoServer
+from tracker.cli._demo_server import DemoServer
+from tracker.export import _attributes as A
 
 __all__ = ["main", "run_calls"]
 
@@ -42,7 +42,7 @@ class _PrintHandler(logging.Handler):
 def run_calls(openai_base_url: str | None, anthropic_base_url: str | None,
               api_key: str = DUMMY_KEY) -> list[str]:
     """Make the demo's tracked calls; returns the names of the providers exercised."""
-    from tracker.scope import track_energy
+    from tracker.recording._scope import track_energy
 
     done: list[str] = []
     clients: list[Any] = []
@@ -136,8 +136,8 @@ def run_calls(openai_base_url: str | None, anthropic_base_url: str | None,
 
 def record_without_clients() -> None:
     """What an application without a supported client does: report each call's usage itself."""
-    from tracker.scope import track_energy
-    from tracker.usage import record_usage
+    from tracker.recording._calls import record_usage
+    from tracker.recording._scope import track_energy
 
     with track_energy("support_pipeline"):
         record_usage(OPENAI_MODEL, 10, 15, provider="openai")
@@ -178,8 +178,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true", help="print only the summary table")
     args = parser.parse_args(list(argv) if argv is not None else None)
 
-    import tracker.config as config
-    from tracker import instrumentation
+    import tracker.config._configure as config
+    from tracker.instrumentation import _registry as instrumentation
 
     out = sys.stdout
     tmp = None

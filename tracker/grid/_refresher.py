@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import requests
 
 from tracker.exceptions import ConfigError
-from tracker.grid_providers import (
+from tracker.grid._providers import (
     ELECTRICITYMAPS_URL,
     UK_CARBON_INTENSITY_URL,
     ElectricityMapsProvider,
@@ -286,6 +286,6 @@ def configure_grid(provider: str | None, api_url: str | None, api_token: str | N
 
 def main(argv: list[str]) -> int:
     """`llm-energy grid [ZONE] [--provider electricitymaps|uk] [--api-url URL] [--json]`."""
-    from tracker.grid_cli import main as run
+    from tracker.cli._grid import main as run
 
     return run(argv)

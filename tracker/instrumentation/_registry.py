@@ -27,12 +27,12 @@ from typing import Any, Protocol
 
 import wrapt
 
-from tracker import config as _config
-from tracker import response_usage as _responses
-from tracker import usage as _usage
+from tracker._internal_errors import guard, report
+from tracker.config import _configure as _config
 from tracker.exceptions import IntegrationNotAvailable
-from tracker.internal_errors import guard, report
-from tracker.streams import StreamStrategy, wrap_stream
+from tracker.recording import _calls as _usage
+from tracker.recording import _returned as _responses
+from tracker.recording._streams import StreamStrategy, wrap_stream
 
 __all__ = [
     "DISABLES",

@@ -24,16 +24,16 @@ from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context
 
-from tracker import attributes as A
-from tracker.config import Runtime, get_runtime
-from tracker.deployments import deployment_for
-from tracker.internal_errors import report
-from tracker.scope import EnergyScope, current_scope
-from tracker.telemetry import CallStatic
+from tracker._internal_errors import report
+from tracker.config._configure import Runtime, get_runtime
+from tracker.export import _attributes as A
+from tracker.export._telemetry import CallStatic
+from tracker.model._deployments import deployment_for
+from tracker.recording._scope import EnergyScope, current_scope
 
 if TYPE_CHECKING:
-    from tracker.energy_model import CallPricer, Estimate
-    from tracker.grid_providers import GridReading
+    from tracker.grid._providers import GridReading
+    from tracker.model._estimate import CallPricer, Estimate
 
 __all__ = ["LLMCall", "record_usage", "start_call"]
 
@@ -84,7 +84,7 @@ def _pricer_kwargs(runtime: Runtime, provider: str | None) -> dict[str, Any]:
     dep = deployment_for(provider)
     if dep is None:
         return kwargs
-    from tracker.registry import get_registry
+    from tracker.model._registry import get_registry
 
     reg = get_registry()
     if kwargs["hardware"] is None:
@@ -109,8 +109,8 @@ def _first_known(lookup: Any, names: tuple[str, ...]) -> str | None:
 
 
 def _build_priced(runtime: Runtime, model: str | None, provider: str | None) -> _Priced:
-    from tracker.energy_model import pricer
-    from tracker.registry import get_registry
+    from tracker.model._estimate import pricer
+    from tracker.model._registry import get_registry
 
     if not provider and model:
         # A closed model is served only by its maker: its deployment is a fair assumption.
@@ -251,9 +251,9 @@ class LLMCall:
 
 
 def _grid_lookup() -> GridReading | None:
-    module: Any = sys.modules.get("tracker.grid")
+    module: Any = sys.modules.get("tracker.grid._refresher")
     if module is None:
-        from tracker import grid as module
+        from tracker.grid import _refresher as module
     return module.lookup()  # type: ignore[no-any-return]
 
 

@@ -22,11 +22,11 @@ from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any, Final
 
-from tracker import internal_errors
-from tracker.config_values import PARSERS, LabelValue, env_value, parse_instrument, parse_labels
+from tracker import _internal_errors as internal_errors
+from tracker.config._parsers import PARSERS, LabelValue, env_value, parse_instrument, parse_labels
 from tracker.exceptions import ConfigError
-from tracker.ledger import DEFAULT_LEDGER_PATH, LedgerWriter, validate_ledger_path
-from tracker.telemetry import Telemetry, has_real_tracer_provider
+from tracker.export._ledger import DEFAULT_LEDGER_PATH, LedgerWriter, validate_ledger_path
+from tracker.export._telemetry import Telemetry, has_real_tracer_provider
 
 __all__ = ["UNSET", "Config", "configure", "get_config", "reset", "shutdown"]
 
@@ -182,7 +182,7 @@ def _validate_pricing(values: Mapping[str, Any]) -> str:
 
     Returns the registry name of the configured (or default) region.
     """
-    from tracker.energy_model import pricer
+    from tracker.model._estimate import pricer
 
     return pricer(
         values["model"], hardware=values["hardware"], precision=values["precision"],
@@ -195,10 +195,10 @@ def _validate_pricing(values: Mapping[str, Any]) -> str:
 
 def _configure_grid(values: Mapping[str, Any], region: str) -> str | None:
     """Start (or stop) live grid intensity; returns the region it applies to."""
-    if values["grid"] is None and "tracker.grid" not in sys.modules:
+    if values["grid"] is None and "tracker.grid._refresher" not in sys.modules:
         return None  # never configured: do not import the network code
-    from tracker import grid
-    from tracker.registry import get_registry
+    from tracker.grid import _refresher as grid
+    from tracker.model._registry import get_registry
 
     zone = values["grid_zone"] or get_registry().region(region).electricitymaps_zone
     refresher = grid.configure_grid(values["grid"], values["grid_api_url"],
@@ -210,7 +210,7 @@ def _build(options: dict[str, Any], *, use_env: bool = True, configure_grid: boo
            ) -> Runtime:
     values = _resolve(options, use_env=use_env)
     if values["registry_file"] is not None:
-        from tracker.registry import load_registry_file
+        from tracker.model._registry import load_registry_file
 
         load_registry_file(values["registry_file"])
     region = _validate_pricing(values)
@@ -242,7 +242,7 @@ def _owned_providers(values: Mapping[str, Any]) -> Any:
     """Build exporting providers from the options or OTEL_* env when the app has none."""
     if all(values[name] is not None for name in _PROVIDERS):
         return None
-    from tracker import exporters
+    from tracker.export import _providers as exporters
 
     asked = values["otlp_endpoint"] is not None or values["prometheus_port"] is not None
     if not asked and exporters.app_has_providers():
@@ -266,7 +266,7 @@ def _instrument_providers(instrument: bool | tuple[str, ...]) -> None:
     if instrument is False:
         return
     try:
-        from tracker import instrumentation
+        from tracker.instrumentation import _registry as instrumentation
     except ImportError:
         return
     if instrument is True:
@@ -371,7 +371,7 @@ def shutdown() -> None:
         with internal_errors.guard("shutdown.ledger"):
             runtime.telemetry.ledger.close()
     _release(runtime)
-    grid = sys.modules.get("tracker.grid")
+    grid = sys.modules.get("tracker.grid._refresher")
     if grid is not None:
         with internal_errors.guard("shutdown.grid"):
             grid.shutdown()

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import IO, Any
 
-from tracker import attributes as A
+from tracker.export import _attributes as A
 
 __all__ = ["Totals", "main", "summarize"]
 

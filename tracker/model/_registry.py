@@ -1,7 +1,7 @@
 """Model, accelerator and region registries: built-in data plus user additions.
 
-Built-in entries live in `tracker/data/{models,hardware,regions}.json` (versioned, validated by
-pydantic, read once per process on first use). Users add or override entries in code
+Built-in entries live in `tracker/model/data/{models,hardware,regions}.json` (versioned,
+validated by pydantic, read once per process on first use). Users add or override entries in code
 (`register(ModelSpec(...))`) or from a file (`load_registry_file("my.toml")`) shaped as
 `{"models": [...], "hardware": [...], "regions": [...]}`; a user entry with the name of a built-in
 one replaces it.
@@ -36,7 +36,7 @@ from tracker.exceptions import (
     UnknownModelError,
     UnknownRegionError,
 )
-from tracker.specs import HardwareSpec, ModelSpec, RegionSpec
+from tracker.model._specs import HardwareSpec, ModelSpec, RegionSpec
 
 __all__ = [
     "WORLD",
@@ -93,7 +93,7 @@ class _DataFile(BaseModel, Generic[S]):
 @cache
 def _builtin(filename: str) -> tuple[Spec, ...]:
     """Entries of one built-in data file, parsed and validated once per process."""
-    text = resources.files("tracker").joinpath("data").joinpath(filename).read_text("utf-8")
+    text = resources.files("tracker.model").joinpath("data").joinpath(filename).read_text("utf-8")
     if filename == "models.json":
         return tuple(_DataFile[ModelSpec].model_validate_json(text).entries)
     if filename == "hardware.json":

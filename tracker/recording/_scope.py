@@ -22,13 +22,13 @@ from collections.abc import AsyncGenerator, Callable, Generator, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast, overload
 
-from tracker import attributes as A
-from tracker.config import get_runtime
-from tracker.internal_errors import report
-from tracker.telemetry import Telemetry
+from tracker._internal_errors import report
+from tracker.config._configure import get_runtime
+from tracker.export import _attributes as A
+from tracker.export._telemetry import Telemetry
 
 if TYPE_CHECKING:
-    from tracker.energy_model import Estimate
+    from tracker.model._estimate import Estimate
 
 __all__ = ["EnergyScope", "TrackEnergy", "current_scope", "track_energy"]
 
@@ -378,4 +378,4 @@ def track_energy(func_or_name: Any = None, /, *, name: str | None = None,
     return TrackEnergy(func_or_name if func_or_name is not None else name, model, labels)
 
 
-import tracker.response_usage as _responses  # noqa: E402  (circular: usage imports this module)
+import tracker.recording._returned as _responses  # noqa: E402  (circular: usage imports this module)

@@ -34,13 +34,13 @@ from opentelemetry import _logs, context, metrics, trace
 from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from tracker import attributes as A
-from tracker.internal_errors import report
+from tracker._internal_errors import report
+from tracker.export import _attributes as A
 
 if TYPE_CHECKING:
-    from tracker.energy_model import CallPricer, Estimate
-    from tracker.grid_providers import GridReading
-    from tracker.ledger import LedgerWriter
+    from tracker.export._ledger import LedgerWriter
+    from tracker.grid._providers import GridReading
+    from tracker.model._estimate import CallPricer, Estimate
 
 __all__ = ["CallStatic", "Telemetry", "has_real_tracer_provider"]
 
