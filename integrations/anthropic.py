@@ -34,9 +34,15 @@ except ImportError as _exc:  # pragma: no cover - exercised only without anthrop
 
 from tracker._internal_errors import guard
 from tracker.config import _configure as _config
-from tracker.instrumentation._registry import Endpoint, Patcher, Usage, make_wrapper
+from tracker.integration import (
+    CountingStrategy,
+    Endpoint,
+    Patcher,
+    Usage,
+    make_wrapper,
+    wrap_stream,
+)
 from tracker.recording import _calls as _usage
-from tracker.recording._streams import CountingStrategy, wrap_stream
 
 __all__ = ["MIN_VERSION", "NAME", "instrument", "provider_name", "uninstrument"]
 

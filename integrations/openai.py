@@ -36,8 +36,15 @@ except ImportError as _exc:  # pragma: no cover - exercised only without openai 
     ) from _exc
 
 from tracker.config import _configure as _config
-from tracker.instrumentation._registry import Endpoint, Patcher, Usage, make_wrapper
-from tracker.recording._streams import CountingStrategy, InBandUsageStrategy, StreamResult
+from tracker.integration import (
+    CountingStrategy,
+    Endpoint,
+    InBandUsageStrategy,
+    Patcher,
+    Usage,
+    make_wrapper,
+)
+from tracker.integration import Usage as StreamResult
 
 __all__ = ["MIN_VERSION", "NAME", "instrument", "provider_name", "uninstrument"]
 

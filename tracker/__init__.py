@@ -19,7 +19,7 @@ if TYPE_CHECKING:
         UnknownModelError,
         UnknownRegionError,
     )
-    from tracker.instrumentation._registry import instrument, uninstrument
+    from tracker.instrumentation import instrument, uninstrument
     from tracker.model._estimate import CallPricer, Estimate, estimate
     from tracker.model._registry import get_registry, load_registry_file, register
     from tracker.model._specs import HardwareSpec, ModelSpec, RegionSpec
@@ -37,7 +37,7 @@ _SOURCES: dict[str, str] = {
     **dict.fromkeys(("ConfigError", "IntegrationNotAvailable", "TrackerError",
                      "UnknownHardwareError", "UnknownModelError", "UnknownRegionError"),
                     "exceptions"),
-    **dict.fromkeys(("instrument", "uninstrument"), "instrumentation._registry"),
+    **dict.fromkeys(("instrument", "uninstrument"), "instrumentation"),
     **dict.fromkeys(("get_registry", "load_registry_file", "register"), "model._registry"),
     **dict.fromkeys(("is_recorded", "mark_recorded"), "recording._returned"),
     **dict.fromkeys(("EnergyScope", "track_energy"), "recording._scope"),

@@ -30,6 +30,7 @@ from tracker.export import _attributes as A
 from tracker.export._telemetry import CallStatic
 from tracker.model._deployments import deployment_for
 from tracker.recording._scope import EnergyScope, current_scope
+from tracker.recording._usage import Usage, count
 
 if TYPE_CHECKING:
     from tracker.grid._providers import GridReading
@@ -40,6 +41,8 @@ __all__ = ["LLMCall", "record_usage", "start_call"]
 _DENY = ("prompt", "message", "content", "completion", "api_key", "apikey", "secret", "password",
          "authorization", "header", "text", "cookie", "credential")
 _MAX_STR = 256
+#: Longest model or response name used as such; longer ones are ignored (never looked up).
+MAX_NAME = 256
 _MAX_PRICERS = 4096
 _MAX_STATICS = 64
 
@@ -171,17 +174,20 @@ class LLMCall:
                error: BaseException | None = None) -> None:
         """Price and emit the call (idempotent, never raises).
 
-        Missing token counts count as 0 and set ``energy.tokens_estimated``; a failed call that
-        reported no usage at all gets an ERROR span and no energy.
+        Missing token counts set ``energy.tokens_estimated``; a failed call that reported no
+        usage at all gets an ERROR span and no energy.
         """
+        self.finish_usage(Usage(input_tokens, output_tokens, response_model, tokens_estimated),
+                          error=error)
+
+    def finish_usage(self, usage: Usage, *, error: BaseException | None = None) -> None:
+        """`finish()` with a `Usage` record (what integrations and streams hand over)."""
         try:
-            self._finish(input_tokens, output_tokens, response_model, tokens_estimated, error)
+            self._finish(usage, error)
         except Exception as exc:
             report("usage.finish", exc)
 
-    def _finish(self, input_tokens: int | None, output_tokens: int | None,
-                response_model: str | None, tokens_estimated: bool,
-                error: BaseException | None) -> Estimate | None:
+    def _finish(self, usage: Usage, error: BaseException | None) -> Estimate | None:
         if self._done:
             return None
         self._done = True
@@ -190,13 +196,19 @@ class LLMCall:
         telemetry = runtime.telemetry
         t0 = self._t0
         duration_s = time.perf_counter() - t0 if t0 is not None else None
+        input_tokens, output_tokens = count(usage.input_tokens), count(usage.output_tokens)
         if error is not None and input_tokens is None and output_tokens is None:
             self._failed(telemetry, error, duration_s)
             return None
+        tokens_estimated = usage.tokens_estimated
         if input_tokens is None or output_tokens is None:
             tokens_estimated = True
-        n_in = int(input_tokens or 0)
-        n_out = int(output_tokens or 0)
+        n_in = input_tokens or 0
+        n_out = output_tokens or 0
+        response_model = usage.response_model
+        if response_model is not None and (type(response_model) is not str
+                                           or len(response_model) > MAX_NAME):
+            response_model = None
         priced = _priced(runtime, self.model, self.provider)
         if (not priced.pricer.model_known and response_model
                 and response_model != self.model):
@@ -225,6 +237,10 @@ class LLMCall:
             static = priced.statics[skey] = CallStatic(pricer, self.operation, provider,
                                                        self.model)
         attrs = static.call_attributes(est, response_model, tokens_estimated, reading)
+        if usage.cache_read_input_tokens is not None or usage.reasoning_output_tokens is not None \
+                or usage.cache_creation_input_tokens is not None or usage.response_id is not None \
+                or usage.finish_reasons is not None:
+            _add_usage_details(attrs, usage)
         attributes = self._attributes
         base = runtime.labels
         if scope is None and not attributes:
@@ -248,6 +264,23 @@ class LLMCall:
         telemetry.end_failed_call(f"{operation} {model}" if model else operation, initial, error,
                                   self._parent, self._start_ns, duration_s,
                                   (operation, provider, model))
+
+
+def _add_usage_details(attrs: dict[str, Any], usage: Usage) -> None:
+    """The semantic-convention details a provider reported beyond the two counts."""
+    for key, value in ((A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, usage.cache_read_input_tokens),
+                       (A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
+                        usage.cache_creation_input_tokens),
+                       (A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, usage.reasoning_output_tokens)):
+        n = count(value)
+        if n is not None:
+            attrs[key] = n
+    if type(usage.response_id) is str and len(usage.response_id) <= MAX_NAME:
+        attrs[A.GEN_AI_RESPONSE_ID] = usage.response_id
+    reasons = usage.finish_reasons
+    if reasons:
+        attrs[A.GEN_AI_RESPONSE_FINISH_REASONS] = [
+            r for r in reasons if type(r) is str and len(r) <= 64][:16]
 
 
 def _grid_lookup() -> GridReading | None:
@@ -279,6 +312,8 @@ def _start(provider: str | None, operation: str, request_model: str | None,
         if not runtime.config.enabled:
             return _DISABLED
         scope = current_scope()
+        if request_model is not None and len(request_model) > MAX_NAME:
+            request_model = request_model[:MAX_NAME]
         model = request_model or (scope.model if scope is not None else None) \
             or runtime.config.model
         return LLMCall(runtime, scope, provider, operation, model,
@@ -300,7 +335,8 @@ def record_usage(model: str | None = None, input_tokens: int = 0, output_tokens:
     """
     call = _start(provider, operation, model, attributes, False)
     try:
-        return call._finish(input_tokens, output_tokens, response_model, tokens_estimated, None)
+        return call._finish(Usage(input_tokens, output_tokens, response_model, tokens_estimated),
+                            None)
     except Exception as exc:
         report("usage.record_usage", exc)
         return None

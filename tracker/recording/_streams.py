@@ -33,13 +33,13 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
-from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
 import wrapt
 
 from tracker._internal_errors import report
+from tracker.recording._usage import Usage
 
 if TYPE_CHECKING:
     from tracker.recording._calls import LLMCall
@@ -84,14 +84,8 @@ def estimate_tokens(*request_parts: object) -> int:
     return tokens_from_chars(sum(_text_chars(p) for p in request_parts))
 
 
-@dataclass(frozen=True, slots=True)
-class StreamResult:
-    """What a strategy knows once the stream is over."""
-
-    input_tokens: int | None
-    output_tokens: int | None
-    response_model: str | None = None
-    tokens_estimated: bool = False
+#: What a strategy knows once the stream is over (the one usage record).
+StreamResult = Usage
 
 
 class StreamStrategy(Protocol):
@@ -192,14 +186,7 @@ class _StreamState:
                 return
             self._done = True
         try:
-            result = self._strategy.result()
-            self._call.finish(
-                input_tokens=result.input_tokens,
-                output_tokens=result.output_tokens,
-                response_model=result.response_model,
-                tokens_estimated=result.tokens_estimated,
-                error=error,
-            )
+            self._call.finish_usage(self._strategy.result(), error=error)
         except Exception as exc:
             report("streams.finish", exc)
 

@@ -1,0 +1,54 @@
+"""What an integration author needs: the public toolkit for instrumenting an LLM client library.
+
+An integration is a small strategy module (see ``integrations/openai.py``): an `Endpoint` per
+patched method says which operation it is, how to name the provider, how to read `Usage` from a
+plain response, and how to follow a stream (a `StreamStrategy`); `Patcher` applies
+`make_wrapper(endpoint)` to the library's public methods and undoes it exactly. The wrapper
+starts the `LLMCall`, calls the provider, and finishes the call; SDK errors never reach the
+caller, and the provider's exceptions propagate unchanged.
+
+For a library the wrapper does not fit (callbacks, hooks), use `start_call()` and
+`LLMCall.finish_usage()` directly, and `mark_recorded()` on the response so a tracked function
+returning it does not count it again. `register_integration()` makes a third-party module
+available to `tracker.instrument(name)`.
+
+The module an integration lives in must expose ``instrument()`` and ``uninstrument()``, and raise
+`IntegrationNotAvailable` at import when its client library is missing or too old.
+"""
+
+from __future__ import annotations
+
+from tracker.exceptions import IntegrationNotAvailable
+from tracker.instrumentation._registry import register_integration
+from tracker.instrumentation._wrapper import Endpoint, Patcher, make_wrapper
+from tracker.recording._calls import LLMCall, start_call
+from tracker.recording._returned import is_recorded, mark_recorded
+from tracker.recording._streams import (
+    CountingStrategy,
+    InBandUsageStrategy,
+    StreamStrategy,
+    estimate_tokens,
+    tokens_from_chars,
+    wrap_stream,
+)
+from tracker.recording._usage import Usage, count
+
+__all__ = [
+    "CountingStrategy",
+    "Endpoint",
+    "InBandUsageStrategy",
+    "IntegrationNotAvailable",
+    "LLMCall",
+    "Patcher",
+    "StreamStrategy",
+    "Usage",
+    "count",
+    "estimate_tokens",
+    "is_recorded",
+    "make_wrapper",
+    "mark_recorded",
+    "register_integration",
+    "start_call",
+    "tokens_from_chars",
+    "wrap_stream",
+]

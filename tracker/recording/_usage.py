@@ -1,0 +1,46 @@
+"""`Usage`: the one record of a call's token counts, shared by integrations, streams and returns.
+
+Integrations build it from a provider's usage block, stream strategies from their counters, and
+the returned-response path from whatever a tracked function hands back. `count()` is the one
+place a provider's number becomes a token count: only a non-negative ``int`` (not ``bool``) below
+`MAX_TOKENS` is a count; anything else is "not reported", which the call then estimates and
+flags, so a malformed or hostile usage block can never yield negative or absurd energy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+__all__ = ["MAX_TOKENS", "Usage", "count"]
+
+#: Largest token count taken as reported (10^12: far above any context window or batch job);
+#: bigger values are treated as not reported.
+MAX_TOKENS: Final = 10**12
+
+
+def count(value: object) -> int | None:
+    """`value` as a token count, or None when it is not a plausible one."""
+    if type(value) is int and 0 <= value <= MAX_TOKENS:
+        return value
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token usage of one call, as reported (or, when `tokens_estimated`, counted or estimated).
+
+    `input_tokens` includes cached prompt tokens and `output_tokens` includes reasoning tokens,
+    as the GenAI semantic conventions define them; the `cache_*` and `reasoning_*` fields say how
+    many of those they were, when the provider reports it.
+    """
+
+    input_tokens: int | None
+    output_tokens: int | None
+    response_model: str | None = None
+    tokens_estimated: bool = False
+    cache_read_input_tokens: int | None = None
+    cache_creation_input_tokens: int | None = None
+    reasoning_output_tokens: int | None = None
+    response_id: str | None = None
+    finish_reasons: tuple[str, ...] | None = None
