@@ -32,14 +32,17 @@ except ImportError as _exc:  # pragma: no cover - exercised only without anthrop
         "the anthropic integration needs `pip install anthropic>=0.45`"
     ) from _exc
 
-from tracker._internal_errors import guard
 from tracker.config import _configure as _config
 from tracker.integration import (
     CountingStrategy,
     Endpoint,
     Patcher,
     Usage,
+    count,
+    estimate_tokens,
+    guard,
     make_wrapper,
+    tokens_from_chars,
     wrap_stream,
 )
 from tracker.recording import _calls as _usage
@@ -74,7 +77,7 @@ def _provider(resource: Any) -> str:
 
 
 def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+    return count(value) or 0
 
 
 def _input_tokens(usage: Any) -> int:
@@ -89,7 +92,37 @@ def _message_usage(message: Any) -> Usage | None:
     usage = getattr(message, "usage", None)
     if usage is None:
         return None
-    return Usage(_input_tokens(usage), _int(usage.output_tokens), getattr(message, "model", None))
+    reason = getattr(message, "stop_reason", None)
+    return Usage(_input_tokens(usage), count(getattr(usage, "output_tokens", None)),
+                 getattr(message, "model", None),
+                 cache_read_input_tokens=count(getattr(usage, "cache_read_input_tokens", None)),
+                 cache_creation_input_tokens=count(
+                     getattr(usage, "cache_creation_input_tokens", None)),
+                 response_id=getattr(message, "id", None),
+                 finish_reasons=(reason,) if isinstance(reason, str) else None)
+
+
+def _message_estimate(kwargs: Mapping[str, Any], message: Any) -> Usage:
+    """A message that reported no usage: tokens counted from its text blocks."""
+    chars = 0
+    for block in getattr(message, "content", None) or ():
+        text = getattr(block, "text", None) or getattr(block, "thinking", None)
+        if isinstance(text, str):
+            chars += len(text)
+    return Usage(estimate_tokens(kwargs.get("messages"), kwargs.get("system")),
+                 tokens_from_chars(chars), getattr(message, "model", None), tokens_estimated=True)
+
+
+_RAW_TYPES = tuple(t for t in (
+    getattr(getattr(anthropic, "_legacy_response", None), "LegacyAPIResponse", None),
+    getattr(getattr(anthropic, "_response", None), "APIResponse", None),
+    getattr(getattr(anthropic, "_response", None), "AsyncAPIResponse", None),
+) if isinstance(t, type))
+
+
+def _is_raw(result: Any) -> bool:
+    """`with_raw_response` / `with_streaming_response` results: parsed later by the caller."""
+    return isinstance(result, _RAW_TYPES)
 
 
 class MessageStreamStrategy(CountingStrategy):
@@ -126,7 +159,8 @@ def _is_stream(result: Any) -> bool:
     return isinstance(result, (Stream, AsyncStream))
 
 
-_MESSAGES = Endpoint("chat", _provider, _message_usage, _is_stream, _strategy)
+_MESSAGES = Endpoint("chat", _provider, _message_usage, _is_stream, _strategy,
+                     estimate=_message_estimate, is_raw=_is_raw)
 
 
 class _StreamManagerProxy(wrapt.ObjectProxy):  # type: ignore[type-arg,misc,unused-ignore]
@@ -203,15 +237,17 @@ def _stream_wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...],
 
 
 _patcher = Patcher()
-_MODULE = "anthropic.resources.messages"
+#: The messages resources: the stable API and the beta one (same shapes).
+_MODULES = ("anthropic.resources.messages", "anthropic.resources.beta.messages.messages")
 
 
 def instrument() -> None:
     """Patch the anthropic client's message methods (called by `tracker.instrument`)."""
-    for cls, is_async in (("Messages", False), ("AsyncMessages", True)):
-        _patcher.patch(_MODULE, f"{cls}.create", make_wrapper(_MESSAGES, is_async=is_async))
-        _patcher.patch(_MODULE, f"{cls}.parse", make_wrapper(_MESSAGES, is_async=is_async))
-        _patcher.patch(_MODULE, f"{cls}.stream", _stream_wrapper)
+    for module in _MODULES:
+        for cls, is_async in (("Messages", False), ("AsyncMessages", True)):
+            _patcher.patch(module, f"{cls}.create", make_wrapper(_MESSAGES, is_async=is_async))
+            _patcher.patch(module, f"{cls}.parse", make_wrapper(_MESSAGES, is_async=is_async))
+            _patcher.patch(module, f"{cls}.stream", _stream_wrapper)
 
 
 def uninstrument() -> None:

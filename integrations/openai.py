@@ -37,12 +37,18 @@ except ImportError as _exc:  # pragma: no cover - exercised only without openai 
 
 from tracker.config import _configure as _config
 from tracker.integration import (
+    AsyncStreamProxy,
     CountingStrategy,
     Endpoint,
     InBandUsageStrategy,
     Patcher,
+    SyncStreamProxy,
     Usage,
+    count,
+    estimate_tokens,
+    guard,
     make_wrapper,
+    tokens_from_chars,
 )
 from tracker.integration import Usage as StreamResult
 
@@ -128,17 +134,30 @@ def _provider(resource: Any) -> str:
 
 
 def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return count(value)
+
+
+def _details(usage: Any, name: str) -> Any:
+    return getattr(usage, name, None)
 
 
 def _chat_usage(response: Any) -> Usage | None:
     usage = getattr(response, "usage", None)
     if usage is None:
         return None
+    prompt = _details(usage, "prompt_tokens_details")
+    completion = _details(usage, "completion_tokens_details")
+    choices = getattr(response, "choices", None) or ()
+    reasons = tuple(r for r in (getattr(c, "finish_reason", None) for c in choices)
+                    if isinstance(r, str))
     return Usage(
         _int(getattr(usage, "prompt_tokens", None)),
         _int(getattr(usage, "completion_tokens", None)) or 0,
         getattr(response, "model", None),
+        cache_read_input_tokens=_int(getattr(prompt, "cached_tokens", None)),
+        reasoning_output_tokens=_int(getattr(completion, "reasoning_tokens", None)),
+        response_id=getattr(response, "id", None),
+        finish_reasons=reasons or None,
     )
 
 
@@ -146,11 +165,56 @@ def _responses_usage(response: Any) -> Usage | None:
     usage = getattr(response, "usage", None)
     if usage is None:
         return None
+    inputs = _details(usage, "input_tokens_details")
+    outputs = _details(usage, "output_tokens_details")
+    status = getattr(response, "status", None)
     return Usage(
         _int(getattr(usage, "input_tokens", None)),
         _int(getattr(usage, "output_tokens", None)),
         getattr(response, "model", None),
+        cache_read_input_tokens=_int(getattr(inputs, "cached_tokens", None)),
+        reasoning_output_tokens=_int(getattr(outputs, "reasoning_tokens", None)),
+        response_id=getattr(response, "id", None),
+        finish_reasons=(status,) if isinstance(status, str) else None,
     )
+
+
+def _chat_estimate(kwargs: Mapping[str, Any], response: Any) -> Usage:
+    """A chat or legacy completion that reported no usage: tokens counted from the text."""
+    chars = 0
+    for choice in getattr(response, "choices", None) or ():
+        message = getattr(choice, "message", None)
+        text = getattr(message, "content", None) if message is not None else getattr(
+            choice, "text", None)
+        if isinstance(text, str):
+            chars += len(text)
+        for call in getattr(message, "tool_calls", None) or ():
+            arguments = getattr(getattr(call, "function", None), "arguments", None)
+            if isinstance(arguments, str):
+                chars += len(arguments)
+    return Usage(estimate_tokens(kwargs.get("messages"), kwargs.get("prompt")),
+                 tokens_from_chars(chars), getattr(response, "model", None),
+                 tokens_estimated=True)
+
+
+def _responses_estimate(kwargs: Mapping[str, Any], response: Any) -> Usage:
+    """A Responses API result that reported no usage: tokens counted from the text."""
+    text = getattr(response, "output_text", None)
+    return Usage(estimate_tokens(kwargs.get("input"), kwargs.get("instructions")),
+                 tokens_from_chars(len(text) if isinstance(text, str) else 0),
+                 getattr(response, "model", None), tokens_estimated=True)
+
+
+_RAW_TYPES = tuple(t for t in (
+    getattr(getattr(openai, "_legacy_response", None), "LegacyAPIResponse", None),
+    getattr(getattr(openai, "_response", None), "APIResponse", None),
+    getattr(getattr(openai, "_response", None), "AsyncAPIResponse", None),
+) if isinstance(t, type))
+
+
+def _is_raw(result: Any) -> bool:
+    """`with_raw_response` / `with_streaming_response` results: parsed later by the caller."""
+    return isinstance(result, _RAW_TYPES)
 
 
 class ChatStreamStrategy(CountingStrategy):
@@ -252,7 +316,17 @@ def _include_usage(kwargs: dict[str, Any]) -> dict[str, Any]:
 
 
 def _is_stream(result: Any) -> bool:
-    return isinstance(result, (Stream, AsyncStream))
+    # isinstance sees through wrapt proxies, so a stream another instrumentation wrapped counts;
+    # a plain wrapper class (the contrib openai-v2 instrumentation's stream wrappers) keeps the
+    # stream as `.stream` (or `.__wrapped__`): one level is looked through.
+    if isinstance(result, (Stream, AsyncStream)):
+        return True
+    if result is None or isinstance(result, openai.BaseModel):
+        return False
+    inner = getattr(result, "__wrapped__", None)
+    if inner is None:
+        inner = getattr(result, "stream", None)
+    return isinstance(inner, (Stream, AsyncStream))
 
 
 def _embeddings_usage(response: Any) -> Usage | None:
@@ -262,11 +336,13 @@ def _embeddings_usage(response: Any) -> Usage | None:
     return Usage(_int(getattr(usage, "prompt_tokens", None)), 0, getattr(response, "model", None))
 
 
-_CHAT = Endpoint("chat", _provider, _chat_usage, _is_stream, _chat_strategy, _include_usage)
-_RESPONSES = Endpoint("chat", _provider, _responses_usage, _is_stream, _responses_strategy)
-_EMBEDDINGS = Endpoint("embeddings", _provider, _embeddings_usage)
+_CHAT = Endpoint("chat", _provider, _chat_usage, _is_stream, _chat_strategy, _include_usage,
+                 estimate=_chat_estimate, is_raw=_is_raw)
+_RESPONSES = Endpoint("chat", _provider, _responses_usage, _is_stream, _responses_strategy,
+                      estimate=_responses_estimate, is_raw=_is_raw)
+_EMBEDDINGS = Endpoint("embeddings", _provider, _embeddings_usage, is_raw=_is_raw)
 _LEGACY = Endpoint("text_completion", _provider, _chat_usage, _is_stream, _chat_strategy,
-                   _include_usage)
+                   _include_usage, estimate=_chat_estimate, is_raw=_is_raw)
 
 # (module, (sync class, async class), method, endpoint)
 _TARGETS: tuple[tuple[str, tuple[str, str], str, Endpoint], ...] = (
@@ -281,11 +357,46 @@ _TARGETS: tuple[tuple[str, tuple[str, str], str, Endpoint], ...] = (
 _patcher = Patcher()
 
 
+# The helper streams of `chat.completions.stream()` and `responses.stream()`: their close() (run
+# at the `with` exit) closes the HTTP response, not the raw stream they read; closing that too
+# finishes the call at the exit rather than when the stream is garbage-collected.
+_HELPER_STREAMS = (
+    ("openai.lib.streaming.chat._completions", "ChatCompletionStream", False),
+    ("openai.lib.streaming.chat._completions", "AsyncChatCompletionStream", True),
+    ("openai.lib.streaming.responses._responses", "ResponseStream", False),
+    ("openai.lib.streaming.responses._responses", "AsyncResponseStream", True),
+)
+
+
+def _close_raw(wrapped: Any, instance: Any, args: tuple[Any, ...],
+               kwargs: dict[str, Any]) -> Any:
+    try:
+        return wrapped(*args, **kwargs)
+    finally:
+        with guard("openai.stream_close"):
+            raw = getattr(instance, "_raw_stream", None)
+            if isinstance(raw, SyncStreamProxy):
+                raw.close()
+
+
+async def _aclose_raw(wrapped: Any, instance: Any, args: tuple[Any, ...],
+                      kwargs: dict[str, Any]) -> Any:
+    try:
+        return await wrapped(*args, **kwargs)
+    finally:
+        with guard("openai.stream_close"):
+            raw = getattr(instance, "_raw_stream", None)
+            if isinstance(raw, AsyncStreamProxy):
+                await raw.close()
+
+
 def instrument() -> None:
     """Patch the openai client's resource methods (called by `tracker.instrument`)."""
     for module, (sync_cls, async_cls), method, endpoint in _TARGETS:
         _patcher.patch(module, f"{sync_cls}.{method}", make_wrapper(endpoint, is_async=False))
         _patcher.patch(module, f"{async_cls}.{method}", make_wrapper(endpoint, is_async=True))
+    for module, cls, is_async in _HELPER_STREAMS:
+        _patcher.patch(module, f"{cls}.close", _aclose_raw if is_async else _close_raw)
 
 
 def uninstrument() -> None:

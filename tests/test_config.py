@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +12,7 @@ import pytest
 
 import tracker
 from tracker.config._configure import Config
+from tracker.exceptions import ConfigError
 
 
 @pytest.mark.parametrize(("options", "field"), [
@@ -162,14 +165,83 @@ def test_registry_file_is_loaded(tmp_path: Path) -> None:
     assert est is not None and est.model_known is True
 
 
-def test_every_field_has_a_doc_comment() -> None:
-    source = Path(tracker.config._configure.__file__).read_text()
+def test_every_option_has_help_and_a_parameter_of_configure() -> None:
+    """One table: each Config field has help text and is a keyword of configure()."""
+    params = inspect.signature(tracker.configure).parameters
+    names = [f.name for f in dataclasses.fields(Config)]
+    assert list(params) == names
     for f in dataclasses.fields(Config):
-        assert f"    {f.name}:" in source
-        line = source.split(f"    {f.name}:")[0].rstrip().splitlines()[-1]
-        assert line.strip().startswith("#:"), f.name
+        assert len(f.metadata["option"].help) > 10, f.name
+
+
+def test_docs_configuration_table_is_the_option_table() -> None:
+    """docs/configuration.md holds exactly the table generated from Config."""
+    from tracker.config._options import options_markdown
+
+    doc = (Path(__file__).parents[1] / "docs" / "configuration.md").read_text()
+    assert options_markdown() in doc
 
 
 def test_grid_token_is_never_shown() -> None:
     config = Config(grid_api_token="secret-token")
     assert "secret-token" not in repr(config)
+
+
+# ----------------------------------------------------------------------------- bad input
+
+
+def test_one_bad_environment_variable_keeps_every_other(monkeypatch: pytest.MonkeyPatch,
+                                                        tmp_path: Path,
+                                                        caplog: pytest.LogCaptureFixture) -> None:
+    """TRACKER_PUE=abc is ignored (and logged); TRACKER_ENABLED=false and the ledger still hold."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TRACKER_PUE", "abc")
+    monkeypatch.setenv("TRACKER_ENABLED", "false")
+    monkeypatch.setenv("TRACKER_LEDGER", "")
+    monkeypatch.setenv("TRACKER_REGION", "FR")
+    with caplog.at_level(logging.WARNING, logger="tracker.internal"):
+        config = tracker.get_config()
+    assert config.enabled is False and config.ledger is None and config.region == "FR"
+    assert config.pue is None
+    assert tracker.record_usage("gpt-4o-mini", 10, 10) is None  # off: nothing recorded
+    assert not (tmp_path / "llm-energy-ledger.jsonl").exists()
+    assert any("pue" in r.getMessage() for r in caplog.records)
+
+
+def test_configure_raises_on_a_bad_environment_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRACKER_PUE", "abc")
+    with pytest.raises(ConfigError, match="pue"):
+        tracker.configure(instrument=False)
+
+
+@pytest.mark.parametrize(("options", "field"), [
+    ({"tracer_provider": object()}, "tracer_provider"),
+    ({"meter_provider": "nope"}, "meter_provider"),
+    ({"gpus": 10**400}, "gpus"),
+    ({"batch_size": float("inf")}, "batch_size"),
+    ({"pue": float("nan")}, "pue"),
+    ({"pue": 10**400}, "pue"),
+    ({"labels": {"x": float("nan")}}, "labels"),
+    ({"prometheus_port": 70000}, "prometheus_port"),
+    ({"not_an_option": 1}, "not_an_option"),
+    ({"otlp_endpoint": "ftp://collector"}, "otlp_endpoint"),
+])
+def test_bad_values_raise_config_error_naming_that_field(options: dict[str, Any],
+                                                        field: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        tracker.configure(instrument=False, **options)
+    assert info.value.field == field
+
+
+def test_unknown_integration_leaves_the_previous_configuration(tmp_path: Path) -> None:
+    before = tracker.configure(instrument=False, region="FR")
+    with pytest.raises(ConfigError, match="instrument"):
+        tracker.configure(instrument=["nonexistent"], region="DE")
+    assert tracker.get_config() is before
+
+
+def test_repr_hides_tokens_and_url_credentials() -> None:
+    config = tracker.configure(instrument=False, grid_api_token="tok-123",
+                               otlp_endpoint="https://user:s3cret@otel.example:4318")
+    text = repr(config)
+    assert "s3cret" not in text and "tok-123" not in text and "otel.example" in text

@@ -18,15 +18,18 @@ The module an integration lives in must expose ``instrument()`` and ``uninstrume
 
 from __future__ import annotations
 
+from tracker._internal_errors import guard
 from tracker.exceptions import IntegrationNotAvailable
 from tracker.instrumentation._registry import register_integration
 from tracker.instrumentation._wrapper import Endpoint, Patcher, make_wrapper
 from tracker.recording._calls import LLMCall, start_call
 from tracker.recording._returned import is_recorded, mark_recorded
 from tracker.recording._streams import (
+    AsyncStreamProxy,
     CountingStrategy,
     InBandUsageStrategy,
     StreamStrategy,
+    SyncStreamProxy,
     estimate_tokens,
     tokens_from_chars,
     wrap_stream,
@@ -34,6 +37,7 @@ from tracker.recording._streams import (
 from tracker.recording._usage import Usage, count
 
 __all__ = [
+    "AsyncStreamProxy",
     "CountingStrategy",
     "Endpoint",
     "InBandUsageStrategy",
@@ -41,9 +45,11 @@ __all__ = [
     "LLMCall",
     "Patcher",
     "StreamStrategy",
+    "SyncStreamProxy",
     "Usage",
     "count",
     "estimate_tokens",
+    "guard",
     "is_recorded",
     "make_wrapper",
     "mark_recorded",

@@ -1,117 +1,224 @@
-"""Parsing of `configure()` values and their `TRACKER_*` environment variables.
+"""Parsers of option values: from `configure()` arguments or from ``TRACKER_*`` strings.
 
-Every parser takes the option's name (for the error message) and a raw value, from an argument
-or from the environment (then a string), and returns the typed value or raises `ConfigError`
-naming the option.
+Every parser takes the option's name (for the error message) and a raw value, from an argument or
+from the environment (then a string), and returns the typed value or raises `ConfigError` naming
+the option. Numbers must be finite; integers are bounded, so no value can later overflow or turn
+an estimate into ``inf``.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from tracker.exceptions import ConfigError
 
-__all__ = ["PARSERS", "LabelValue", "env_value", "parse_instrument", "parse_labels"]
+__all__ = [
+    "LabelValue",
+    "boolean",
+    "instrument",
+    "integer",
+    "labels",
+    "ledger",
+    "logger_provider",
+    "meter_provider",
+    "number",
+    "port",
+    "text",
+    "tracer_provider",
+    "ttl",
+    "url",
+]
 
 LabelValue = str | int | float | bool
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
+_LEDGER_OFF = {"", "0", "false", "no", "off", "none"}
+#: Largest integer option value taken (accelerators, ports are far below it).
+_MAX_INT = 10**9
+#: Longest string option value taken.
+_MAX_TEXT = 4096
+#: Most labels and longest label value.
+_MAX_LABELS = 64
+_MAX_LABEL_VALUE = 4096
 
 
-
-def env_value(name: str) -> str | None:
-    """The raw `TRACKER_<NAME>` environment variable, or None when unset."""
-    return os.environ.get(f"TRACKER_{name.upper()}")
-
-
-def _bool(name: str, value: object) -> bool:
+def boolean(name: str, value: object) -> bool:
+    """A bool, or one of its words (true/false, yes/no, on/off, 1/0)."""
     if isinstance(value, bool):
         return value
     if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
         return value.strip().lower() in _TRUE
-    raise ConfigError(name, f"must be true or false, got {value!r}")
+    raise ConfigError(name, f"must be true or false, got {_show(value)}")
 
 
-def _float(name: str, value: object) -> float:
+def number(name: str, value: object) -> float:
+    """A finite number."""
     if isinstance(value, str):
         try:
-            return float(value)
+            result = float(value.strip())
         except ValueError:
-            raise ConfigError(name, f"must be a number, got {value!r}") from None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(name, f"must be a number, got {value!r}")
-    return float(value)
-
-
-def _int(name: str, value: object) -> int:
-    if isinstance(value, str):
+            raise ConfigError(name, f"must be a number, got {_show(value)}") from None
+    elif isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(name, f"must be a number, got {_show(value)}")
+    else:
         try:
-            return int(value)
-        except ValueError:
-            raise ConfigError(name, f"must be an integer, got {value!r}") from None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(name, f"must be an integer, got {value!r}")
-    return value
+            result = float(value)
+        except OverflowError:
+            raise ConfigError(name, "is too large") from None
+    if not math.isfinite(result):
+        raise ConfigError(name, f"must be a finite number, got {_show(value)}")
+    return result
 
 
-def _str(name: str, value: object) -> str:
-    if not isinstance(value, (str, os.PathLike)) or not str(value).strip():
-        raise ConfigError(name, f"must be a non-empty string, got {value!r}")
-    return str(value).strip()
-
-
-def parse_labels(value: object) -> dict[str, LabelValue]:
-    """Labels from a dict, a JSON object string or ``k=v,k=v``."""
+def integer(name: str, value: object) -> int:
+    """An integer within +-10^9."""
     if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("{"):
+        text_value = value.strip()
+        if len(text_value) > 12:
+            raise ConfigError(name, f"must be an integer up to {_MAX_INT}")
+        try:
+            result = int(text_value)
+        except ValueError:
+            raise ConfigError(name, f"must be an integer, got {_show(value)}") from None
+    elif isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(name, f"must be an integer, got {_show(value)}")
+    else:
+        result = value
+    if abs(result) > _MAX_INT:
+        raise ConfigError(name, f"must be an integer up to {_MAX_INT}")
+    return result
+
+
+def port(name: str, value: object) -> int:
+    """A TCP port, 0 (any free port) to 65535."""
+    result = integer(name, value)
+    if not 0 <= result <= 65535:
+        raise ConfigError(name, f"must be a port from 0 to 65535, got {result}")
+    return result
+
+
+def ttl(name: str, value: object) -> float:
+    """Seconds between refreshes, at least 1."""
+    result = number(name, value)
+    if result < 1:
+        raise ConfigError(name, f"must be at least 1 second, got {result}")
+    return result
+
+
+def text(name: str, value: object) -> str:
+    """A non-empty string (a path is taken as its string)."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise ConfigError(name, f"must be a non-empty string, got {_show(value)}")
+    result = str(os.fspath(value)).strip()
+    if not result:
+        raise ConfigError(name, "must be a non-empty string")
+    if len(result) > _MAX_TEXT:
+        raise ConfigError(name, f"must be at most {_MAX_TEXT} characters")
+    return result
+
+
+def url(name: str, value: object) -> str:
+    """A URL (``http``/``https``) or ``host:port``."""
+    result = text(name, value)
+    try:
+        parts = urlsplit(result if "://" in result else f"http://{result}")
+        parts.port  # noqa: B018  (raises on a bad port)
+    except ValueError:
+        raise ConfigError(name, "is not a valid URL") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(name, "must be an http(s) URL or host:port")
+    return result
+
+
+def labels(name: str, value: object) -> Mapping[str, LabelValue]:
+    """Labels from a dict, a JSON object string or ``k=v,k=v``; values str/int/float/bool."""
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        raw = value.strip()
+        if raw.startswith("{"):
             try:
-                value = json.loads(text)
-            except ValueError as exc:
-                raise ConfigError("labels", f"invalid JSON: {exc}") from None
+                value = json.loads(raw)
+            except (ValueError, RecursionError):
+                raise ConfigError(name, "is not a valid JSON object") from None
         else:
-            pairs = [p for p in text.split(",") if p.strip()]
+            pairs = [p for p in raw.split(",") if p.strip()]
             if any("=" not in p for p in pairs):
-                raise ConfigError("labels", f"expected JSON or k=v,k=v, got {value!r}")
+                raise ConfigError(name, "expected a JSON object or k=v,k=v")
             value = {k.strip(): v.strip() for k, v in (p.split("=", 1) for p in pairs)}
     if not isinstance(value, Mapping):
-        raise ConfigError("labels", f"must be a dict of str to str/int/float/bool, got {value!r}")
+        raise ConfigError(name, "must be a mapping of str to str, int, float or bool")
+    if len(value) > _MAX_LABELS:
+        raise ConfigError(name, f"at most {_MAX_LABELS} labels")
     out: dict[str, LabelValue] = {}
     for key, val in value.items():
-        if not isinstance(key, str) or not key:
-            raise ConfigError("labels", f"keys must be non-empty strings, got {key!r}")
+        if not isinstance(key, str) or not key or len(key) > 256:
+            raise ConfigError(name, "keys must be non-empty strings up to 256 characters")
+        if isinstance(val, float) and not math.isfinite(val):
+            raise ConfigError(name, f"value of {key!r} must be a finite number")
+        if isinstance(val, int) and not isinstance(val, bool) and abs(val) > 2**63 - 1:
+            raise ConfigError(name, f"value of {key!r} is too large")
         if not isinstance(val, (str, int, float, bool)):
-            raise ConfigError("labels", f"value of {key!r} must be str, int, float or bool")
+            raise ConfigError(name, f"value of {key!r} must be str, int, float or bool")
+        if isinstance(val, str) and len(val) > _MAX_LABEL_VALUE:
+            raise ConfigError(name, f"value of {key!r} is longer than {_MAX_LABEL_VALUE}")
         out[key] = val
     return out
 
 
-def parse_instrument(value: object) -> bool | tuple[str, ...]:
-    """`instrument`: a bool (or its word) or provider names (a list or ``a,b``)."""
+def instrument(name: str, value: object) -> bool | tuple[str, ...]:
+    """A bool (or its word) or integration names (a list or ``a,b``)."""
     if isinstance(value, str):
         low = value.strip().lower()
         if low in _TRUE | _FALSE:
             return low in _TRUE
         names = tuple(n.strip() for n in value.split(",") if n.strip())
         if not names:
-            raise ConfigError("instrument", f"must be true, false or provider names, got {value!r}")
+            raise ConfigError(name, "must be true, false or integration names")
         return names
     if isinstance(value, bool):
         return value
-    if isinstance(value, Sequence) and all(isinstance(n, str) and n for n in value):
+    if isinstance(value, Sequence) and value and all(isinstance(n, str) and n for n in value):
         return tuple(value)
-    raise ConfigError("instrument", f"must be a bool or a list of provider names, got {value!r}")
+    raise ConfigError(name, "must be a bool or a list of integration names")
 
 
-PARSERS: dict[str, Any] = {
-    "model": _str, "hardware": _str, "region": _str, "method": _str, "precision": _str,
-    "registry_file": _str, "grid": _str, "grid_api_url": _str, "grid_api_token": _str,
-    "grid_zone": _str, "grid_ttl_s": _float, "otlp_endpoint": _str, "protocol": _str,
-    "prometheus_port": _int, "service_name": _str, "pue": _float, "host_overhead": _float,
-    "batch_size": _float,
-    "carbon_intensity": _float, "price_usd_per_kwh": _float, "wue": _float, "gpus": _int,
-    "enabled": _bool, "strict": _bool, "stream_usage": _bool,
-}
+def ledger(name: str, value: object) -> str | None:
+    """``auto``, a path, or None/False/"" (off); True means the default path."""
+    if value is None or value is False:
+        return None
+    if value is True:
+        return "llm-energy-ledger.jsonl"
+    result = text(name, value) if not isinstance(value, str) else value.strip()
+    if result.lower() in _LEDGER_OFF:
+        return None
+    if result.lower() == "auto":
+        return "auto"
+    return text(name, result)
+
+
+def _provider(method: str) -> Any:
+    def parse(name: str, value: object) -> object:
+        if not callable(getattr(value, method, None)):
+            raise ConfigError(name, f"must be an OpenTelemetry provider with {method}()")
+        return value
+
+    return parse
+
+
+tracer_provider = _provider("get_tracer")
+meter_provider = _provider("get_meter")
+logger_provider = _provider("get_logger")
+
+
+def _show(value: object) -> str:
+    """A short, safe rendering of a bad value for an error message."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**30:
+        return "a very large integer"
+    shown = repr(value) if isinstance(value, (str, int, float, bool)) else type(value).__name__
+    return shown if len(shown) <= 40 else shown[:37] + "..."

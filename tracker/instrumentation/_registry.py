@@ -33,6 +33,11 @@ __all__ = [
 INTEGRATIONS: dict[str, str] = {
     "openai": "integrations.openai",
     "anthropic": "integrations.anthropic",
+    "google_genai": "integrations.google_genai",
+    "bedrock": "integrations.bedrock",
+    "mistral": "integrations.mistral",
+    "cohere": "integrations.cohere",
+    "ollama": "integrations.ollama",
 }
 
 #: Integration name -> integrations it makes redundant (they would count the same calls).

@@ -10,20 +10,27 @@ re-raised unchanged after being recorded on the call.
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import wrapt
+from opentelemetry import trace
 
 from tracker._internal_errors import guard, report
 from tracker.config import _configure as _config
+from tracker.export import _genai_spans as _stacked
 from tracker.recording import _calls as _usage
 from tracker.recording import _returned as _responses
-from tracker.recording._streams import StreamStrategy, wrap_stream
+from tracker.recording._streams import StreamStrategy, estimate_tokens, wrap_stream
 from tracker.recording._usage import Usage
 
-__all__ = ["Endpoint", "Patcher", "Usage", "make_wrapper"]
+__all__ = ["Endpoint", "Patcher", "RawResponseProxy", "Usage", "make_wrapper"]
+
+# Span pricing ("never twice", tracker.export._genai_spans): while an `EnergySpanProcessor` or
+# `EnergyEnrichingSpanExporter` exists, another instrumentation's span of a call recorded here is
+# covered, and a span it starts inside the call becomes the parent of the SDK's span.
 
 
 class Patcher:
@@ -31,6 +38,8 @@ class Patcher:
 
     def __init__(self) -> None:
         self._patched: list[tuple[type, str, Any]] = []
+        #: False once unpatched: wrappers still held by callers then call straight through.
+        self.active = False
 
     def patch(self, module: str, target: str, wrapper: Callable[..., Any]) -> None:
         """Wrap ``module.target`` ("Class.method"); a missing target is skipped (older client)."""
@@ -47,11 +56,28 @@ class Patcher:
         original = vars(owner).get(attr) if isinstance(owner, type) else getattr(owner, attr, None)
         if original is None:
             return
-        wrapt.wrap_function_wrapper(owner, attr, wrapper)
+        wrapt.wrap_function_wrapper(owner, attr, self._gated(wrapper))
         self._patched.append((owner, attr, original))
+        self.active = True
+
+    def _gated(self, wrapper: Callable[..., Any]) -> Callable[..., Any]:
+        """`wrapper`, calling straight through once unpatched.
+
+        A caller may hold the patched function: a bound method cached by a framework before
+        `uninstrument()`.
+        """
+
+        def gated(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...],
+                  kwargs: dict[str, Any]) -> Any:
+            if self.active:
+                return wrapper(wrapped, instance, args, kwargs)
+            return wrapped(*args, **kwargs)
+
+        return gated
 
     def unpatch_all(self) -> None:
         """Put every original attribute back, newest first."""
+        self.active = False
         while self._patched:
             owner, attr, original = self._patched.pop()
             setattr(owner, attr, original)
@@ -68,6 +94,12 @@ class Endpoint:
     stream_strategy: Callable[[Mapping[str, Any]], StreamStrategy] | None = None
     prepare: Callable[[dict[str, Any]], dict[str, Any]] | None = None  # opt-in request tweaks
     model_key: str = "model"
+    #: (request kwargs, plain response) -> usage estimated from the text, when the response
+    #: reports none; unset: input estimated from every string of the request, output 0.
+    estimate: Callable[[Mapping[str, Any], Any], Usage] | None = None
+    #: A response whose body is parsed later (`with_raw_response`, `with_streaming_response`):
+    #: it is proxied and its `parse()` result recorded as if the method had returned it.
+    is_raw: Callable[[Any], bool] = lambda _r: False
 
 
 def _begin(endpoint: Endpoint, instance: Any, kwargs: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
@@ -86,6 +118,28 @@ def _begin(endpoint: Endpoint, instance: Any, kwargs: dict[str, Any]) -> tuple[A
     return call, kwargs
 
 
+def _enter(call: Any) -> Any:
+    """Span-pricing bookkeeping before the provider call (only while span pricing exists)."""
+    if call is None or call._done:
+        return None
+    try:
+        return _stacked.enter_call()
+    except Exception as exc:
+        report("instrumentation.stacked", exc)
+        return None
+
+
+def _leave(call: Any, entered: Any) -> None:
+    """After the provider call: a span another instrumentation started in it parents ours."""
+    try:
+        foreign = _stacked.leave_call(entered)
+        if foreign is not None and call._parent is not None:
+            call._parent = trace.set_span_in_context(trace.NonRecordingSpan(foreign),
+                                                     call._parent)
+    except Exception as exc:
+        report("instrumentation.stacked", exc)
+
+
 def _fail(call: Any, exc: BaseException) -> None:
     if call is not None:
         with guard("instrumentation.error"):
@@ -97,18 +151,106 @@ def _end(endpoint: Endpoint, call: Any, result: Any, kwargs: Mapping[str, Any],
     if call is None:
         return result
     try:
-        if endpoint.stream_strategy is not None and endpoint.is_stream(result):
-            strategy = endpoint.stream_strategy(kwargs)
-            return wrap_stream(result, call, strategy, is_async=is_async)
-        usage = endpoint.usage(result)
-        if usage is None:
-            call.finish(input_tokens=None, output_tokens=None, tokens_estimated=True)
-        else:
-            call.finish_usage(usage)
-        _responses.mark_recorded(result)
+        if endpoint.is_raw(result):
+            return RawResponseProxy(result, endpoint, call, kwargs, is_async)
+        return _record(endpoint, call, result, kwargs, is_async)
     except Exception as exc:
         report("instrumentation.finish", exc)
     return result
+
+
+def _record(endpoint: Endpoint, call: Any, result: Any, kwargs: Mapping[str, Any],
+            is_async: bool) -> Any:
+    """Finish `call` from a response (or wrap a stream); returns what the caller gets."""
+    if endpoint.stream_strategy is not None and endpoint.is_stream(result):
+        strategy = endpoint.stream_strategy(kwargs)
+        return wrap_stream(result, call, strategy, is_async=is_async)
+    usage = endpoint.usage(result)
+    if usage is None or (usage.input_tokens is None and usage.output_tokens is None):
+        usage = _estimated(endpoint, kwargs, result)
+    call.finish_usage(usage)
+    _responses.mark_recorded(result)
+    return result
+
+
+def _estimated(endpoint: Endpoint, kwargs: Mapping[str, Any], result: Any) -> Usage:
+    """Usage of a response that reported none: counted from the text, flagged estimated."""
+    if endpoint.estimate is not None and result is not None:
+        try:
+            return endpoint.estimate(kwargs, result)
+        except Exception as exc:
+            report("instrumentation.estimate", exc)
+    parts = [v for k, v in kwargs.items() if k != endpoint.model_key]
+    return Usage(estimate_tokens(*parts), 0, tokens_estimated=True)
+
+
+class RawResponseProxy(wrapt.ObjectProxy):  # type: ignore[type-arg,misc,unused-ignore]
+    """A raw response whose body is parsed later: the call is recorded from `parse()`.
+
+    `parse()` (sync or async) returns what the method would have returned, recorded (a stream
+    comes back proxied); asked again, the same object. Closed, or dropped, without having been
+    parsed, the call is recorded with usage estimated from the request.
+    """
+
+    def __init__(self, wrapped: Any, endpoint: Endpoint, call: Any, kwargs: Mapping[str, Any],
+                 is_async: bool) -> None:
+        super().__init__(wrapped)
+        self._self_endpoint = endpoint
+        self._self_call = call
+        self._self_kwargs = kwargs
+        self._self_async = is_async
+        self._self_parsed: tuple[Any, Any] | None = None  # (parsed, what the caller got)
+
+    def _self_take(self, parsed: Any) -> Any:
+        seen = self._self_parsed
+        if seen is not None and seen[0] is parsed:
+            return seen[1]
+        out = parsed
+        try:
+            if seen is None:
+                out = _record(self._self_endpoint, self._self_call, parsed, self._self_kwargs,
+                              self._self_async)
+        except Exception as exc:
+            report("instrumentation.parse", exc)
+        self._self_parsed = (parsed, out)
+        return out
+
+    def parse(self, *args: Any, **kwargs: Any) -> Any:
+        """The wrapped `parse()`, recording the call from its result."""
+        parsed = self.__wrapped__.parse(*args, **kwargs)
+        if inspect.isawaitable(parsed):
+            async def take() -> Any:
+                return self._self_take(await parsed)
+
+            return take()
+        return self._self_take(parsed)
+
+    def _self_unparsed(self) -> None:
+        if self._self_parsed is None:
+            self._self_parsed = (None, None)
+            with guard("instrumentation.unparsed"):
+                self._self_call.finish_usage(_estimated(self._self_endpoint, self._self_kwargs,
+                                                        None))
+
+    def close(self) -> Any:
+        """Close the response; a response never parsed is recorded now."""
+        closed = self.__wrapped__.close()
+        if inspect.isawaitable(closed):
+            async def wait() -> Any:
+                try:
+                    return await closed
+                finally:
+                    self._self_unparsed()
+
+            return wait()
+        self._self_unparsed()
+        return closed
+
+    def __del__(self) -> None:
+        try:
+            self._self_unparsed()
+        except Exception as exc:
+            report("instrumentation.unparsed", exc)
 
 
 def make_wrapper(endpoint: Endpoint, *, is_async: bool) -> Callable[..., Any]:
@@ -120,11 +262,16 @@ def make_wrapper(endpoint: Endpoint, *, is_async: bool) -> Callable[..., Any]:
             if not _config.get_config().enabled:
                 return await wrapped(*args, **kwargs)
             call, kwargs = _begin(endpoint, instance, kwargs)
+            entered = _enter(call) if _stacked.ACTIVE else None
             try:
                 result = await wrapped(*args, **kwargs)
             except BaseException as exc:
+                if entered is not None:
+                    _leave(call, entered)
                 _fail(call, exc)
                 raise
+            if entered is not None:
+                _leave(call, entered)
             return _end(endpoint, call, result, kwargs, True)
 
         return async_wrapper
@@ -134,11 +281,16 @@ def make_wrapper(endpoint: Endpoint, *, is_async: bool) -> Callable[..., Any]:
         if not _config.get_config().enabled:
             return wrapped(*args, **kwargs)
         call, kwargs = _begin(endpoint, instance, kwargs)
+        entered = _enter(call) if _stacked.ACTIVE else None
         try:
             result = wrapped(*args, **kwargs)
         except BaseException as exc:
+            if entered is not None:
+                _leave(call, entered)
             _fail(call, exc)
             raise
+        if entered is not None:
+            _leave(call, entered)
         return _end(endpoint, call, result, kwargs, False)
 
     return wrapper

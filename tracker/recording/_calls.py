@@ -9,13 +9,16 @@ cached on the runtime; a call is then a few multiplications. An unknown model is
 `tracker.energy_model.FALLBACK_MODEL` and flagged ``energy.model_known=false``.
 
 User attributes (``record_usage(..., team="search")``) go on the span, log record and ledger line.
-Only str/int/float/bool values are kept; keys that look like text or secrets (prompt, message,
-content, completion, key, token-less "text", headers, password, secret, authorization) and strings
-longer than 256 characters are dropped, so prompt text never leaks through this door.
+Only str/int/bool and finite float values are kept; keys that look like text or secrets (prompt,
+message, content, completion, text, headers; key, token other than a ``*_tokens`` count, secret,
+password, auth, bearer, session, cookie, credential, signature, jwt, private, cert) and strings
+longer than 256 characters are dropped, so prompt text and credentials never leak through this
+door.
 """
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from collections.abc import Mapping
@@ -25,10 +28,12 @@ from typing import TYPE_CHECKING, Any
 from opentelemetry import context
 
 from tracker._internal_errors import report
-from tracker.config._configure import Runtime, get_runtime
+from tracker.config._runtime import BoundedCache, Runtime, get_runtime
 from tracker.export import _attributes as A
 from tracker.export._telemetry import CallStatic
+from tracker.model import _registry
 from tracker.model._deployments import deployment_for
+from tracker.model._registry import get_registry
 from tracker.recording._scope import EnergyScope, current_scope
 from tracker.recording._usage import Usage, count
 
@@ -38,12 +43,12 @@ if TYPE_CHECKING:
 
 __all__ = ["LLMCall", "record_usage", "start_call"]
 
-_DENY = ("prompt", "message", "content", "completion", "api_key", "apikey", "secret", "password",
-         "authorization", "header", "text", "cookie", "credential")
+_DENY = ("prompt", "message", "content", "completion", "key", "secret", "passw", "pwd", "auth",
+         "bearer", "header", "text", "cookie", "session", "credential", "signature", "jwt",
+         "private", "cert")
 _MAX_STR = 256
 #: Longest model or response name used as such; longer ones are ignored (never looked up).
 MAX_NAME = 256
-_MAX_PRICERS = 4096
 _MAX_STATICS = 64
 
 
@@ -56,9 +61,13 @@ def _user_attributes(attributes: Mapping[str, Any] | None) -> dict[str, Any]:
             continue
         if isinstance(value, str) and len(value) > _MAX_STR:
             continue
+        if isinstance(value, float) and not math.isfinite(value):
+            continue
         low = key.lower()
         if any(d in low for d in _DENY):
             continue
+        if "token" in low and not (low.endswith("_tokens") or low == "tokens"):
+            continue  # access_token, token, id_token ...; counts such as cached_tokens stay
         out[key] = value
     return out
 
@@ -72,33 +81,18 @@ class _Priced:
     provider: str | None  # given, or inferred from the registry entry
     live: bool  # a live grid reading (tracker.grid) replaces the registry intensity
     #: (operation, provider, request model) -> the constant telemetry of such calls
-    statics: dict[tuple[str, str | None, str | None], CallStatic] = field(default_factory=dict)
+    statics: BoundedCache = field(default_factory=lambda: BoundedCache(_MAX_STATICS))
 
 
 def _pricer_kwargs(runtime: Runtime, provider: str | None) -> dict[str, Any]:
-    cfg = runtime.config
-    kwargs: dict[str, Any] = {
-        "hardware": cfg.hardware, "precision": cfg.precision, "gpus": cfg.gpus,
-        "batch_size": cfg.batch_size, "method": cfg.method, "pue": cfg.pue,
-        "host_overhead": cfg.host_overhead, "region": cfg.region,
-        "carbon_intensity": cfg.carbon_intensity, "price_usd_per_kwh": cfg.price_usd_per_kwh,
-        "wue": cfg.wue,
-    }
+    deployment = runtime.deployment
     dep = deployment_for(provider)
-    if dep is None:
-        return kwargs
-    from tracker.model._registry import get_registry
-
-    reg = get_registry()
-    if kwargs["hardware"] is None:
-        kwargs["hardware"] = _first_known(reg.hardware, dep.hardware)
-    if kwargs["region"] is None:
-        kwargs["region"] = _first_known(reg.region, dep.region)
-    if kwargs["pue"] is None:
-        kwargs["pue"] = dep.pue
-    if kwargs["wue"] is None:
-        kwargs["wue"] = dep.wue
-    return kwargs
+    if dep is not None:
+        reg = get_registry()
+        deployment = deployment.with_defaults(
+            hardware=_first_known(reg.hardware, dep.hardware),
+            region=_first_known(reg.region, dep.region), pue=dep.pue, wue=dep.wue)
+    return deployment.pricer_kwargs()
 
 
 def _first_known(lookup: Any, names: tuple[str, ...]) -> str | None:
@@ -113,7 +107,6 @@ def _first_known(lookup: Any, names: tuple[str, ...]) -> str | None:
 
 def _build_priced(runtime: Runtime, model: str | None, provider: str | None) -> _Priced:
     from tracker.model._estimate import pricer
-    from tracker.model._registry import get_registry
 
     if not provider and model:
         # A closed model is served only by its maker: its deployment is a fair assumption.
@@ -131,11 +124,10 @@ def _build_priced(runtime: Runtime, model: str | None, provider: str | None) -> 
 
 def _priced(runtime: Runtime, model: str | None, provider: str | None) -> _Priced:
     key = (model, provider)
-    entry: _Priced | None = runtime.pricers.get(key)
+    pricers = runtime.pricers_for(_registry.generation())
+    entry: _Priced | None = pricers.get(key)
     if entry is None:
-        if len(runtime.pricers) >= _MAX_PRICERS:
-            runtime.pricers.clear()
-        entry = runtime.pricers[key] = _build_priced(runtime, model, provider)
+        entry = pricers.put(key, _build_priced(runtime, model, provider))
     return entry
 
 
@@ -232,10 +224,8 @@ class LLMCall:
         skey = (self.operation, provider, self.model)
         static = priced.statics.get(skey)
         if static is None:
-            if len(priced.statics) >= _MAX_STATICS:
-                priced.statics.clear()
-            static = priced.statics[skey] = CallStatic(pricer, self.operation, provider,
-                                                       self.model)
+            static = priced.statics.put(skey, CallStatic(pricer, self.operation, provider,
+                                                         self.model))
         attrs = static.call_attributes(est, response_model, tokens_estimated, reading)
         if usage.cache_read_input_tokens is not None or usage.reasoning_output_tokens is not None \
                 or usage.cache_creation_input_tokens is not None or usage.response_id is not None \
@@ -312,8 +302,14 @@ def _start(provider: str | None, operation: str, request_model: str | None,
         if not runtime.config.enabled:
             return _DISABLED
         scope = current_scope()
-        if request_model is not None and len(request_model) > MAX_NAME:
+        if not isinstance(request_model, str):  # a number or object passed as the model
+            request_model = None
+        elif len(request_model) > MAX_NAME:
             request_model = request_model[:MAX_NAME]
+        if not isinstance(provider, str) or len(provider) > MAX_NAME:
+            provider = None
+        if not isinstance(operation, str) or not operation or len(operation) > 64:
+            operation = "chat"
         model = request_model or (scope.model if scope is not None else None) \
             or runtime.config.model
         return LLMCall(runtime, scope, provider, operation, model,

@@ -172,23 +172,40 @@ class InBandUsageStrategy(CountingStrategy):
 class _StreamState:
     """The part shared by sync and async proxies: finishes the call exactly once."""
 
-    __slots__ = ("__weakref__", "_call", "_done", "_lock", "_strategy")
+    __slots__ = ("__weakref__", "_after", "_call", "_done", "_lock", "_strategy")
 
     def __init__(self, call: LLMCall, strategy: StreamStrategy) -> None:
         self._call = call
         self._strategy = strategy
         self._done = False
         self._lock = threading.Lock()
+        self._after: list[Callable[[], object]] | None = None
 
     def finish(self, error: BaseException | None = None) -> None:
         with self._lock:
             if self._done:
                 return
             self._done = True
+            after, self._after = self._after, None
         try:
             self._call.finish_usage(self._strategy.result(), error=error)
         except Exception as exc:
             report("streams.finish", exc)
+        for callback in after or ():
+            try:
+                callback()
+            except Exception as exc:
+                report("streams.after_finish", exc)
+
+    def defer(self, callback: Callable[[], object]) -> bool:
+        """Run `callback` once the call is finished; False (nothing kept) if it already is."""
+        with self._lock:
+            if self._done:
+                return False
+            if self._after is None:
+                self._after = []
+            self._after.append(callback)
+            return True
 
 
 class _ProxyBase(wrapt.ObjectProxy):  # type: ignore[type-arg,misc,unused-ignore]
@@ -353,6 +370,23 @@ class AsyncStreamProxy(_ProxyBase):
                 self._self_finish()
 
         return aclose
+
+
+def defer_until_finished(obj: object, callback: Callable[[], object],
+                         before: Callable[[], object]) -> bool:
+    """Hold a scope open while a returned stream is read.
+
+    If `obj` is a stream proxy still being read, call `before()` now and `callback()` when its
+    call is finished, and return True; otherwise do nothing and return False.
+    """
+    if not isinstance(obj, _ProxyBase):
+        return False
+    state: _StreamState = obj._self_state
+    before()
+    if state.defer(callback):
+        return True
+    callback()
+    return False
 
 
 def wrap_stream(stream: Any, call: LLMCall, strategy: StreamStrategy, *, is_async: bool) -> Any:
