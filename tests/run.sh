@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The test command: installs what the suite needs from nothing, then runs it.
+#   PYTHON  the interpreter to test on (default: python3)
+#   VENV    the virtual environment to build (default: .venv)
+# Arguments are passed to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v prometheus >/dev/null 2>&1; then
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null
-fi
-python3 -m venv .venv
-.venv/bin/pip install -q --upgrade pip
-.venv/bin/pip install -q -e '.[dev]'
-exec .venv/bin/python -m pytest "$@"
+PYTHON="${PYTHON:-python3}"
+VENV="${VENV:-.venv}"
+bash tests/install_backends.sh
+"$PYTHON" -m venv "$VENV"
+"$VENV/bin/pip" install -q --upgrade pip
+"$VENV/bin/pip" install -q -e '.[dev]'
+exec "$VENV/bin/python" -m pytest "$@"

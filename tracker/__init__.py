@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from tracker.recording._returned import is_recorded, mark_recorded
     from tracker.recording._scope import EnergyScope, track_energy
 
-__version__ = "0.1.0"
+from tracker._version import VERSION as __version__
 
 #: public name -> the module that defines it
 _SOURCES: dict[str, str] = {

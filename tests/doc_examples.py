@@ -1,0 +1,125 @@
+"""The shell examples of the README and of docs/: found, run, compared, and refreshed.
+
+An example is a fenced block whose language is ``console``: lines starting with ``$ `` are
+commands, the lines after each, up to the next command, its expected output (stdout and stderr
+together). All commands of a block run in order in one fresh directory, offline, with the SDK's
+environment variables cleared. In the expected output, ``...`` stands for any text within a line,
+and a line that is only ``...`` for any number of lines (durations, timestamps, trace ids). A
+block preceded by ``<!-- not run: REASON -->`` is not run (it needs a network or a service).
+
+``python tests/doc_examples.py --update [FILE ...]`` runs every example and writes its real
+output back into the file (keeping lines that are only ``...``), so the docs always show what the
+commands print.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).parents[1]
+FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+_FENCE = re.compile(r"^```console\s*$")
+_SKIP = re.compile(r"<!--\s*not run:")
+
+
+@dataclass
+class Step:
+    command: str
+    expected: list[str]
+
+
+@dataclass
+class Example:
+    path: Path
+    line: int  # 1-based line of the opening fence
+    steps: list[Step]
+    end: int  # index of the closing fence line
+
+
+def examples(path: Path) -> list[Example]:
+    """The runnable console blocks of one Markdown file."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    found: list[Example] = []
+    i = 0
+    while i < len(lines):
+        if _FENCE.match(lines[i]):
+            skipped = i > 0 and bool(_SKIP.search(lines[i - 1]))
+            j = i + 1
+            steps: list[Step] = []
+            while j < len(lines) and not lines[j].startswith("```"):
+                if lines[j].startswith("$ "):
+                    steps.append(Step(lines[j][2:], []))
+                elif steps:
+                    steps[-1].expected.append(lines[j])
+                j += 1
+            if not skipped and steps:
+                found.append(Example(path, i + 1, steps, j))
+            i = j
+        i += 1
+    return found
+
+
+def _env(workdir: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("TRACKER_", "OTEL_", "OPENAI_", "ANTHROPIC_", "ELECTRICITYMAPS"))}
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    env.update({"NO_COLOR": "1", "COLUMNS": "100", "HOME": workdir, "PYTHONHASHSEED": "0",
+                "TERM": "dumb"})
+    return env
+
+
+def run(example: Example) -> list[list[str]]:
+    """Each step's real output lines."""
+    outputs = []
+    with tempfile.TemporaryDirectory() as workdir:
+        env = _env(workdir)
+        for step in example.steps:
+            done = subprocess.run(step.command, shell=True, cwd=workdir, env=env, text=True,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300,
+                                  check=False)
+            outputs.append([line.rstrip() for line in done.stdout.rstrip("\n").splitlines()])
+    return outputs
+
+
+def _line_matches(expected: str, actual: str) -> bool:
+    if "..." not in expected:
+        return expected.rstrip() == actual
+    pattern = ".*".join(re.escape(part) for part in expected.rstrip().split("..."))
+    return re.fullmatch(pattern, actual) is not None
+
+
+def matches(expected: list[str], actual: list[str]) -> bool:
+    """Whether `actual` output lines match `expected`, with ``...`` wildcards."""
+    if not expected:
+        return not actual
+    head, rest = expected[0], expected[1:]
+    if head.strip() == "...":
+        return any(matches(rest, actual[k:]) for k in range(len(actual) + 1))
+    return bool(actual) and _line_matches(head, actual[0]) and matches(rest, actual[1:])
+
+
+def _update(path: Path) -> None:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for example in reversed(examples(path)):
+        outputs = run(example)
+        body: list[str] = []
+        for step, out in zip(example.steps, outputs):
+            body.append(f"$ {step.command}")
+            body.extend(out)
+        lines[example.line:example.end] = body
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    targets = [Path(a) for a in sys.argv[1:] if a != "--update"] or FILES
+    if "--update" not in sys.argv:
+        sys.exit("usage: python tests/doc_examples.py --update [FILE ...]")
+    for target in targets:
+        _update(target)
+        print(f"updated {target}")

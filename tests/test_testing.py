@@ -1,0 +1,36 @@
+"""`tracker.testing.capture()`: the in-memory capture helpers shipped to users."""
+
+from __future__ import annotations
+
+import openai
+
+import tracker
+from tracker.cli._demo_server import DemoServer
+from tracker.testing import capture
+
+
+def test_capture_sees_an_instrumented_call_and_resets_afterwards() -> None:
+    with DemoServer() as server, openai.OpenAI(api_key="sk-test", max_retries=0,
+                                               base_url=server.openai_base_url) as client:
+        with capture(instrument=["openai"]) as emitted:
+            @tracker.track_energy(name="feature")
+            def feature() -> None:
+                client.chat.completions.create(model="gpt-4o-mini",
+                                               messages=[{"role": "user", "content": "hi"}])
+
+            feature()
+        tracker.uninstrument("openai")
+    (call,) = emitted.calls
+    assert call.name == "chat gpt-4o-mini"
+    assert call.attributes["energy.kwh"] > 0
+    assert [s.name for s in emitted.spans if s.name == "feature"] == ["feature"]
+    (record,) = emitted.records
+    assert record["energy.kwh"] == call.attributes["energy.kwh"]
+    assert emitted.total("energy.consumption") == record["energy.kwh"]
+    assert tracker.get_config().tracer_provider is None  # the SDK was reset
+
+
+def test_capture_of_record_usage() -> None:
+    with capture(instrument=False) as emitted:
+        tracker.record_usage("gpt-4o-mini", 100, 200, provider="openai")
+    assert len(emitted.calls) == 1 and emitted.total("energy.emissions") > 0
