@@ -23,7 +23,6 @@ from __future__ import annotations
 import weakref
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from tracker.exceptions import IntegrationNotAvailable
 
@@ -35,6 +34,7 @@ except ImportError as _exc:  # pragma: no cover - exercised only without openai 
         "the openai integration needs `pip install openai>=1.92`"
     ) from _exc
 
+from integrations._compatible_hosts import provider_from_url
 from tracker.config import _configure as _config
 from tracker.integration import (
     AsyncStreamProxy,
@@ -63,27 +63,6 @@ if tuple(int(p) for p in openai.__version__.split(".")[:2] if p.isdigit()) < MIN
         f"found {openai.__version__}"
     )
 
-# Hosts of OpenAI-compatible services -> gen_ai.provider.name (semconv well-known values first).
-_HOSTS: tuple[tuple[str, str], ...] = (
-    ("api.openai.com", "openai"),
-    (".openai.azure.com", "azure.ai.openai"),
-    (".services.ai.azure.com", "azure.ai.inference"),
-    ("openrouter.ai", "openrouter"),
-    ("api.groq.com", "groq"),
-    ("api.deepseek.com", "deepseek"),
-    ("api.mistral.ai", "mistral_ai"),
-    ("api.x.ai", "x_ai"),
-    ("api.perplexity.ai", "perplexity"),
-    ("api.together.xyz", "together"),
-    ("api.fireworks.ai", "fireworks"),
-    ("generativelanguage.googleapis.com", "gcp.gemini"),
-    ("aiplatform.googleapis.com", "gcp.vertex_ai"),
-    ("bedrock-runtime.", "aws.bedrock"),
-)
-# Local servers recognisable by their default port (host is localhost or 127.0.0.1).
-_LOCAL_PORTS = {11434: "ollama", 1234: "lm_studio", 8000: "vllm"}
-
-
 def provider_name(client: Any) -> str:
     """`gen_ai.provider.name` for an OpenAI client: from its class or ``base_url`` host.
 
@@ -97,19 +76,9 @@ def provider_name(client: Any) -> str:
     if isinstance(client, (openai.AzureOpenAI, openai.AsyncAzureOpenAI)):
         return "azure.ai.openai"
     try:
-        parts = urlsplit(str(client.base_url))
-        host = (parts.hostname or "").lower()
-        port = parts.port
-    except (AttributeError, ValueError):
+        return provider_from_url(str(client.base_url))
+    except AttributeError:
         return "openai"
-    for suffix, name in _HOSTS:
-        if host == suffix.lstrip(".") or host.endswith(suffix) or (
-            suffix.endswith(".") and host.startswith(suffix)
-        ):
-            return name
-    if host in ("localhost", "127.0.0.1", "::1") and port in _LOCAL_PORTS:
-        return _LOCAL_PORTS[port]
-    return "openai"
 
 
 # client -> (its base URL object when named, the name): `provider_name()` parses the URL, so it

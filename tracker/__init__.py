@@ -19,10 +19,11 @@ if TYPE_CHECKING:
         UnknownModelError,
         UnknownRegionError,
     )
-    from tracker.instrumentation import instrument, uninstrument
+    from tracker.instrumentation._registry import instrument, uninstrument
     from tracker.model._estimate import CallPricer, Estimate, estimate
     from tracker.model._registry import get_registry, load_registry_file, register
     from tracker.model._specs import HardwareSpec, ModelSpec, RegionSpec
+    from tracker.model._training import TrainingEstimate, estimate_training
     from tracker.recording._calls import LLMCall, record_usage, start_call
     from tracker.recording._returned import is_recorded, mark_recorded
     from tracker.recording._scope import EnergyScope, track_energy
@@ -37,11 +38,12 @@ _SOURCES: dict[str, str] = {
     **dict.fromkeys(("ConfigError", "IntegrationNotAvailable", "TrackerError",
                      "UnknownHardwareError", "UnknownModelError", "UnknownRegionError"),
                     "exceptions"),
-    **dict.fromkeys(("instrument", "uninstrument"), "instrumentation"),
+    **dict.fromkeys(("instrument", "uninstrument"), "instrumentation._registry"),
     **dict.fromkeys(("get_registry", "load_registry_file", "register"), "model._registry"),
     **dict.fromkeys(("is_recorded", "mark_recorded"), "recording._returned"),
     **dict.fromkeys(("EnergyScope", "track_energy"), "recording._scope"),
     **dict.fromkeys(("HardwareSpec", "ModelSpec", "RegionSpec"), "model._specs"),
+    **dict.fromkeys(("TrainingEstimate", "estimate_training"), "model._training"),
     **dict.fromkeys(("LLMCall", "record_usage", "start_call"), "recording._calls"),
 }
 
@@ -57,12 +59,14 @@ __all__ = [
     "ModelSpec",
     "RegionSpec",
     "TrackerError",
+    "TrainingEstimate",
     "UnknownHardwareError",
     "UnknownModelError",
     "UnknownRegionError",
     "__version__",
     "configure",
     "estimate",
+    "estimate_training",
     "get_config",
     "get_registry",
     "instrument",

@@ -1,22 +1,5 @@
-"""Instrumentation: the integration registry and the generic wrapper integrations are built on."""
+"""Instrumentation: the integration registry (`_registry`) and the generic wrapper (`_wrapper`).
 
-from tracker.instrumentation._registry import (
-    DISABLES,
-    INTEGRATIONS,
-    instrument,
-    instrumented,
-    uninstrument,
-)
-from tracker.instrumentation._wrapper import Endpoint, Patcher, Usage, make_wrapper
-
-__all__ = [
-    "DISABLES",
-    "INTEGRATIONS",
-    "Endpoint",
-    "Patcher",
-    "Usage",
-    "instrument",
-    "instrumented",
-    "make_wrapper",
-    "uninstrument",
-]
+Integrations import what they need from the public `tracker.integration` module; applications
+use `tracker.instrument()` / `tracker.uninstrument()`.
+"""
