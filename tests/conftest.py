@@ -103,6 +103,16 @@ class Otel:
                 total += p.value if hasattr(p, "value") else p.sum
         return total
 
+    def everything(self, ledger: Any = None) -> str:
+        """Every span name and attribute, log attribute, metric and ledger line, as text."""
+        import json
+
+        spans = [s.name + json.dumps(dict(s.attributes or {}), default=str) for s in self.spans()]
+        logs = [json.dumps(dict(r.attributes or {}), default=str) for r in self.logs()]
+        data = self.metric_reader.get_metrics_data()
+        text = ledger.read_text() if ledger is not None and ledger.exists() else ""
+        return "\n".join([*spans, *logs, data.to_json() if data else "", text])
+
     def shutdown(self) -> None:
         self.tracer_provider.shutdown()
         self.meter_provider.shutdown()
@@ -143,3 +153,26 @@ def configure_tracker(otel: Otel) -> Callable[..., Otel]:
 @pytest.fixture
 def configured(configure_tracker: Callable[..., Otel]) -> Otel:
     return configure_tracker()
+
+
+@pytest.fixture(scope="session")
+def demo_server() -> Iterator[Any]:
+    """The bundled local server speaking every provider's protocol (one per test session)."""
+    from tracker.cli._demo_server import DemoServer
+
+    with DemoServer() as server:
+        yield server
+
+
+@pytest.fixture
+def provider_otel(configure_tracker: Callable[..., Otel], tmp_path: Any,
+                  request: pytest.FixtureRequest) -> Iterator[Otel]:
+    """The SDK configured with a ledger (``otel.ledger``) and the test module's `INTEGRATION`
+    instrumented; uninstrumented afterwards."""
+    ledger = tmp_path / "ledger.jsonl"
+    otel = configure_tracker(ledger=str(ledger))
+    otel.ledger = ledger  # type: ignore[attr-defined]
+    name = request.module.INTEGRATION
+    tracker.instrument(name)
+    yield otel
+    tracker.uninstrument(name)

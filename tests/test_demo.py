@@ -4,27 +4,41 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.test_cli import assert_readable
 from tracker.cli import _demo as demo
+from tracker.cli import _units as U
 from tracker.cli._demo_server import DEMO_REPLY
+
+#: A story line: indented function, provider, model, operation, tokens, energy, carbon.
+STORY = re.compile(r"^  \S+ +\S+ +\S+ +\S+ +[\d,]+ in +[\d,]+ out +[\d.,]+ \S*Wh "
+                   r"+[\d.,]+ \S*g CO2e")
 
 
 def test_demo_main_runs_offline(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    """main() exits 0, prints one JSON carbon line per call and a summary, fills the ledger."""
+    """main() exits 0, prints one story line per call and a summary, fills the ledger."""
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     ledger = tmp_path / "demo.jsonl"
     assert demo.main(["--ledger", str(ledger)]) == 0
     out = capsys.readouterr().out
     records = [json.loads(line) for line in ledger.read_text().splitlines()]
-    printed = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-    assert len(records) == len(printed) >= 8
+    story = [line for line in out.splitlines() if STORY.match(line)]
+    assert len(story) == len(records) >= 8
+    for line, rec in zip(story, records, strict=True):  # the ledger is written in call order
+        fields = line.split()
+        assert fields[0] == rec["function"].rsplit(".", 1)[-1]
+        assert fields[1:3] == [rec["gen_ai.provider.name"], rec["gen_ai.request.model"]]
+        assert f"{rec['gen_ai.usage.input_tokens']} in" in line
+        assert U.energy(rec["energy.kwh"]) in line and U.carbon(rec["energy.gco2e"]) in line
+    assert_readable(out.replace(demo.DUMMY_KEY, ""))
     assert {r["gen_ai.provider.name"] for r in records} == {"openai", "anthropic"}
     assert all(r["energy.kwh"] > 0 for r in records)
     assert all(r["gen_ai.usage.output_tokens"] > 0 for r in records
@@ -34,6 +48,19 @@ def test_demo_main_runs_offline(tmp_path: Path, capsys: pytest.CaptureFixture[st
             "concurrent_batch"} <= functions
     assert "total" in out
     assert DEMO_REPLY not in ledger.read_text() and demo.DUMMY_KEY not in out
+
+
+def test_demo_json_prints_the_raw_records(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    ledger = tmp_path / "demo.jsonl"
+    assert demo.main(["--ledger", str(ledger), "--json"]) == 0
+    out = capsys.readouterr().out
+    records = [json.loads(line) for line in ledger.read_text().splitlines()]
+    printed = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert len(printed) == len(records) >= 8
+    assert [p["energy.kwh"] for p in printed] == [r["energy.kwh"] for r in records]
+    assert not [line for line in out.splitlines() if STORY.match(line)]
 
 
 def test_demo_as_subprocess(tmp_path: Path) -> None:

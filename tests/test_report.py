@@ -239,3 +239,84 @@ def test_llm_energy_report_command(tmp_path: Path, records: list[dict[str, Any]]
     assert proc.returncode == 0, proc.stderr
     assert "skipped 1 malformed line(s) (line 4)" in proc.stderr
     assert_totals(json.loads(proc.stdout)["total"], sums(records))
+
+
+def _run_with_stderr_on_a_terminal(argv: list[str]) -> tuple[int, str, str]:
+    import os
+    import pty
+    import subprocess
+
+    controller, terminal = pty.openpty()
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "tracker", "report", *argv],
+                                stdout=subprocess.PIPE, stderr=terminal)
+        os.close(terminal)
+        chunks = []
+        while True:
+            try:
+                data = os.read(controller, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not data:
+                break
+            chunks.append(data)
+        assert proc.stdout is not None
+        out = proc.stdout.read().decode()
+        proc.stdout.close()
+        code = proc.wait(timeout=120)
+    finally:
+        os.close(controller)
+    return code, out, b"".join(chunks).decode(errors="replace")
+
+
+def test_progress_is_drawn_on_a_terminal_only(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    rng = random.Random(9)
+    path = write(tmp_path / "big.jsonl", [make_line(rng, i) for i in range(40_000)])
+    code, out, err = _run_with_stderr_on_a_terminal([str(path), "--json"])
+    assert code == 0
+    assert json.loads(out)["total"]["calls"] == 40_000  # stdout stays clean JSON
+    assert "reading ledger" in err and "%" in err and "\r\x1b[K" in err
+    assert main([str(path), "--json"]) == 0  # not a terminal: nothing on stderr
+    assert capsys.readouterr().err == ""
+
+
+def test_table_shows_human_units_one_per_column(tmp_path: Path, records: list[dict[str, Any]],
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    from tracker.cli import _units as U
+
+    assert main([str(write(tmp_path / "l.jsonl", records)), "--by", "model"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header = lines[0]
+    total = sum(r["energy.kwh"] for r in records)
+    unit = U.ENERGY.for_values([total])
+    assert f"energy {unit[1]}" in header and "e-0" not in "\n".join(lines)
+    shown = lines[-1].split()
+    assert U.ENERGY.cell(total, unit) in shown
+
+
+def test_plot_draws_bars_for_one_day_and_lines_over_days(
+        tmp_path: Path, records: list[dict[str, Any]], capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("matplotlib")
+    from matplotlib.axes import Axes
+
+    drawn: list[str] = []
+    for kind in ("bar", "plot"):
+        original = getattr(Axes, kind)
+
+        def spy(self: Any, *a: Any, _kind: str = kind, _original: Any = original,
+                **kw: Any) -> Any:
+            drawn.append(_kind)
+            return _original(self, *a, **kw)
+
+        monkeypatch.setattr(Axes, kind, spy)
+    day = [r for r in records if r["timestamp"].startswith("2025-03-02")]
+    out = tmp_path / "day.png"
+    assert main([str(write(tmp_path / "d.jsonl", day)), "--by", "model", "--plot", str(out)]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert drawn == ["bar", "bar"]
+    drawn.clear()
+    assert main([str(write(tmp_path / "l.jsonl", records)), "--by", "model", "--plot",
+                 str(out)]) == 0
+    assert set(drawn) == {"plot"} and len(drawn) == 2 * len(MODELS)

@@ -1,9 +1,14 @@
 """The guard around SDK-side work: an SDK bug never breaks the host application.
 
 `guard(site)` is a context manager and a decorator. An exception raised inside it is logged on the
-``tracker.internal`` logger (WARNING with traceback the first time a given (site, exception type)
-pair fails, DEBUG afterwards) and swallowed, unless strict mode is on (`configure(strict=True)`,
-meant for the SDK's own tests), in which case it is re-raised.
+``tracker.internal`` logger (WARNING the first time a given (site, exception type) pair fails,
+DEBUG afterwards) and swallowed, unless strict mode is on (`configure(strict=True)`, meant for the
+SDK's own tests), in which case it is logged with its traceback and re-raised.
+
+Outside strict mode the log line names only the site and the exception's type: never its message
+or traceback, which can carry data of the application (an exception raised by a response object's
+property may quote the prompt). The SDK's own `TrackerError` messages are shown: they name a
+field.
 
 The caller's own exceptions never pass through a guard: the SDK guards only its own steps.
 """
@@ -16,6 +21,8 @@ import threading
 from collections.abc import Callable
 from types import TracebackType
 from typing import ParamSpec, TypeVar
+
+from tracker.exceptions import TrackerError
 
 __all__ = ["guard", "guarded", "is_strict", "report", "set_strict"]
 
@@ -50,15 +57,20 @@ def report(site: str, exc: BaseException) -> None:
         first = key not in _seen
         if first:
             _seen.add(key)
+    kind = type(exc).__qualname__
+    if isinstance(exc, TrackerError):  # the SDK's own message (names a field), safe to show
+        kind = f"{kind}: {exc}"
     try:
-        if first:
+        if _strict and first:  # the SDK's own tests: full detail, then re-raised below
+            logger.warning("llm-energy-tracker: internal error in %s: %s", site, kind,
+                           exc_info=exc)
+        elif first:
             logger.warning(
-                "llm-energy-tracker: internal error in %s (the application is unaffected; "
-                "further %s errors here are logged at DEBUG)",
-                site, type(exc).__name__, exc_info=exc,
+                "llm-energy-tracker: internal error in %s: %s (the application is unaffected; "
+                "further %s errors here are logged at DEBUG)", site, kind, kind,
             )
         else:
-            logger.debug("llm-energy-tracker: internal error in %s: %r", site, exc)
+            logger.debug("llm-energy-tracker: internal error in %s: %s", site, kind)
     except Exception:  # pragma: no cover - a broken logging handler must not escape either
         pass
     if _strict:

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from difflib import get_close_matches
 
 __all__ = [
+    "BudgetExceeded",
     "ConfigError",
     "IntegrationNotAvailable",
     "TrackerError",
@@ -62,3 +63,21 @@ class UnknownRegionError(_UnknownNameError):
 
 class IntegrationNotAvailable(TrackerError, ImportError):
     """`instrument(name)` named a provider whose client library is missing or too old."""
+
+
+class BudgetExceeded(TrackerError):
+    """A budget set with ``on_exceed="raise"`` is spent: raised before the next LLM call starts.
+
+    Opt-in only (the default never changes the application's behaviour). `key` names the budget
+    (the tracked block's name, or ``label=value`` for a configuration budget), `period` is
+    ``scope``, ``hour``, ``day`` or ``month``, `unit` is ``gCO2e``, ``kWh`` or ``USD``; `limit`
+    and `spent` are in that unit.
+    """
+
+    def __init__(self, key: str, period: str, unit: str, limit: float, spent: float) -> None:
+        self.key = key
+        self.period = period
+        self.unit = unit
+        self.limit = limit
+        self.spent = spent
+        super().__init__(f"budget {key!r} ({period}) exceeded: {spent:.6g} of {limit:.6g} {unit}")

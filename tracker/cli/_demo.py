@@ -3,8 +3,9 @@
 Runs offline with no API key: starts `tracker.demo_server.DemoServer` on ``127.0.0.1``, configures
 the tracker (ledger in a temporary directory unless ``--ledger PATH``), calls the installed
 `openai` / `anthropic` clients (with a dummy key) from ``@track_energy`` functions: plain,
-streamed, async and nested. Prints each per-request carbon log line (JSON) as it is emitted,
-then a summary table read back from the ledger.
+streamed, async and nested. Tells the story as it happens, one line per call (function,
+provider, model, tokens, energy, carbon, in human units), then a summary table read back from the
+ledger. ``--json`` prints the raw per-request records (JSON, base units) instead.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from tracker.cli import _units as U
 from tracker.cli._demo_server import DemoServer
+from tracker.cli._tables import render_table
 from tracker.export import _attributes as A
 
 __all__ = ["main", "run_calls"]
@@ -31,12 +34,37 @@ _PROMPT: Any = [{"role": "user", "content": "Why measure the energy of LLM calls
 
 
 class _PrintHandler(logging.Handler):
-    def __init__(self, out: TextIO) -> None:
+    """Prints each per-request record: a story line, or the raw JSON line with ``--json``."""
+
+    def __init__(self, out: TextIO, *, raw: bool = False) -> None:
         super().__init__(logging.INFO)
         self.out = out
+        self.raw = raw
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.out.write(record.getMessage() + "\n")
+        data = getattr(record, "energy_record", None)
+        if self.raw or not isinstance(data, dict):
+            self.out.write(record.getMessage() + "\n")
+        else:
+            self.out.write(story_line(data) + "\n")
+
+
+def story_line(rec: dict[str, Any]) -> str:
+    """One call as a person reads it: function, provider, model, tokens, energy, carbon."""
+    function = str(rec.get("function") or rec.get(A.ENERGY_FUNCTION) or "-").rsplit(".", 1)[-1]
+    provider = str(rec.get(A.GEN_AI_PROVIDER_NAME) or "-")
+    model = str(rec.get(A.GEN_AI_REQUEST_MODEL) or rec.get(A.GEN_AI_RESPONSE_MODEL) or "-")
+    operation = str(rec.get(A.GEN_AI_OPERATION_NAME) or "")
+    tokens = (f"{int(rec.get(A.GEN_AI_USAGE_INPUT_TOKENS) or 0):>5,} in "
+              f"{int(rec.get(A.GEN_AI_USAGE_OUTPUT_TOKENS) or 0):>5,} out")
+    guessed = " (tokens estimated)" if rec.get(A.ENERGY_TOKENS_ESTIMATED) else ""
+    return (f"  {function:<22.22} {provider:<10.10} {model:<24.24} {operation:<10.10} {tokens}"
+            f"  {U.energy(float(rec.get(A.ENERGY_KWH) or 0.0)):>10}"
+            f"  {U.carbon(float(rec.get(A.ENERGY_GCO2E) or 0.0)):>13}{guessed}")
+
+
+_STORY_HEADER = (f"  {'function':<22} {'provider':<10} {'model':<24} {'operation':<10} "
+                 f"{'tokens in / out':>18}  {'energy':>10}  {'carbon':>13}")
 
 
 def run_calls(openai_base_url: str | None, anthropic_base_url: str | None,
@@ -147,27 +175,28 @@ def record_without_clients() -> None:
 
 
 def _summary(ledger: Path, out: TextIO) -> int:
-    rows: dict[tuple[str, str], list[float]] = {}
+    """The summary table (per provider and model, human units) read back from the ledger."""
+    from tracker.cli._report import Totals, human_columns
+
+    rows: dict[tuple[str, str], Totals] = {}
     lines = ledger.read_text(encoding="utf-8").splitlines() if ledger.exists() else []
+    total = Totals()
     for line in lines:
         rec: dict[str, Any] = json.loads(line)
         key = (str(rec.get(A.GEN_AI_PROVIDER_NAME)), str(rec.get(A.GEN_AI_REQUEST_MODEL)))
-        row = rows.setdefault(key, [0, 0, 0, 0.0, 0.0, 0.0])
-        row[0] += 1
-        row[1] += rec.get(A.GEN_AI_USAGE_INPUT_TOKENS, 0)
-        row[2] += rec.get(A.GEN_AI_USAGE_OUTPUT_TOKENS, 0)
-        row[3] += rec.get(A.ENERGY_KWH, 0.0)
-        row[4] += rec.get(A.ENERGY_GCO2E, 0.0)
-        row[5] += rec.get(A.ENERGY_USD, 0.0)
-    head = f"{'provider':<11}{'model':<24}{'calls':>6}{'in':>7}{'out':>7}"
-    out.write(f"\n{head}{'kWh':>12}{'gCO2e':>11}{'USD':>11}\n")
-    total = [0.0] * 6
-    for (provider, model), r in sorted(rows.items()):
-        total = [a + b for a, b in zip(total, r, strict=True)]
-        out.write(f"{provider:<11}{model:<24}{r[0]:>6.0f}{r[1]:>7.0f}{r[2]:>7.0f}"
-                  f"{r[3]:>12.3g}{r[4]:>11.3g}{r[5]:>11.3g}\n")
-    out.write(f"{'total':<35}{total[0]:>6.0f}{total[1]:>7.0f}{total[2]:>7.0f}"
-              f"{total[3]:>12.3g}{total[4]:>11.3g}{total[5]:>11.3g}\n")
+        row = Totals(1, int(rec.get(A.GEN_AI_USAGE_INPUT_TOKENS, 0)),
+                     int(rec.get(A.GEN_AI_USAGE_OUTPUT_TOKENS, 0)),
+                     float(rec.get(A.ENERGY_KWH, 0.0)), float(rec.get(A.ENERGY_GCO2E, 0.0)),
+                     float(rec.get(A.ENERGY_USD, 0.0)), float(rec.get(A.ENERGY_WATER_L, 0.0)))
+        rows.setdefault(key, Totals()).add(row)
+        total.add(row)
+    ordered = sorted(rows.items())
+    header, cells, total_row = human_columns([t for _, t in ordered], total)
+    out.write("\n")
+    out.flush()
+    render_table(["provider", "model", *header],
+                 [[p, m, *c] for ((p, m), _), c in zip(ordered, cells, strict=True)],
+                 total=["total", "", *total_row], align="llrrrrrrr", out=out)
     return len(lines)
 
 
@@ -176,6 +205,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="llm-energy demo", description=__doc__.splitlines()[0])
     parser.add_argument("--ledger", help="write the ledger here (default: a temporary directory)")
     parser.add_argument("--quiet", action="store_true", help="print only the summary table")
+    parser.add_argument("--json", action="store_true",
+                        help="print each call's raw per-request record (JSON) instead of a line")
     args = parser.parse_args(list(argv) if argv is not None else None)
 
     import tracker.config._configure as config
@@ -189,7 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         tmp = tempfile.TemporaryDirectory(prefix="llm-energy-demo-")
         ledger = Path(tmp.name) / "ledger.jsonl"
     requests_logger = logging.getLogger(A.REQUESTS_LOGGER)
-    handler = _PrintHandler(out)
+    handler = _PrintHandler(out, raw=args.json)
     previous_level = requests_logger.level
     already = set(instrumentation.instrumented())
     try:
@@ -203,7 +234,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not args.quiet:
                 requests_logger.addHandler(handler)
                 requests_logger.setLevel(logging.INFO)
-                out.write(f"demo server on {server.url}; per-request carbon log:\n")
+                out.write(f"demo server on {server.url}; each call as it is recorded:\n")
+                if not args.json:
+                    out.write(_STORY_HEADER + "\n")
             if not run_calls(server.openai_base_url, server.anthropic_base_url):
                 out.write("neither openai nor anthropic is installed "
                           "(pip install 'llm-energy-tracker[openai,anthropic]'); "

@@ -1,4 +1,4 @@
-"""A small local server speaking the OpenAI and Anthropic HTTP APIs, for the demo and the tests.
+"""A small local server speaking the LLM providers' HTTP APIs, for the demo and the tests.
 
 `DemoServer` runs the standard library's `http.server` in a daemon thread on ``127.0.0.1:0`` and
 answers, in the providers' JSON and server-sent-events wire formats:
@@ -8,6 +8,7 @@ answers, in the providers' JSON and server-sent-events wire formats:
   ``POST /v1/embeddings``, ``POST /v1/completions`` (legacy), ``POST /v1/messages``
   (Anthropic, plain and streamed: ``message_start``, ``content_block_*``, ``message_delta``,
   ``message_stop``).
+- Gemini, Bedrock Runtime, Mistral, Cohere v2 and Ollama: see `tracker.cli._protocols`.
 
 Usage numbers are deterministic: input tokens are the words of the request's text plus 3 per
 message, output tokens the pieces of `DEMO_REPLY` sent. OpenAI responses report half the input
@@ -19,24 +20,29 @@ as cached (included in ``prompt_tokens``, as OpenAI does) and 2 reasoning tokens
 Fault modes, per request, by the ``x-demo-fault`` header or a model named ``fault-<mode>``:
 ``429`` and ``500`` (error JSON), ``truncate`` (the connection drops mid-body), ``malformed``
 (a stream with an invalid SSE data line), ``slow`` (waits ``x-demo-delay`` seconds, default 2,
-before answering). The server never reads, stores or echoes credentials.
+before answering), ``nousage`` (a plain answer whose ``usage`` is null). The server never
+reads, stores or echoes credentials.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tracker.cli._protocols import Reply, _common, reply
+from tracker.cli._protocols._common import DEMO_REPLY, input_tokens
+
 __all__ = ["DEMO_REPLY", "DemoServer", "ServedCall"]
 
-DEMO_REPLY = "Measured energy per token keeps the inference bill honest and the grid greener."
-FAULTS = ("429", "500", "truncate", "malformed", "slow")
+FAULTS = ("429", "500", "truncate", "malformed", "slow", "nousage")
+_FAULT = re.compile(r"fault-(429|500|truncate|malformed|slow|nousage)\b")
 #: Fixed "created" timestamp, so two runs of the same call receive identical objects.
 CREATED = 1_700_000_000
 
@@ -51,28 +57,6 @@ class ServedCall:
     input_tokens: int
     output_tokens: int
     fault: str | None
-
-
-def _words(obj: object) -> int:
-    if isinstance(obj, str):
-        return len(obj.split())
-    if isinstance(obj, Mapping):
-        return sum(_words(v) for k, v in obj.items() if k not in ("role", "type"))
-    if isinstance(obj, Sequence) and not isinstance(obj, (bytes, bytearray)):
-        return sum(_words(v) for v in obj)
-    return 0
-
-
-def _input_tokens(body: Mapping[str, Any]) -> int:
-    messages = body.get("messages")
-    n_messages = len(messages) if isinstance(messages, list) else 1
-    parts = [body.get(k) for k in ("messages", "input", "prompt", "system", "instructions")]
-    return max(1, _words(parts) + 3 * n_messages)
-
-
-def _pieces() -> list[str]:
-    words = DEMO_REPLY.split(" ")
-    return [w + (" " if i < len(words) - 1 else "") for i, w in enumerate(words)]
 
 
 REASONING_TOKENS = 2
@@ -116,7 +100,7 @@ def _response_object(model: str, status: str, text: str, usage: dict[str, Any] |
 
 def _openai_events(path: str, model: str, body: Mapping[str, Any], n_in: int
                    ) -> Iterator[tuple[str | None, dict[str, Any] | str]]:
-    pieces = _pieces()
+    pieces = _common.pieces()
     created = CREATED
     if path.endswith("/responses"):
         seq = iter(range(1_000))
@@ -177,7 +161,7 @@ def _openai_events(path: str, model: str, body: Mapping[str, Any], n_in: int
 
 
 def _anthropic_events(model: str, n_in: int) -> Iterator[tuple[str | None, dict[str, Any] | str]]:
-    pieces = _pieces()
+    pieces = _common.pieces()
     start_usage = {**_anthropic_usage(n_in, 1)}
     message: dict[str, Any] = {
         "id": "msg_demo", "type": "message", "role": "assistant", "model": model,
@@ -197,7 +181,7 @@ def _anthropic_events(model: str, n_in: int) -> Iterator[tuple[str | None, dict[
 
 
 def _plain_body(path: str, model: str, body: Mapping[str, Any], n_in: int) -> dict[str, Any]:
-    n_out = len(_pieces())
+    n_out = len(_common.pieces())
     now = CREATED
     if path.endswith("/messages"):
         return {"id": "msg_demo", "type": "message", "role": "assistant", "model": model,
@@ -225,10 +209,15 @@ def _plain_body(path: str, model: str, body: Mapping[str, Any], n_in: int) -> di
 
 
 def _reported_output(path: str) -> int:
-    n_out = len(_pieces())
+    n_out = len(_common.pieces())
     if path.endswith("/embeddings"):
         return 0
     return n_out if path.endswith("/messages") else n_out + REASONING_TOKENS
+
+
+def _sse(event: str | None, payload: dict[str, Any] | str) -> bytes:
+    data = payload if isinstance(payload, str) else json.dumps(payload)
+    return (f"event: {event}\n" if event else "").encode() + f"data: {data}\n\n".encode()
 
 
 _ROUTES = ("/chat/completions", "/responses", "/embeddings", "/completions", "/messages")
@@ -241,16 +230,21 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # stdlib signature
         """Silence the default stderr access log."""
 
-    def _send_json(self, status: int, payload: object, *, truncate: bool = False) -> None:
+    def _send_json(self, status: int, payload: object, *, truncate: bool = False,
+                   headers: Mapping[str, str] | None = None) -> None:
         data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data) * (2 if truncate else 1)))
-        self.send_header("x-request-id", "req_demo")
-        self.end_headers()
+        self._head(status, "application/json", {
+            **(headers or {}), "content-length": str(len(data) * (2 if truncate else 1))})
         self.wfile.write(data[: len(data) // 2] if truncate else data)
         if truncate:
             self.close_connection = True
+
+    def _head(self, status: int, content_type: str, headers: Mapping[str, str]) -> None:
+        self.send_response(status)
+        for name, value in {"content-type": content_type, **headers,
+                            "x-request-id": "req_demo"}.items():
+            self.send_header(name, value)
+        self.end_headers()
 
     def _error(self, status: int, anthropic_style: bool) -> None:
         kind = "rate_limit_error" if status == 429 else "api_error"
@@ -263,24 +257,30 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
         self.wfile.flush()
 
-    def _stream(self, events: Iterator[tuple[str | None, dict[str, Any] | str]],
-                fault: str | None) -> None:
-        self.send_response(200)
-        self.send_header("content-type", "text/event-stream")
-        self.send_header("transfer-encoding", "chunked")
-        self.send_header("x-request-id", "req_demo")
-        self.end_headers()
+    def _stream(self, frames: Iterator[bytes], fault: str | None, content_type: str,
+                malformed: bytes, headers: Mapping[str, str] | None = None) -> None:
+        self._head(200, content_type, {**(headers or {}), "transfer-encoding": "chunked"})
         self.close_connection = True
-        for i, (event, payload) in enumerate(events):
+        for i, frame in enumerate(frames):
             if fault == "truncate" and i == 4:
                 return  # drop the connection without the terminating chunk
             if fault == "malformed" and i == 3:
-                self._chunk(b"event: content_block_delta\ndata: {\"choices\": [ not json\n\n")
+                self._chunk(malformed)
                 break
-            data = payload if isinstance(payload, str) else json.dumps(payload)
-            prefix = f"event: {event}\n" if event else ""
-            self._chunk(f"{prefix}data: {data}\n\n".encode())
+            self._chunk(frame)
         self._chunk(b"")
+
+    def _reply(self, answer: Reply, path: str, fault: str | None) -> None:
+        self.server.served.append(ServedCall(path, answer.model, answer.stream,
+                                             answer.input_tokens, answer.output_tokens, fault))
+        if fault == "slow":
+            time.sleep(float(self.headers.get("x-demo-delay") or 2.0))
+        if answer.chunks is not None:
+            self._stream(answer.chunks, fault, answer.content_type, answer.malformed,
+                         answer.headers)
+        else:
+            self._send_json(answer.status, answer.payload, truncate=fault == "truncate",
+                            headers=answer.headers)
 
     def do_POST(self) -> None:
         """Answer one API request (see the module docstring)."""
@@ -290,16 +290,20 @@ class _Handler(BaseHTTPRequestHandler):
             body = json.loads(self.rfile.read(length) or b"{}")
         except ValueError:
             body = None
+        named = _FAULT.search(f"{path} {body.get('model')}" if isinstance(body, dict) else path)
+        fault = self.headers.get("x-demo-fault") or (named.group(1) if named else None)
+        answer = reply(path, body, fault) if isinstance(body, dict) else None
+        if answer is not None:
+            self._reply(answer, path, fault or None)
+            return
         if not isinstance(body, dict) or not path.endswith(_ROUTES):
             self._send_json(400 if path.endswith(_ROUTES) else 404,
                             {"error": {"type": "invalid_request_error", "message": "bad request"}})
             return
         model = str(body.get("model") or "demo-model")
-        fault = self.headers.get("x-demo-fault") or (
-            model[len("fault-"):] if model.startswith("fault-") else None)
         anthropic_style = path.endswith("/messages")
         stream = bool(body.get("stream"))
-        n_in = _input_tokens(body)
+        n_in = input_tokens(body)
         self.server.served.append(ServedCall(path, model, stream, n_in, _reported_output(path),
                                              fault))
         if fault == "slow":
@@ -310,9 +314,13 @@ class _Handler(BaseHTTPRequestHandler):
         if stream and not path.endswith("/embeddings"):
             events = (_anthropic_events(model, n_in) if anthropic_style
                       else _openai_events(path, model, body, n_in))
-            self._stream(events, fault)
+            self._stream((_sse(e, p) for e, p in events), fault, "text/event-stream",
+                         b"event: content_block_delta\ndata: {\"choices\": [ not json\n\n")
             return
-        self._send_json(200, _plain_body(path, model, body, n_in), truncate=fault == "truncate")
+        plain = _plain_body(path, model, body, n_in)
+        if fault == "nousage":  # a server that reports no usage block
+            plain["usage"] = None
+        self._send_json(200, plain, truncate=fault == "truncate")
 
 
 class _Server(ThreadingHTTPServer):
@@ -379,6 +387,15 @@ class DemoServer:
     def anthropic_base_url(self) -> str:
         """Base URL for the Anthropic client."""
         return self.url
+
+    @property
+    def mistral_base_url(self) -> str:
+        """``server_url`` for the Mistral client (Gemini, Bedrock and Ollama take `url`)."""
+        return self.url + "/mistral"
+
+    @property
+    def cohere_base_url(self) -> str:  # the Cohere client's ``base_url``
+        return self.url + "/cohere"
 
     @property
     def served(self) -> list[ServedCall]:

@@ -2,7 +2,9 @@
 
 The ledger is read line by line (memory grows with the number of groups, not of lines). A line
 that is not a JSON object with a valid ``timestamp`` and numeric energy fields is counted,
-reported on stderr with its line number, and skipped; it never stops the report.
+reported on stderr with its line number, and skipped; it never stops the report (numbers too
+large for a float, timestamps outside the representable range, nesting too deep to parse,
+negative or implausibly large values are malformed too).
 
 Fields read from each line (`tracker.ledger`, `tracker.attributes`): ``timestamp`` (ISO 8601),
 ``energy.kwh``, ``energy.gco2e``, ``energy.usd``, ``energy.water_l``,
@@ -16,15 +18,18 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import math
+import os
 import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import IO, Any
 
+from tracker.cli import _units as U
+from tracker.cli._tables import Progress, render_table
 from tracker.export import _attributes as A
 
-__all__ = ["Totals", "main", "summarize"]
+__all__ = ["LINE_ERRORS", "Summary", "Totals", "human_columns", "main", "parse_line",
+           "sorted_groups", "stream_position", "summarize"]
 
 #: Numeric columns: (ledger key, output name).
 _NUMBERS = (
@@ -38,7 +43,14 @@ _TOKENS = ((A.GEN_AI_USAGE_INPUT_TOKENS, "input_tokens"),
 _BY_CHOICES = ("model", "function", "provider", "day")
 _NONE = "(none)"
 _SHOWN_BAD_LINES = 5
-_PLOT_GROUPS = 8
+#: Largest value one line may carry (kWh, gCO2e, USD, L or tokens): 1e15 is beyond the world's
+#: yearly electricity use (about 3e13 kWh, IEA Electricity 2024), so larger is a corrupt line; it
+#: also keeps every sum finite.
+_MAX_VALUE = 1e15
+#: Exceptions that mark a line malformed: JSON errors and _Malformed (ValueError), undecodable
+#: bytes, integers too large for a float and out-of-range dates (OverflowError), nesting deeper
+#: than the parser's recursion limit (RecursionError).
+LINE_ERRORS = (ValueError, UnicodeDecodeError, OverflowError, RecursionError, TypeError)
 
 
 @dataclass
@@ -103,9 +115,12 @@ def _number(record: dict[str, Any], key: str) -> float:
     value = record.get(key)
     if value is None:
         return 0.0
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise _Malformed(key)
-    return float(value)
+    number = float(value)  # OverflowError for a 400-digit integer
+    if not 0 <= number <= _MAX_VALUE:  # also false for NaN
+        raise _Malformed(key)
+    return number
 
 
 def _text(value: object) -> str:
@@ -130,25 +145,36 @@ def _group(record: dict[str, Any], by: str | None, when: datetime) -> str:
     return _text(value if value is not None else record.get(name))
 
 
+def parse_line(raw: bytes) -> tuple[dict[str, Any], datetime, Totals]:
+    """One ledger line: (record, UTC time, its sums); raises one of ``LINE_ERRORS``."""
+    record = json.loads(raw)
+    if not isinstance(record, dict):
+        raise _Malformed("not an object")
+    stamp = record.get("timestamp")
+    if not isinstance(stamp, str):
+        raise _Malformed("timestamp")
+    when = _parse_time(stamp)
+    row = Totals(1, *(int(_number(record, k)) for k, _ in _TOKENS),
+                 *(_number(record, k) for k, _ in _NUMBERS))
+    return record, when, row
+
+
 def summarize(stream: IO[bytes], *, by: str | None = None, since: datetime | None = None,
-              until: datetime | None = None, daily: bool = False) -> Summary:
+              until: datetime | None = None, daily: bool = False,
+              progress: Progress | None = None) -> Summary:
     """One streaming pass: per-group totals of the lines with ``since <= timestamp < until``."""
     out = Summary()
+    tick = progress is not None and progress.enabled
     for number, raw in enumerate(stream, start=1):
+        if tick and not number & 0x3FFF and progress is not None:
+            progress.update(stream_position(stream), f"{number:,} lines")
         if not raw.strip():
             continue
         out.lines += 1
         try:
-            record = json.loads(raw)
-            if not isinstance(record, dict):
-                raise _Malformed("not an object")
-            stamp = record.get("timestamp")
-            if not isinstance(stamp, str):
-                raise _Malformed("timestamp")
-            when = _parse_time(stamp)
-            row = Totals(1, *(int(_number(record, k)) for k, _ in _TOKENS),
-                         *(_number(record, k) for k, _ in _NUMBERS))
-        except (ValueError, UnicodeDecodeError):  # JSONDecodeError and _Malformed are ValueErrors
+            record, when, row = parse_line(raw)
+            key = _group(record, by, when)
+        except LINE_ERRORS:
             out.malformed += 1
             if len(out.malformed_lines) < _SHOWN_BAD_LINES:
                 out.malformed_lines.append(number)
@@ -156,7 +182,6 @@ def summarize(stream: IO[bytes], *, by: str | None = None, since: datetime | Non
         if (since is not None and when < since) or (until is not None and when >= until):
             out.filtered_out += 1
             continue
-        key = _group(record, by, when)
         totals = out.groups.get(key)
         if totals is None:
             totals = out.groups[key] = Totals()
@@ -169,32 +194,49 @@ def summarize(stream: IO[bytes], *, by: str | None = None, since: datetime | Non
     return out
 
 
+def stream_position(stream: IO[bytes]) -> float:
+    try:
+        return float(stream.tell())
+    except (OSError, ValueError):
+        return 0.0
+
+
 # ----------------------------------------------------------------------------- output
-def _fmt(value: float | int) -> str:
-    if isinstance(value, int):
-        return f"{value:,}"
-    if value == 0:
-        return "0"
-    return f"{value:.6g}"
-
-
 _HEADER = ["calls", "input_tokens", "output_tokens", "energy_kwh", "gco2e", "usd", "water_l"]
 
 
-def _sorted(summary: Summary) -> list[tuple[str, Totals]]:
+def sorted_groups(summary: Summary) -> list[tuple[str, Totals]]:
     return sorted(summary.groups.items(), key=lambda kv: (-kv[1].energy_kwh, kv[0]))
 
 
+def human_columns(groups: list[Totals], total: Totals) -> tuple[list[str], list[list[str]],
+                                                                   list[str]]:
+    """(header, rows, total row) of the people's table: one unit per column, shown in the header."""
+    everything = [*groups, total]
+    scales = ((U.ENERGY, "energy", "energy_kwh"), (U.CARBON, "carbon", "gco2e"),
+              (U.MONEY, "cost", "usd"), (U.WATER, "water", "water_l"))
+    units = [scale.for_values(getattr(t, name) for t in everything)
+             for scale, _, name in scales]
+    header = ["calls", "input tok", "output tok",
+              *(f"{label} {unit[1]}" for (_, label, _), unit in zip(scales, units, strict=True))]
+
+    def row(t: Totals) -> list[str]:
+        return [f"{t.calls:,}", f"{t.input_tokens:,}", f"{t.output_tokens:,}",
+                *(scale.cell(getattr(t, name), unit)
+                  for (scale, _, name), unit in zip(scales, units, strict=True))]
+
+    return header, [row(t) for t in groups], row(total)
+
+
 def _print_table(summary: Summary, by: str | None) -> None:
-    rows = [[key, *(_fmt(v) for v in t.as_dict().values())] for key, t in _sorted(summary)]
-    if by is not None:
-        rows.append(["TOTAL", *(_fmt(v) for v in summary.total.as_dict().values())])
-    header = [by or "", "calls", "input tok", "output tok", "kWh", "gCO2e", "USD", "water L"]
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    for row in [header, *rows]:
-        cells = [row[0].ljust(widths[0])]
-        cells += [c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)]
-        print("  ".join(cells).rstrip())
+    ordered = sorted_groups(summary)
+    header, rows, total = human_columns([t for _, t in ordered], summary.total)
+    names = [key for key, _ in ordered]
+    if by is None:
+        render_table(["", *header], [[names[0], *rows[0]]] if rows else [], align="lrrrrrrr")
+        return
+    render_table([by, *header], [[n, *r] for n, r in zip(names, rows, strict=True)],
+                 total=["TOTAL", *total], align="lrrrrrrr")
 
 
 def _print_json(summary: Summary, args: argparse.Namespace) -> None:
@@ -202,7 +244,7 @@ def _print_json(summary: Summary, args: argparse.Namespace) -> None:
         "ledger": args.ledger, "by": args.by,
         "since": args.since.isoformat() if args.since else None,
         "until": args.until.isoformat() if args.until else None,
-        "groups": [{"group": key, **t.as_dict()} for key, t in _sorted(summary)],
+        "groups": [{"group": key, **t.as_dict()} for key, t in sorted_groups(summary)],
         "total": summary.total.as_dict(),
         "lines": summary.lines, "filtered_out": summary.filtered_out,
         "malformed": summary.malformed, "malformed_lines": summary.malformed_lines,
@@ -213,47 +255,9 @@ def _print_json(summary: Summary, args: argparse.Namespace) -> None:
 def _print_csv(summary: Summary, by: str | None) -> None:
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow([by or "group", *_HEADER])
-    for key, t in _sorted(summary):
+    for key, t in sorted_groups(summary):
         writer.writerow([key, *(repr(v) if isinstance(v, float) else v
                                 for v in t.as_dict().values())])
-
-
-def _plot(summary: Summary, path: str, by: str | None) -> None:
-    from tracker.exceptions import ConfigError
-
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as exc:
-        raise ConfigError("plot", "--plot needs matplotlib: pip install "
-                          f"'llm-energy-tracker[plot]' ({exc})") from exc
-    top = [key for key, _ in _sorted(summary)[:_PLOT_GROUPS]]
-    series: dict[str, dict[date, list[float]]] = {}
-    for (day, key), (kwh, gco2e) in summary.daily.items():
-        name = key if key in top else "other"
-        cell = series.setdefault(name, {}).setdefault(day, [0.0, 0.0])
-        cell[0] += kwh
-        cell[1] += gco2e
-    fig, (ax_e, ax_c) = plt.subplots(2, 1, sharex=True, figsize=(10, 6))
-    for name in [*top, "other"] if "other" in series else top:
-        days = sorted(series.get(name, {}))
-        ax_e.plot(days, [series[name][d][0] for d in days], marker="o", label=name)
-        ax_c.plot(days, [series[name][d][1] for d in days], marker="o", label=name)
-    ax_e.set_ylabel("energy (kWh / day)")
-    ax_c.set_ylabel("emissions (gCO2e / day)")
-    ax_c.set_xlabel("day (UTC)")
-    ax_e.set_title(f"LLM energy by {by}" if by else "LLM energy")
-    if by:
-        ax_e.legend(fontsize="small")
-    fig.autofmt_xdate()
-    fig.tight_layout()
-    try:
-        fig.savefig(path)
-    except OSError as exc:
-        raise ConfigError("plot", f"cannot write {path!r}: {exc}") from exc
-    finally:
-        plt.close(fig)
 
 
 # ----------------------------------------------------------------------------- command line
@@ -268,20 +272,31 @@ def _since(value: str) -> datetime:
         return _parse_time(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an ISO 8601 date or time: {value!r}") from None
+    except OverflowError:
+        raise argparse.ArgumentTypeError(f"outside the representable UTC range: {value!r}"
+                                         ) from None
 
 
-def _until(value: str) -> datetime:
-    """A bare date means the end of that day (inclusive); a time is exclusive."""
+def _until(value: str) -> datetime | None:
+    """A bare date means the end of that day (inclusive); a time is exclusive.
+
+    The end of the last representable day (9999-12-31) is no bound at all (None).
+    """
     parsed = _since(value)
     if len(value.strip()) == 10:
-        parsed += timedelta(days=1)
+        try:
+            parsed += timedelta(days=1)
+        except OverflowError:
+            return None
     return parsed
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="llm-energy report",
-        description="Totals of energy, emissions, cost, water, tokens and calls in a ledger.")
+        description="Totals of energy, emissions, cost, water, tokens and calls in a ledger. "
+                    "Tables show human units (Wh, g CO2e, ...); --json and --csv keep the "
+                    "ledger's base units (kWh, gCO2e, USD, L).")
     p.add_argument("ledger", metavar="LEDGER", help="JSON Lines ledger file ('-' for stdin)")
     p.add_argument("--by", type=_by, help="group by model, function, provider, day or label:NAME")
     p.add_argument("--since", type=_since, help="first date/time included (ISO 8601, UTC)")
@@ -290,8 +305,19 @@ def _parser() -> argparse.ArgumentParser:
     fmt.add_argument("--json", action="store_true", help="print one JSON document")
     fmt.add_argument("--csv", action="store_true", help="print CSV rows, one per group")
     p.add_argument("--plot", metavar="FILE.png",
-                   help="draw the groups over time (needs matplotlib)")
+                   help="draw the groups: bars for one day, lines over days (needs matplotlib)")
+    p.add_argument("--html", metavar="FILE.html",
+                   help="write a self-contained HTML report (totals, charts, table, factors)")
     return p
+
+
+def _read(args: argparse.Namespace, progress: Progress) -> Summary:
+    if args.ledger == "-":
+        return summarize(sys.stdin.buffer, by=args.by, since=args.since, until=args.until,
+                         daily=bool(args.plot), progress=progress)
+    with open(args.ledger, "rb") as stream:
+        return summarize(stream, by=args.by, since=args.since, until=args.until,
+                         daily=bool(args.plot), progress=progress)
 
 
 def main(argv: list[str]) -> int:
@@ -302,18 +328,30 @@ def main(argv: list[str]) -> int:
         args = _parser().parse_args(argv)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 2
-    try:
-        if args.ledger == "-":
-            summary = summarize(sys.stdin.buffer, by=args.by, since=args.since,
-                                until=args.until, daily=bool(args.plot))
-        else:
-            with open(args.ledger, "rb") as stream:
-                summary = summarize(stream, by=args.by, since=args.since, until=args.until,
-                                    daily=bool(args.plot))
-    except OSError as exc:
-        print(f"llm-energy report: error: LEDGER: cannot read {args.ledger!r}: "
-              f"{exc.strerror or exc}", file=sys.stderr)
+    if args.html and args.ledger == "-":
+        print("llm-energy report: error: --html: needs a ledger file (stdin is read once)",
+              file=sys.stderr)
         return 2
+    total_bytes: float | None = None
+    if args.ledger != "-":
+        try:
+            total_bytes = float(os.stat(args.ledger).st_size)
+        except OSError:
+            total_bytes = None
+    progress = Progress("reading ledger", total_bytes)
+    try:
+        summary = _read(args, progress)
+        if args.html:
+            from tracker.cli._html import write_report
+
+            write_report(args, progress)
+    except OSError as exc:
+        progress.close()
+        what = "LEDGER" if exc.filename in (None, args.ledger) else "--html"
+        print(f"llm-energy report: error: {what}: cannot {'read' if what == 'LEDGER' else 'write'}"
+              f" {exc.filename or args.ledger!r}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    progress.close()
     if summary.malformed:
         shown = ", ".join(str(n) for n in summary.malformed_lines)
         more = ", ..." if summary.malformed > len(summary.malformed_lines) else ""
@@ -328,10 +366,14 @@ def main(argv: list[str]) -> int:
     else:
         _print_table(summary, args.by)
     if args.plot:
+        from tracker.cli._plot import plot
+
         try:
-            _plot(summary, args.plot, args.by)
+            plot(summary, args.plot, args.by)
         except ConfigError as exc:
             print(f"llm-energy report: error: {exc}", file=sys.stderr)
             return 2
         print(f"plot written to {args.plot}", file=sys.stderr)
+    if args.html:
+        print(f"HTML report written to {args.html}", file=sys.stderr)
     return 0

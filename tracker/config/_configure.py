@@ -24,6 +24,7 @@ from tracker.config._options import Config, option_specs
 from tracker.config._resolve import resolve
 from tracker.config._runtime import get_runtime, reset, shutdown
 from tracker.exceptions import ConfigError
+from tracker.reduce._budgets import set_budgets
 
 __all__ = ["Config", "configure", "get_config", "get_runtime", "reset", "shutdown"]
 
@@ -62,6 +63,7 @@ def configure(**options: Any) -> Config:
     _check_instrument(config.instrument)
     runtime = _runtime.build(config)
     _runtime.install(runtime)
+    set_budgets(config.budgets)
     _instrument(runtime.config.instrument)
     return runtime.config
 

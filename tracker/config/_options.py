@@ -19,6 +19,7 @@ from typing import Any
 
 from tracker.config import _parsers as P
 from tracker.model._deployment import Deployment
+from tracker.reduce._budgets import Budget, budgets_option
 
 __all__ = ["Config", "Option", "env_name", "option_specs", "options_markdown"]
 
@@ -65,8 +66,8 @@ class Config:
     pue: float | None = option(None, P.number, "Data-centre PUE (>= 1); unset: the provider's "
                                "figure, else 1.2.")
     host_overhead: float | None = option(
-        None, P.number, "Host and idle energy as a fraction of accelerator energy; unset: the "
-        "method's default.")
+        None, P.number, "Host (CPUs, memory, fans, power supply) as a fraction of accelerator "
+        "energy, replacing the modelled host; unset: modelled (`calibrated`), 0 (`flops`).")
     method: str = option("calibrated", P.text, "Energy method: `calibrated` (fitted to measured "
                          "serving energy) or `flops` (the seed formula, a floor).")
     batch_size: float | None = option(
@@ -77,10 +78,15 @@ class Config:
     gpus: int | None = option(None, P.integer, "Accelerators per model replica; unset: derived "
                               "from model size and accelerator memory.")
     engine: str | None = option(
-        None, P.text, "Serving engine profile (`vllm`, `sglang`, `tensorrt-llm`, `transformers`, "
-        "`llama.cpp`, `mix`); unset: `mix` for hosted APIs.")
+        None, P.text, "Serving engine profile: `vllm`, `vllm-0.4`, `sglang`, `tensorrt-llm`, "
+        "`transformers`, `llama.cpp` or `mix` (unset: `mix`, the hosted-API mix whose spread "
+        "widens the range).")
     power_limit_w: float | None = option(
-        None, P.number, "GPU power cap in watts for capped deployments; unset: the TDP.")
+        None, P.number, "Per-accelerator power cap in watts for capped deployments; unset: the "
+        "TDP.")
+    fleet_idle: float | None = option(
+        None, P.number, "Provisioned idle capacity of a production fleet, as a share of server "
+        "energy; unset: 0.12 (`calibrated`), 0 (`flops`); 0 for a dedicated busy server.")
     carbon_intensity: float | None = option(
         None, P.number, "Grid intensity in gCO2e/kWh, overriding the region's value.")
     price_usd_per_kwh: float | None = option(
@@ -106,6 +112,10 @@ class Config:
                                        "entries, loaded on configure().")
     strict: bool = option(False, P.boolean, "Re-raise the SDK's internal errors instead of "
                           "logging them (for tests).")
+    budgets: tuple[Budget, ...] = option(
+        None, budgets_option, "Carbon, energy and cost budgets per label and period: "
+        "`tracker.Budget` specs, or text such as `team=search:500gCO2e/day,10USD/hour!raise`.",
+        factory=tuple, shown_default="()")
     # -- OpenTelemetry
     tracer_provider: Any = option(None, P.tracer_provider, "OpenTelemetry TracerProvider; "
                                   "unset: the global one.", env=False)

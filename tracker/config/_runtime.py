@@ -27,6 +27,7 @@ from tracker.export._ledger import DEFAULT_LEDGER_PATH, LedgerWriter, validate_l
 from tracker.export._telemetry import Telemetry, has_real_tracer_provider
 from tracker.model._deployment import Deployment
 from tracker.model._registry import get_registry
+from tracker.reduce._budgets import set_budgets
 
 __all__ = ["BoundedCache", "Runtime", "build", "get_runtime", "install", "reset", "shutdown"]
 
@@ -240,5 +241,6 @@ def reset() -> None:
     with _lock:
         shutdown()
         _runtime = None
+        set_budgets(None)
         _internal_errors.set_strict(False)
         _internal_errors.reset_seen()

@@ -37,6 +37,16 @@ ENERGY_GCO2E_MIN: Final = "energy.gco2e_min"
 ENERGY_GCO2E_MAX: Final = "energy.gco2e_max"
 ENERGY_USD: Final = "energy.usd"
 ENERGY_WATER_L: Final = "energy.water_l"
+#: Manufacturing footprint of the hardware amortised over the call; never summed into gco2e.
+ENERGY_EMBODIED_GCO2E: Final = "energy.embodied_gco2e"
+#: A training estimate on a tracked scope (`EnergyScope.add_training_tokens`); estimated, always.
+ENERGY_TRAINING_TOKENS: Final = "energy.training.tokens"
+ENERGY_TRAINING_KWH: Final = "energy.training.kwh"
+ENERGY_TRAINING_GCO2E: Final = "energy.training.gco2e"
+ENERGY_TRAINING_EMBODIED_GCO2E: Final = "energy.training.embodied_gco2e"
+ENERGY_TRAINING_ACCELERATOR_HOURS: Final = "energy.training.accelerator_hours"
+ENERGY_TRAINING_METHOD: Final = "energy.training.method"
+ENERGY_TRAINING_ESTIMATED: Final = "energy.training.estimated"
 ENERGY_METHOD: Final = "energy.method"
 ENERGY_MODEL: Final = "energy.model"
 ENERGY_HARDWARE: Final = "energy.hardware"
@@ -50,26 +60,53 @@ ENERGY_GRID_SOURCE: Final = "energy.grid_source"
 ENERGY_GRID_TIMESTAMP: Final = "energy.grid_timestamp"
 ENERGY_TOKENS_ESTIMATED: Final = "energy.tokens_estimated"
 ENERGY_MODEL_KNOWN: Final = "energy.model_known"
+#: Serving-engine profile the estimate used (`vllm`, `tensorrt-llm`, ..., `mix`).
+ENERGY_ENGINE: Final = "energy.engine"
+#: Inner boundaries of `energy.kwh`: accelerators alone, and the server (accelerators + host).
+ENERGY_ACCELERATOR_KWH: Final = "energy.accelerator_kwh"
+ENERGY_SERVER_KWH: Final = "energy.server_kwh"
 #: Number of LLM calls summed on a tracked function's span.
 ENERGY_CALLS: Final = "energy.calls"
 #: Name of the innermost tracked function or block (a metric attribute).
 ENERGY_FUNCTION: Final = "energy.function"
+#: Instrumentation scope name of the span a call was priced from (another instrumentation's span,
+#: priced by `EnergySpanProcessor` or `EnergyEnrichingSpanExporter`).
+ENERGY_PRICED_FROM: Final = "energy.priced_from"
+
+#: Which budget: a tracked block's name, ``label=value`` of a configuration budget, or ``all``.
+ENERGY_BUDGET_KEY: Final = "energy.budget.key"
+#: The budget's period: ``scope`` (one run of a tracked block), ``hour``, ``day`` or ``month``.
+ENERGY_BUDGET_PERIOD: Final = "energy.budget.period"
+#: The budget's unit: ``gCO2e``, ``kWh`` or ``USD``.
+ENERGY_BUDGET_UNIT: Final = "energy.budget.unit"
+#: The budget's limit per period, in its unit.
+ENERGY_BUDGET_LIMIT: Final = "energy.budget.limit"
+#: Spent in the current period when the limit was crossed, in the budget's unit.
+ENERGY_BUDGET_SPENT: Final = "energy.budget.spent"
 
 # --------------------------------------------------------------------- events and metrics
 #: Event name of the per-request log record (and of each ledger line).
 EVENT_REQUEST: Final = "energy.request"
+#: Event name of the ledger line of a tracked scope's training estimate.
+EVENT_TRAINING: Final = "energy.training"
+
+#: Span event (and WARNING log record) of a budget crossed.
+EVENT_BUDGET_EXCEEDED: Final = "energy.budget.exceeded"
 
 METRIC_CONSUMPTION: Final = "energy.consumption"
 METRIC_EMISSIONS: Final = "energy.emissions"
 METRIC_COST: Final = "energy.cost"
 METRIC_TOKEN_USAGE: Final = "gen_ai.client.token.usage"
 METRIC_OPERATION_DURATION: Final = "gen_ai.client.operation.duration"
+#: Gauge: share of a budget spent in its current period (1 = the limit).
+METRIC_BUDGET_UTILIZATION: Final = "energy.budget.utilization"
 
 UNIT_KWH: Final = "kWh"
 UNIT_GCO2E: Final = "gCO2e"
 UNIT_USD: Final = "USD"
 UNIT_TOKEN: Final = "{token}"
 UNIT_SECONDS: Final = "s"
+UNIT_RATIO: Final = "1"
 
 #: Semantic-convention bucket boundaries of `gen_ai.client.token.usage` (powers of 4).
 TOKEN_USAGE_BUCKETS: Final[tuple[float, ...]] = tuple(float(4**i) for i in range(14))

@@ -5,6 +5,22 @@ opened with ``O_APPEND`` and every line (record plus newline) goes out in one ``
 encoded bytes, so the kernel places each whole line at the end of the file. The descriptor stays
 open; a forked child reopens its own on its first write.
 
+Faults (docs/reliability.md, class 4):
+
+- Strict JSON only: a non-finite number (NaN, infinity) is written as ``null`` (`encode_line`).
+- A torn line (the disk filled, or ``RLIMIT_FSIZE`` was reached, in the middle of a write) is never
+  merged with the next one: after a failed write, and whenever the file is (re)opened and does not
+  end with a newline, the next line starts with a newline, so the fragment stays a malformed line
+  of its own that readers skip.
+- Rotation and deletion: the path is compared with the open file (device and inode, as
+  ``logging.handlers.WatchedFileHandler`` does) before a write, at most once every
+  `CHECK_INTERVAL_S` (a ``stat`` costs several microseconds; a call's whole pricing costs about
+  as much); when the file was renamed away (logrotate) or deleted, the path is reopened (created
+  again) and later lines go there. Lines written within that second after a rotation go to the
+  rotated file, whole.
+- The descriptor is closed by `close()` and, at the latest, when the writer is garbage-collected
+  (a replaced configuration never leaks it).
+
 Each line holds the fields of the ``energy.request`` log record (the call span's attributes, with
 the user's labels) plus ``timestamp`` (ISO 8601 UTC), ``trace_id``, ``span_id``, ``function`` (the
 innermost tracked function or block, or null) and ``labels`` (the user's labels as an object).
@@ -12,20 +28,28 @@ innermost tracked function or block, or null) and ``labels`` (the user's labels 
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import os
 import threading
+import time
+import weakref
 from pathlib import Path
 from typing import Any
 
 from tracker.exceptions import ConfigError
 
-__all__ = ["DEFAULT_LEDGER_PATH", "LedgerWriter", "validate_ledger_path"]
+__all__ = ["DEFAULT_LEDGER_PATH", "LedgerWriter", "encode_line", "validate_ledger_path"]
 
 #: Where ``ledger="auto"`` writes, relative to the working directory at configure time.
 DEFAULT_LEDGER_PATH = "llm-energy-ledger.jsonl"
 
-_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | _CLOEXEC
+_READ_FLAGS = os.O_RDWR | os.O_APPEND | os.O_CREAT | _CLOEXEC
+#: Seconds between two checks that the path still names the open file.
+CHECK_INTERVAL_S = 1.0
 
 
 def validate_ledger_path(path: str | os.PathLike[str]) -> str:
@@ -41,39 +65,127 @@ def validate_ledger_path(path: str | os.PathLike[str]) -> str:
     return str(resolved)
 
 
+def _finite(value: Any) -> Any:
+    """`value` with every non-finite float (at any depth) replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def encode_line(record: dict[str, Any]) -> str:
+    """One record as one line of strict JSON (no newline): NaN and infinities become null."""
+    try:
+        return json.dumps(record, separators=(",", ":"), default=str, allow_nan=False)
+    except ValueError:  # a non-finite float somewhere: rare, so the copy is made only then
+        return json.dumps(_finite(record), separators=(",", ":"), default=str, allow_nan=False)
+
+
+class _Fd:
+    """The open descriptor of one writer (kept apart so a finalizer can close it)."""
+
+    __slots__ = ("checked", "fd", "ident", "pid", "torn")
+
+    def __init__(self) -> None:
+        self.fd = -1
+        self.pid = -1
+        #: (st_dev, st_ino) of the open file.
+        self.ident: tuple[int, int] | None = None
+        #: The file may end with a partial line: start the next write with a newline.
+        self.torn = False
+        #: time.monotonic() of the last check that the path names the open file.
+        self.checked = 0.0
+
+    def close(self) -> None:
+        fd, self.fd = self.fd, -1
+        if fd >= 0 and self.pid == os.getpid():
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+def _ends_without_newline(fd: int, size: int) -> bool:
+    if size <= 0:
+        return False
+    try:
+        return os.pread(fd, 1, size - 1) != b"\n"
+    except OSError:  # opened write-only: assume the file is whole
+        return False
+
+
 class LedgerWriter:
     """Appends JSON lines to one file; safe to share between threads and forked processes."""
 
     def __init__(self, path: str, *, open_now: bool = False) -> None:
         self.path = path
-        self._fd = -1
-        self._pid = -1
+        self._state = _Fd()
         self._lock = threading.Lock()
+        self._finalizer = weakref.finalize(self, self._state.close)
+        _writers.add(self)
         if open_now:
-            self._open()
+            with self._lock:
+                self._reopen()
 
-    def _open(self) -> int:
-        with self._lock:
-            pid = os.getpid()
-            if self._fd < 0 or self._pid != pid:
-                # In a forked child the inherited descriptor is left to the parent.
-                self._fd = os.open(self.path, _FLAGS, 0o644)
-                self._pid = pid
-            return self._fd
+    def _reopen(self) -> int:
+        """(Re)open the path; the caller holds the lock."""
+        state = self._state
+        if state.pid == os.getpid():
+            state.close()
+        state.fd = -1
+        try:
+            fd = os.open(self.path, _READ_FLAGS, 0o644)
+        except PermissionError:  # a write-only file
+            fd = os.open(self.path, _FLAGS, 0o644)
+        try:
+            st = os.fstat(fd)
+            if _ends_without_newline(fd, st.st_size):
+                state.torn = True
+        except BaseException:
+            os.close(fd)
+            raise
+        state.fd, state.pid, state.ident = fd, os.getpid(), (st.st_dev, st.st_ino)
+        state.checked = time.monotonic()
+        return fd
+
+    def _current_fd(self) -> int:
+        """The descriptor to write to, reopened after a fork, a rotation or a deletion."""
+        state = self._state
+        if state.fd >= 0 and state.pid == _current_pid():
+            now = time.monotonic()
+            if now - state.checked < CHECK_INTERVAL_S:
+                return state.fd
+            try:
+                st = os.stat(self.path)
+            except FileNotFoundError:
+                st = None
+            if st is not None and (st.st_dev, st.st_ino) == state.ident:
+                state.checked = now
+                return state.fd
+        return self._reopen()
 
     @staticmethod
     def encode(record: dict[str, Any]) -> bytes:
-        """One record as one line of UTF-8 JSON, newline included."""
-        return (json.dumps(record, separators=(",", ":"), default=str) + "\n").encode("utf-8")
+        """One record as one line of UTF-8 strict JSON, newline included."""
+        return (encode_line(record) + "\n").encode("utf-8")
 
     def write_line(self, data: bytes) -> None:
-        """Append one encoded line with a single ``os.write`` (retrying only a short write)."""
-        fd = self._fd
-        if fd < 0 or self._pid != _current_pid():
-            fd = self._open()
-        written = os.write(fd, data)
-        while written < len(data):  # only on a full disk or a signal; keep the line whole-ish
-            written += os.write(fd, data[written:])
+        """Append one encoded line with a single ``os.write`` (retrying only a short write).
+
+        Raises the ``OSError`` of a failed write (full disk, file size limit); the next line then
+        starts with a newline, so it is not merged with the fragment left behind.
+        """
+        with self._lock:
+            fd = self._current_fd()
+            state = self._state
+            if state.torn:
+                data = b"\n" + data
+            state.torn = True  # until the whole line is out
+            written = os.write(fd, data)
+            while written < len(data):  # only on a full disk or a signal
+                written += os.write(fd, data[written:])
+            state.torn = False
 
     def write(self, record: dict[str, Any]) -> None:
         """Encode and append one record."""
@@ -82,12 +194,11 @@ class LedgerWriter:
     def close(self) -> None:
         """Close the descriptor (a later write reopens it)."""
         with self._lock:
-            fd, self._fd = self._fd, -1
-            if fd >= 0 and self._pid == os.getpid():
-                os.close(fd)
+            self._state.close()
 
 
 _pid = os.getpid()
+_writers: weakref.WeakSet[LedgerWriter] = weakref.WeakSet()
 
 
 def _current_pid() -> int:
@@ -97,6 +208,8 @@ def _current_pid() -> int:
 def _after_fork() -> None:
     global _pid
     _pid = os.getpid()
+    for writer in list(_writers):  # a lock held by another thread at fork time stays held
+        writer._lock = threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):

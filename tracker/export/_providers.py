@@ -38,9 +38,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
-import threading
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +47,8 @@ from opentelemetry import trace as trace_api
 from opentelemetry._logs import get_logger_provider
 
 from tracker.exceptions import ConfigError
+from tracker.export._exit_flush import quietly, register_exit_flush, run_parallel
+from tracker.export._prometheus import prometheus_reader
 
 if TYPE_CHECKING:  # the SDK is imported only when providers are built
     from opentelemetry.sdk._logs import LoggerProvider
@@ -62,6 +62,7 @@ __all__ = [
     "OwnedProviders",
     "app_has_providers",
     "build_providers",
+    "register_exit_flush",
 ]
 
 _log = logging.getLogger(__name__)
@@ -101,7 +102,7 @@ class OwnedProviders:
         millis = int(timeout_s * 1000)
         jobs: list[Callable[[], object]] = [
             lambda p=p: p.force_flush(millis) for p in self._providers()]  # type: ignore[misc]
-        return _run_parallel(jobs, timeout_s)
+        return run_parallel(jobs, timeout_s)
 
     def shutdown(self, timeout_s: float = SHUTDOWN_TIMEOUT_S) -> bool:
         """Flush and stop everything, waiting at most ``timeout_s`` seconds in total.
@@ -114,9 +115,9 @@ class OwnedProviders:
         self._done = True
         atexit.unregister(self.shutdown)
         jobs: list[Callable[[], object]] = [p.shutdown for p in self._providers()]
-        finished = _run_parallel(jobs, timeout_s)
+        finished = run_parallel(jobs, timeout_s)
         for stop in self._stoppers:
-            _quietly(stop)
+            quietly(stop)
         if not finished:
             _log.warning("llm-energy-tracker: telemetry export did not finish within %.1f s; "
                          "the rest was dropped", timeout_s)
@@ -125,25 +126,6 @@ class OwnedProviders:
     def _providers(self) -> list[TracerProvider | MeterProvider | LoggerProvider]:
         found = (self.tracer_provider, self.meter_provider, self.logger_provider)
         return [p for p in found if p is not None]
-
-
-def _quietly(func: Callable[[], object]) -> None:
-    try:
-        func()
-    except Exception:  # never let teardown raise into the application
-        _log.debug("llm-energy-tracker: error while stopping telemetry", exc_info=True)
-
-
-def _run_parallel(jobs: Sequence[Callable[[], object]], timeout_s: float) -> bool:
-    """Run ``jobs`` on daemon threads; True if all returned within ``timeout_s``."""
-    threads = [threading.Thread(target=_quietly, args=(job,), daemon=True,
-                                name="llm-energy-tracker-flush") for job in jobs]
-    for t in threads:
-        t.start()
-    deadline = time.monotonic() + timeout_s
-    for t in threads:
-        t.join(max(0.0, deadline - time.monotonic()))
-    return not any(t.is_alive() for t in threads)
 
 
 def _is_real(provider: object) -> bool:
@@ -267,40 +249,6 @@ def _otlp_exporters(otlp_endpoint: str | None, protocol: str | None,
     return out
 
 
-def _prometheus_reader(port: int, host: str, stoppers: list[Callable[[], object]]
-                       ) -> tuple[MetricReader, tuple[str, int]]:
-    try:
-        from opentelemetry.exporter.prometheus import PrometheusMetricReader
-        from prometheus_client import CollectorRegistry, start_http_server
-    except ImportError as exc:
-        raise ConfigError("prometheus_port", "serving metrics to Prometheus needs the "
-                          "opentelemetry-exporter-prometheus package: pip install "
-                          f"'llm-energy-tracker[prometheus]' ({exc})") from exc
-    registry = CollectorRegistry(auto_describe=True)
-    try:
-        reader = PrometheusMetricReader(registry=registry)
-    except TypeError:  # older exporter versions always use the global registry
-        from prometheus_client import REGISTRY
-
-        registry, reader = REGISTRY, PrometheusMetricReader()
-    try:
-        started = start_http_server(port, addr=host, registry=registry)
-    except OSError as exc:
-        _quietly(reader.shutdown)
-        raise ConfigError("prometheus_port", f"cannot serve on {host}:{port}: {exc}") from exc
-    address = (host, port)
-    if isinstance(started, tuple):  # prometheus-client >= 0.20 returns (server, thread)
-        server = started[0]
-        address = (host, int(server.server_address[1]))
-
-        def stop() -> None:
-            server.shutdown()
-            server.server_close()
-
-        stoppers.append(stop)
-    return reader, address
-
-
 def build_providers(*, otlp_endpoint: str | None = None, protocol: str | None = None,
                     prometheus_port: int | None = None, service_name: str | None = None,
                     prometheus_host: str = "127.0.0.1",
@@ -316,8 +264,8 @@ def build_providers(*, otlp_endpoint: str | None = None, protocol: str | None = 
     ``OTEL_RESOURCE_ATTRIBUTES``. ``env`` replaces ``os.environ`` for deciding what to build.
 
     Raises ``ConfigError`` naming ``otlp_endpoint``, ``protocol`` or ``prometheus_port`` when a
-    code argument is invalid or its optional extra is missing. The caller registers
-    ``shutdown`` with ``atexit``.
+    code argument is invalid or its optional extra is missing. ``shutdown`` runs at interpreter
+    exit (`register_exit_flush`) unless called earlier.
     """
     env = os.environ if env is None else env
     if otlp_endpoint is not None and (not isinstance(otlp_endpoint, str)
@@ -360,7 +308,7 @@ def build_providers(*, otlp_endpoint: str | None = None, protocol: str | None = 
         readers.append(PeriodicExportingMetricReader(otlp["metrics"][0]))
     if prometheus_port is not None:
         try:
-            reader, owned.prometheus_address = _prometheus_reader(
+            reader, owned.prometheus_address = prometheus_reader(
                 prometheus_port, prometheus_host, owned._stoppers)
         except ConfigError:
             owned.shutdown(timeout_s=0.5)
@@ -371,4 +319,5 @@ def build_providers(*, otlp_endpoint: str | None = None, protocol: str | None = 
         owned.meter_provider = MeterProvider(metric_readers=readers, resource=resource,
                                              shutdown_on_exit=False)
     owned.description = "; ".join(parts)
+    register_exit_flush(owned)
     return owned

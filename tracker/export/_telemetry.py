@@ -21,7 +21,6 @@ call makes three synchronous metric measurements (the histograms), not six.
 from __future__ import annotations
 
 import inspect
-import json
 import logging
 import threading
 import time
@@ -35,7 +34,9 @@ from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from tracker._internal_errors import report
+from tracker._version import VERSION
 from tracker.export import _attributes as A
+from tracker.export._ledger import encode_line
 
 if TYPE_CHECKING:
     from tracker.export._ledger import LedgerWriter
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
 
 __all__ = ["CallStatic", "Telemetry", "has_real_tracer_provider"]
 
-_VERSION = "0.1.0"
+_VERSION = VERSION
 _requests_logger = logging.getLogger(A.REQUESTS_LOGGER)
 _requests_logger.addHandler(logging.NullHandler())
 
@@ -108,6 +109,9 @@ class _Metrics:
             description="GenAI operation duration",
             explicit_bucket_boundaries_advisory=list(A.OPERATION_DURATION_BUCKETS),
         )
+        meter.create_observable_gauge(
+            A.METRIC_BUDGET_UTILIZATION, callbacks=[_observe_budgets], unit=A.UNIT_RATIO,
+            description="Share of an energy, carbon or cost budget spent in its period")
 
     def add(self, key: tuple[Any, ...], kwh: float, gco2e: float, usd: float) -> None:
         """Add one call to the energy counters of `key` (provider, model, region, function)."""
@@ -146,6 +150,37 @@ class _Metrics:
             return [Observation(value, attrs) for value, attrs in values]
 
         return observe
+
+
+#: Budget utilisation per (key, period, unit), set by `tracker.reduce` and observed by the gauge.
+_budget_values: dict[tuple[str, str, str], float] = {}
+_budget_lock = threading.Lock()
+#: Called with (telemetry, call attributes, labels, parent context) after each priced call when
+#: configuration-level budgets are set (`tracker.reduce._budgets`); None costs one check per call.
+spend_hook: Any = None
+
+
+def set_budget_utilization(key: str, period: str, unit: str, value: float | None) -> None:
+    """Set (None: drop) the `energy.budget.utilization` value of one budget."""
+    with _budget_lock:
+        if value is None:
+            _budget_values.pop((key, period, unit), None)
+        elif (key, period, unit) in _budget_values or len(_budget_values) < _MAX_ENERGY_SETS:
+            _budget_values[(key, period, unit)] = value
+
+
+def clear_budget_utilization() -> None:
+    """Drop every budget utilisation value (budgets replaced or reset)."""
+    with _budget_lock:
+        _budget_values.clear()
+
+
+def _observe_budgets(options: CallbackOptions) -> Iterable[Observation]:
+    with _budget_lock:
+        values = list(_budget_values.items())
+    return [Observation(value, {A.ENERGY_BUDGET_KEY: key, A.ENERGY_BUDGET_PERIOD: period,
+                                A.ENERGY_BUDGET_UNIT: unit})
+            for (key, period, unit), value in values]
 
 
 _metrics_lock = threading.Lock()
@@ -197,6 +232,7 @@ class CallStatic:
             A.ENERGY_PUE: pricer.pue, A.ENERGY_GRID_GCO2E_PER_KWH: pricer.carbon_intensity,
             A.ENERGY_PRICE_USD_PER_KWH: pricer.price_usd_per_kwh,
             A.ENERGY_GRID_SOURCE: pricer.grid_source, A.ENERGY_MODEL_KNOWN: pricer.model_known,
+            A.ENERGY_ENGINE: pricer.engine,
         })
         #: Constant call-span attributes.
         self.attrs = attrs
@@ -223,6 +259,9 @@ class CallStatic:
         attrs[A.ENERGY_GCO2E_MAX] = est.gco2e_max
         attrs[A.ENERGY_USD] = est.usd
         attrs[A.ENERGY_WATER_L] = est.water_l
+        attrs[A.ENERGY_ACCELERATOR_KWH] = est.accelerator_kwh
+        attrs[A.ENERGY_SERVER_KWH] = est.server_kwh
+        attrs[A.ENERGY_EMBODIED_GCO2E] = est.embodied_gco2e
         attrs[A.ENERGY_TOKENS_ESTIMATED] = tokens_estimated
         if reading is not None:  # a live intensity was used
             attrs[A.ENERGY_GRID_GCO2E_PER_KWH] = est.carbon_intensity
@@ -323,11 +362,50 @@ class Telemetry:
             self._record_metrics(static, attrs, function, duration_s, error)
         except Exception as exc:
             report("telemetry.metrics", exc)
+        hook = spend_hook
+        if hook is not None:
+            try:
+                hook(self, attrs, labels, parent)
+            except Exception as exc:
+                report("telemetry.budgets", exc)
         ledger = self.ledger
         if ledger is not None or _requests_logger.isEnabledFor(_INFO):
             try:
                 span_ctx = span.get_span_context() if span is not None else None
                 self._write_record(ledger, attrs, labels, function, span_ctx, now_ns)
+            except Exception as exc:
+                report("telemetry.ledger", exc)
+
+    def emit_priced_span(self, static: CallStatic, attrs: dict[str, Any],
+                         labels: Mapping[str, Any], span_context: trace.SpanContext) -> None:
+        """Emit a call priced from another instrumentation's span: no span of our own.
+
+        The log record goes out in that span's trace context, the ledger line carries its trace
+        and span ids, and the energy counters count the call. The ``gen_ai.client.*`` histograms
+        are left to the instrumentation that made the span (it records them itself).
+        """
+        full = {**labels, **attrs} if labels else attrs
+        span = trace.NonRecordingSpan(span_context)
+        now_ns = time.time_ns()
+        try:
+            self._emit_log(span, full, now_ns)
+        except Exception as exc:
+            report("telemetry.log", exc)
+        try:
+            self._metrics.add((*static.energy_key, None), attrs[A.ENERGY_KWH],
+                              attrs[A.ENERGY_GCO2E], attrs[A.ENERGY_USD])
+        except Exception as exc:
+            report("telemetry.metrics", exc)
+        hook = spend_hook
+        if hook is not None:  # configured budgets count these calls too
+            try:
+                hook(self, attrs, labels, trace.set_span_in_context(span))
+            except Exception as exc:
+                report("telemetry.budgets", exc)
+        ledger = self.ledger
+        if ledger is not None or _requests_logger.isEnabledFor(_INFO):
+            try:
+                self._write_record(ledger, attrs, labels, None, span_context, now_ns)
             except Exception as exc:
                 report("telemetry.ledger", exc)
 
@@ -376,11 +454,58 @@ class Telemetry:
             "labels": dict(labels),
         }
         record.update(attrs)
-        line = json.dumps(record, separators=(",", ":"), default=str)
+        line = encode_line(record)  # strict JSON: a NaN label or figure is written as null
         if ledger is not None:
             ledger.write_line((line + "\n").encode("utf-8"))
         if _requests_logger.isEnabledFor(_INFO):
             _requests_logger.info(line, extra={"energy_record": record})
+
+    def write_training_record(self, span: Any, attrs: Mapping[str, Any],
+                              labels: Mapping[str, Any], function: str | None) -> None:
+        """Write a scope's training estimate as one ledger line (event ``energy.training``)."""
+        if self.ledger is None:
+            return
+        span_ctx = span.get_span_context() if span is not None else None
+        record: dict[str, Any] = {
+            "timestamp": datetime.now(timezone.utc).isoformat(),
+            "event": A.EVENT_TRAINING,
+            "trace_id": _hex(span_ctx.trace_id, 32) if span_ctx is not None else None,
+            "span_id": _hex(span_ctx.span_id, 16) if span_ctx is not None else None,
+            "function": function,
+            "labels": dict(labels),
+        }
+        record.update(attrs)
+        self.ledger.write_line((encode_line(record) + "\n").encode("utf-8"))
+
+    def budget_exceeded(self, span: Any, attrs: Mapping[str, Any], *, parent: Any = None) -> None:
+        """Emit `energy.budget.exceeded`: an event on `span` and a WARNING log record.
+
+        `span` None: the span current in `parent` (a context; None: the current context).
+        """
+        if span is None:
+            span = trace.get_current_span(parent)
+        try:
+            if span is not None and span.is_recording():
+                span.add_event(A.EVENT_BUDGET_EXCEEDED, dict(attrs))
+        except Exception as exc:
+            report("telemetry.budget_event", exc)
+        try:
+            ctx = trace.set_span_in_context(span) if span is not None else None
+            if _LOG_RECORD_HAS_EVENT_NAME:
+                record = _logs.LogRecord(
+                    timestamp=time.time_ns(), context=ctx, severity_text="WARN",
+                    severity_number=_logs.SeverityNumber.WARN, attributes=dict(attrs),
+                    event_name=A.EVENT_BUDGET_EXCEEDED, body=A.EVENT_BUDGET_EXCEEDED,
+                )
+            else:  # pragma: no cover - opentelemetry-api < 1.35
+                record = _logs.LogRecord(
+                    timestamp=time.time_ns(), severity_text="WARN",
+                    severity_number=_logs.SeverityNumber.WARN, body=A.EVENT_BUDGET_EXCEEDED,
+                    attributes={**attrs, "event.name": A.EVENT_BUDGET_EXCEEDED},
+                )
+            self.logger.emit(record)
+        except Exception as exc:
+            report("telemetry.budget_log", exc)
 
     # ----------------------------------------------------------------------- scope spans
     def start_scope_span(self, name: str, labels: Mapping[str, Any]) -> tuple[trace.Span, Any]:

@@ -1,4 +1,4 @@
-"""`TrackerInstrumentor`: the SDK as an OpenTelemetry instrumentor, for ``opentelemetry-instrument``.
+"""`TrackerInstrumentor`: the SDK as an OpenTelemetry instrumentor (``opentelemetry-instrument``).
 
 Registered under the ``opentelemetry_instrumentor`` entry point, so
 ``opentelemetry-instrument python app.py`` turns the SDK on with no code change:
@@ -18,6 +18,7 @@ then raises `IntegrationNotAvailable`.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Collection
 from typing import Any
 
@@ -39,11 +40,15 @@ class _MissingBase:
         """Nothing was instrumented."""
 
 
-_Base: Any
-try:
-    from opentelemetry.instrumentation.instrumentor import BaseInstrumentor as _Base
-except ImportError:  # pragma: no cover - exercised only without the otel extra
-    _Base = _MissingBase
+def _base() -> Any:
+    try:
+        module = importlib.import_module("opentelemetry.instrumentation.instrumentor")
+    except ImportError:
+        return _MissingBase
+    return module.BaseInstrumentor
+
+
+_Base: Any = _base()
 
 
 class TrackerInstrumentor(_Base):  # type: ignore[misc]

@@ -8,7 +8,8 @@ installed (or too old) raises `IntegrationNotAvailable`.
 
 `DISABLES` is the table of which integration turns which off, so that nothing is counted twice:
 a framework integration that records the calls itself lists the provider integrations it makes
-redundant, and instrumenting it uninstruments them (and keeps them off).
+redundant, and instrumenting it uninstruments them (and keeps them off). `DEFERS` is the table of
+which framework integration defers to which: its call is recorded only when none inside it was.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 from tracker.exceptions import IntegrationNotAvailable
+from tracker.recording import _framework
 
 __all__ = [
+    "DEFERS",
     "DISABLES",
     "INTEGRATIONS",
     "instrument",
@@ -38,12 +41,27 @@ INTEGRATIONS: dict[str, str] = {
     "mistral": "integrations.mistral",
     "cohere": "integrations.cohere",
     "ollama": "integrations.ollama",
+    "litellm": "integrations.litellm",
+    "langchain": "integrations.langchain",
 }
 
 #: Integration name -> integrations it makes redundant (they would count the same calls).
-#: Empty for now: openai and anthropic never call each other. A framework integration
-#: (LangChain, LiteLLM...) that records calls itself adds itself here.
+#: Empty: no integration turns another off. The framework integrations defer instead (`DEFERS`).
 DISABLES: dict[str, frozenset[str]] = {}
+
+#: Framework integration -> the integrations whose record wins over its own ("never twice").
+#: A framework call (a LiteLLM ``completion``, a LangChain model run) records itself only when no
+#: call made inside it was recorded: the provider client's call, or a framework nested in it.
+#: The rule holds at run time whatever the order integrations were patched in
+#: (`tracker.recording._framework`), for any integration, so this table documents the known
+#: pairs: LiteLLM calls the openai client on its ``openai/`` (and OpenAI-compatible) routes and
+#: its own HTTP code elsewhere; LangChain's chat models call the provider clients, or LiteLLM.
+DEFERS: dict[str, frozenset[str]] = {
+    "litellm": frozenset({"openai", "anthropic", "bedrock", "mistral", "cohere", "ollama",
+                          "google_genai"}),
+    "langchain": frozenset({"openai", "anthropic", "bedrock", "mistral", "cohere", "ollama",
+                            "google_genai", "litellm"}),
+}
 
 _lock = threading.RLock()
 _active: dict[str, Any] = {}
@@ -115,6 +133,8 @@ def _uninstrument_one(name: str) -> None:
     module = _active.pop(name, None)
     if module is not None:
         module.uninstrument()
+        if name in DEFERS and not any(other in DEFERS for other in _active):
+            _framework.deactivate()
 
 
 def uninstrument(*names: str) -> list[str]:

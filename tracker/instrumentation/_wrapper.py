@@ -20,8 +20,10 @@ from opentelemetry import trace
 
 from tracker._internal_errors import guard, report
 from tracker.config import _configure as _config
+from tracker.exceptions import BudgetExceeded
 from tracker.export import _genai_spans as _stacked
 from tracker.recording import _calls as _usage
+from tracker.recording import _framework
 from tracker.recording import _returned as _responses
 from tracker.recording._streams import StreamStrategy, estimate_tokens, wrap_stream
 from tracker.recording._usage import Usage
@@ -100,6 +102,9 @@ class Endpoint:
     #: A response whose body is parsed later (`with_raw_response`, `with_streaming_response`):
     #: it is proxied and its `parse()` result recorded as if the method had returned it.
     is_raw: Callable[[Any], bool] = lambda _r: False
+    #: A framework's call (LiteLLM...): recorded only if no call inside it was, such as the
+    #: provider client's call it makes ("never twice", `tracker.recording._framework`).
+    framework: bool = False
 
 
 def _begin(endpoint: Endpoint, instance: Any, kwargs: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
@@ -113,6 +118,8 @@ def _begin(endpoint: Endpoint, instance: Any, kwargs: dict[str, Any]) -> tuple[A
             operation=endpoint.operation,
             request_model=model if isinstance(model, str) else None,
         )
+    except BudgetExceeded:  # opt-in (on_exceed="raise"): the application asked for it
+        raise
     except Exception as exc:
         report("instrumentation.start", exc)
     return call, kwargs
@@ -255,6 +262,8 @@ class RawResponseProxy(wrapt.ObjectProxy):  # type: ignore[type-arg,misc,unused-
 
 def make_wrapper(endpoint: Endpoint, *, is_async: bool) -> Callable[..., Any]:
     """The `wrapt` wrapper recording one call of a provider method described by `endpoint`."""
+    if endpoint.framework:
+        return _framework_wrapper(endpoint, is_async=is_async)
     if is_async:
 
         async def async_wrapper(wrapped: Callable[..., Any], instance: Any,
@@ -292,5 +301,46 @@ def make_wrapper(endpoint: Endpoint, *, is_async: bool) -> Callable[..., Any]:
         if entered is not None:
             _leave(call, entered)
         return _end(endpoint, call, result, kwargs, False)
+
+    return wrapper
+
+
+def _framework_wrapper(endpoint: Endpoint, *, is_async: bool) -> Callable[..., Any]:
+    """`make_wrapper()` for a framework call: the call inside it that was recorded wins."""
+    if is_async:
+
+        async def async_wrapper(wrapped: Callable[..., Any], instance: Any,
+                                args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+            if not _config.get_config().enabled:
+                return await wrapped(*args, **kwargs)
+            call, kwargs = _begin(endpoint, instance, kwargs)  # (claims an enclosing frame)
+            frame = _framework.open_frame()
+            try:
+                result = await wrapped(*args, **kwargs)
+            except BaseException as exc:
+                _framework.close_frame(frame)
+                if not frame.claimed:
+                    _fail(call, exc)
+                raise
+            _framework.close_frame(frame)
+            return result if frame.claimed else _end(endpoint, call, result, kwargs, True)
+
+        return async_wrapper
+
+    def wrapper(wrapped: Callable[..., Any], instance: Any,
+                args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if not _config.get_config().enabled:
+            return wrapped(*args, **kwargs)
+        call, kwargs = _begin(endpoint, instance, kwargs)
+        frame = _framework.open_frame()
+        try:
+            result = wrapped(*args, **kwargs)
+        except BaseException as exc:
+            _framework.close_frame(frame)
+            if not frame.claimed:
+                _fail(call, exc)
+            raise
+        _framework.close_frame(frame)
+        return result if frame.claimed else _end(endpoint, call, result, kwargs, False)
 
     return wrapper

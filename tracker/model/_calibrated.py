@@ -1,28 +1,15 @@
-"""The calibrated energy model: GPU energy per input and output token from serving physics.
+"""The calibrated energy model (default method): fitted coefficients and per-token joules.
 
-One decode step of a replica (``gpus`` accelerators serving ``batch_size`` sequences) reads the
-weights the batch touches and the batch's KV cache once, and runs ``2 x active params`` FLOPs per
-sequence. With ``G`` accelerators, batch ``B``, ``a``/``t`` active/total params, ``b`` bytes per
-weight (``tracker.specs.BYTES_PER_PARAM``)::
+The physics is in `tracker.model._physics`, the serving-engine profiles in
+`tracker.model._engines`; the coefficients are fitted by ``benchmarks/calibrate.py`` on two
+independent public sources (ML.ENERGY, GPU energy under vLLM; MLPerf Inference power, whole
+servers at the wall under TensorRT-LLM, files in ``benchmarks/data/``) and stored with their
+provenance and scores in ``tracker/model/data/calibration.json``, read once at import.
 
-    touched   = t * (1 - (1 - a/t) ** B)        # MoE: distinct experts the batch hits; dense: t
-    t_mem     = (touched * (b + d) + B * kv * sqrt(a)) / (G * bandwidth * eta_mem)
-    t_comp    = 2 * a * B / (G * peak_eff * mfu_decode)
-    t_step    = t_fixed + t_comm * (G - 1) + t_seq * B + (t_mem**k + t_comp**k) ** (1/k)
-    E_step    = G * TDP * (p_idle * t_step + p_mem * t_mem + p_comp * t_comp)
-    J/output  = E_step / B
-    J/input   = 2 * a / (peak_eff * mfu_prefill) * TDP * (p_idle + p_comp)  # compute-bound
-
-``t_fixed`` is host-side time per step (scheduling, launches), ``t_comm`` tensor-parallel
-synchronisation, ``t_seq`` per-sequence work outside the weight roofline (attention over the
-context, sampling). ``d`` is a low-precision kernel overhead (8-bit: activation quantisation and
-small-batch kernel inefficiency; 4-bit: weight dequantisation; in equivalent bytes per weight;
-zero at 16 bits and wider) and ``peak_eff`` is the 16-bit peak
-times the precision's peak ratio raised to a fitted gain below one, so a narrower format saves
-little at large batch and can cost more at small batch, as ML.ENERGY v3 measured for FP8.
-Hardware enters only through its spec numbers (TDP, bandwidth, peak FLOP/s, memory). The
-coefficients are fitted by ``benchmarks/calibrate.py`` on measured ML.ENERGY data and stored with
-their provenance in ``tracker/model/data/calibration.json``, loaded once at import.
+`replica_joules` gives, for one configuration, the per-token joules at the accelerators and at
+the host, split into the terms `CallPricer` needs to price a call with a few multiplications:
+per output token at zero context plus a slope per token of context, per prompt token plus a
+slope per prompt token (attention), per cached prompt token.
 """
 
 from __future__ import annotations
@@ -30,154 +17,211 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from tracker.model._specs import BYTES_PER_PARAM, HardwareSpec
+from tracker.model import _physics as phys
+from tracker.model._engines import EngineProfile, engine_profiles
+from tracker.model._specs import BYTES_PER_PARAM, HardwareSpec, ModelSpec
 
 __all__ = [
     "BATCH_SIZE_RANGE",
     "CALIBRATION_FILE",
     "COEFFICIENTS",
     "DEFAULT_BATCH_SIZE",
+    "ENGINE_PROFILES",
     "RANGE_LOG2_SPREAD",
+    "ReplicaJoules",
     "default_gpus",
     "gpu_joules_per_token",
+    "kv_bytes_per_token",
+    "layers_hidden",
+    "native_peak",
+    "replica_joules",
 ]
 
 #: Fitted coefficients with their provenance (written by ``benchmarks/calibrate.py``).
 CALIBRATION_FILE: Final = Path(__file__).with_name("data") / "calibration.json"
 
-#: Coefficient names the model needs (the JSON file must carry each).
-_NAMES: Final = (
-    "eta_mem", "mfu_decode", "mfu_prefill", "t_fixed_s", "kv_mb_per_seq", "roofline_k",
-    "p_idle", "p_mem", "p_comp", "overhead_8bit_bytes", "overhead_4bit_bytes",
-    "lowp_flops_gain", "t_comm_s", "t_seq_s",
+#: Shared coefficient names the model needs (the JSON file must carry each).
+NAMES: Final = (
+    "eta_mem", "eta_kv", "mfu_decode", "mfu_prefill", "p_idle", "p_mem", "p_comp", "lowp_gain",
+    "overhead_8bit_bytes", "overhead_4bit_bytes", "host_frac", "cap_alpha",
 )
+#: Per-engine coefficient names.
+ENGINE_NAMES: Final = ("t_fixed_s", "t_seq_s", "t_comm_s")
 
 #: Share of accelerator memory the weights may fill; the rest holds KV cache and activations
 #: (vLLM's default gpu_memory_utilization is 0.9; a usable KV pool needs a good part of it).
 WEIGHT_MEMORY_SHARE: Final = 0.75
 _GPUS_PER_NODE: Final = 8
+#: Context (tokens) at which the decode slope per token of context is taken.
+_CONTEXT_PROBE: Final = 4096.0
 
-#: Central batch (concurrent sequences per replica) for hosted or unknown serving.
-#:
-#: Hosted batch sizes are not published. 256 is vLLM's long-standing default cap on concurrent
-#: sequences (``max_num_seqs``), the point where the ML.ENERGY v2/v3 per-token curves have
-#: flattened (beyond it energy per token falls by well under 2x while latency keeps growing), and
-#: it puts a GPT-4o-class request (88B active of 440B, bf16, 16 H100, 100 in / 300 out) at about
-#: 0.16 Wh on the accelerators, 0.30 Wh at the facility (x 1.6 host x 1.2 PUE): beside Google's
-#: 0.10 Wh accelerators-only median Gemini prompt and Epoch AI's 0.3 Wh / OpenAI's 0.34 Wh.
+#: Central batch (concurrent sequences per replica) for hosted or unknown serving: vLLM's
+#: long-standing default cap on concurrent sequences (``max_num_seqs`` = 256), where the
+#: ML.ENERGY v2/v3 per-token curves have flattened.
 DEFAULT_BATCH_SIZE: Final[float] = 256.0
 
 #: (low, high) batch for the range. 64 is EcoLogits' assumed serving batch (``BATCH_SIZE`` in
-#: genai-impact/ecologits ecologits/impacts/llm.py) and the knee of the measured curves, i.e. a
-#: lightly loaded, latency-first replica; 1024 is about the largest batch the ML.ENERGY sweeps
-#: sustain for 70B-class models on 4-8 accelerators (throughput-first serving).
+#: genai-impact/ecologits ecologits/impacts/llm.py), a lightly loaded, latency-first replica;
+#: 1024 is about the largest batch the ML.ENERGY sweeps and MLPerf Server runs sustain for
+#: 70B-class models (throughput-first serving).
 BATCH_SIZE_RANGE: Final[tuple[float, float]] = (64.0, 1024.0)
 
 
-def _load(path: Path = CALIBRATION_FILE) -> dict[str, float]:
-    """Read the fitted coefficients from the calibration file (once, at import)."""
+def _load(path: Path = CALIBRATION_FILE) -> dict[str, object]:
     with path.open(encoding="utf-8") as fh:
-        raw = json.load(fh)["coefficients"]
-    return {name: float(raw[name]) for name in _NAMES}
+        doc: dict[str, object] = json.load(fh)
+    return doc
 
 
-#: The fitted coefficients in use (see ``calibration.json`` for meaning and provenance).
-COEFFICIENTS: Final[Mapping[str, float]] = _load()
+_DOC: Final = _load()
+_COEF_RAW: Final = _DOC["coefficients"]
+assert isinstance(_COEF_RAW, dict)
+#: The fitted shared coefficients in use (see ``calibration.json`` for meaning and provenance).
+COEFFICIENTS: Final[Mapping[str, float]] = {n: float(_COEF_RAW[n]) for n in NAMES}
+_ENG_RAW: Final = _DOC["engines"]
+assert isinstance(_ENG_RAW, dict)
+#: Every engine profile, fitted and derived.
+ENGINE_PROFILES: Final[Mapping[str, EngineProfile]] = engine_profiles(
+    {e: {n: float(_ENG_RAW[e][n]) for n in ENGINE_NAMES} for e in _ENG_RAW})
 
 
-def _cv_spread(path: Path = CALIBRATION_FILE) -> float:
-    """The model's own error on models it was not fitted on: leave-one-model-out median |log2|."""
-    with path.open(encoding="utf-8") as fh:
-        scores = json.load(fh)["scores"]["cross_validation"]["leave_one_model_out"]
-    return float(scores["median_abs_log2"])
+def _cv_spread() -> float:
+    scores = _DOC["scores"]
+    assert isinstance(scores, dict)
+    return float(scores["range_log2_spread"])
 
 
-#: Every calibrated range is widened by 2**RANGE_LOG2_SPREAD both ways: the cross-validated
-#: median error of the fit (about 1.3x), so a range never claims more precision than the model has.
+#: Every calibrated range is widened by 2**RANGE_LOG2_SPREAD both ways: the model's median
+#: error where it was not fitted (the worst of fitting on one source and scoring the other, and
+#: leave-one-model-out), so a range never claims more precision than the model has.
 RANGE_LOG2_SPREAD: Final[float] = _cv_spread()
 
 
-def per_token_joules(
-    coef: Mapping[str, float],
-    *,
-    active_params_b: float,
-    total_params_b: float,
-    bytes_per_param: float,
-    tdp_w: float,
-    bandwidth_tb_s: float,
-    peak_16bit_flops: float,
-    peak_flops: float,
-    gpus: int,
-    batch_size: float,
-) -> tuple[float, float]:
-    """The model with explicit coefficients and plain hardware numbers (used by the fit too).
+def native_peak(hardware: HardwareSpec, precision: str) -> float:
+    """Dense peak FLOP/s the accelerator computes `precision` at: native formats only.
 
-    Returns (joules per input token, joules per output token) for the whole replica.
+    FP8 only where the accelerator lists FP8 (Hopper, Ada, Blackwell, MI300), INT8 where it
+    lists INT8 (A100, TPUs), FP4 only where it lists FP4 (Blackwell); otherwise the weights are
+    dequantised and multiplied at 16 bits (an FP8 model on an A100, MXFP4 on an H100).
     """
-    g = float(max(1, gpus))
-    batch = max(1.0, float(batch_size))
-    total = max(total_params_b, 1e-6)
-    active = min(max(active_params_b, 1e-6), total)
-    # Weights the batch touches in one step: each sequence picks experts worth active/total of
-    # the expert weights; B sequences cover 1 - (1 - a/t)^B of them (dense: all).
-    ratio = active / total
-    touched = total if ratio >= 1.0 else total * -math.expm1(batch * math.log1p(-ratio))
-    if bytes_per_param >= 2.0:
-        overhead = 0.0
-    elif bytes_per_param >= 1.0:
-        overhead = coef["overhead_8bit_bytes"]
+    peaks = hardware.peak_tflops
+    if precision in ("fp8", "int8"):
+        value = peaks.get(precision)
+    elif precision in ("fp4", "mxfp4"):
+        value = peaks.get("fp4") or peaks.get("mxfp4")
+    elif precision == "int4":
+        value = peaks.get("int4")
     else:
-        overhead = coef["overhead_4bit_bytes"]
-    gain = coef["lowp_flops_gain"] if peak_flops > peak_16bit_flops else 1.0
-    peak_eff = peak_16bit_flops * (peak_flops / peak_16bit_flops) ** gain
-    weight_bytes = touched * 1e9 * (bytes_per_param + overhead)
-    kv_bytes = batch * coef["kv_mb_per_seq"] * 1e6 * math.sqrt(active)
-    t_mem = (weight_bytes + kv_bytes) / (g * bandwidth_tb_s * 1e12 * coef["eta_mem"])
-    t_comp = 2.0 * active * 1e9 * batch / (g * peak_eff * coef["mfu_decode"])
-    k = coef["roofline_k"]
-    t_step = (
-        coef["t_fixed_s"] + coef["t_comm_s"] * (g - 1.0) + coef["t_seq_s"] * batch
-        + (t_mem**k + t_comp**k) ** (1.0 / k)
+        value = None
+    return value * 1e12 if value else hardware.peak_flops("bf16")
+
+
+def _lowp_overhead(bytes_per_param: float) -> float:
+    if bytes_per_param >= 2.0:
+        return 0.0
+    if bytes_per_param >= 1.0:
+        return COEFFICIENTS["overhead_8bit_bytes"]
+    return COEFFICIENTS["overhead_4bit_bytes"]
+
+
+def kv_bytes_per_token(spec: ModelSpec | None, active_b: float) -> float:
+    """KV-cache bytes per token of context at 16 bits: the architecture's, else the prior."""
+    if spec is not None:
+        arch = spec.kv_bytes_per_token()
+        if arch is not None:
+            return arch
+    return float(phys.kv_prior_bytes(max(active_b, 1e-3)))
+
+
+def layers_hidden(spec: ModelSpec | None, active_b: float) -> float:
+    """Layers x hidden size (attention width summed over layers): published, else the prior."""
+    if spec is not None and spec.layers and spec.hidden_size:
+        return float(spec.layers * spec.hidden_size)
+    return float(phys.layers_hidden_prior(max(active_b, 1e-3)))
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaJoules:
+    """Per-token joules at the accelerators (``acc_*``) and the host (``host_*``).
+
+    Output token: ``out0 + out_ctx * context``; prompt token: ``in0 + in_len * prompt_len``;
+    cached prompt token: ``cached``.
+    """
+
+    acc_out0: float
+    acc_out_ctx: float
+    acc_in0: float
+    acc_in_len: float
+    acc_cached: float
+    host_out0: float
+    host_out_ctx: float
+    host_in0: float
+    host_in_len: float
+    host_cached: float
+
+
+def replica_joules(
+    *, spec: ModelSpec | None, active_b: float, total_b: float, precision: str,
+    hardware: HardwareSpec, gpus: int, batch_size: float, engine: EngineProfile,
+    power_limit_w: float | None = None, embedding: bool = False,
+) -> ReplicaJoules:
+    """Per-token joules of one configuration (see `ReplicaJoules`). Pure; callers cache it."""
+    coef = COEFFICIENTS
+    bpp = BYTES_PER_PARAM[precision]
+    kv = kv_bytes_per_token(spec, active_b)
+    if engine.kv_low_precision and bpp <= 1.0:
+        kv *= 0.5
+    lh = layers_hidden(spec, active_b)
+    limit = hardware.tdp_w if power_limit_w is None else min(power_limit_w, hardware.tdp_w)
+    peak16 = hardware.peak_flops("bf16")
+    peak_n = native_peak(hardware, precision)
+    bandwidth = hardware.bandwidth_tb_s * 1e12
+    total = max(total_b, active_b)
+    args = dict(active=active_b, total=total, bytes_per_param=bpp,
+                lowp_overhead=_lowp_overhead(bpp), kv_bytes=kv, tdp_w=hardware.tdp_w,
+                bandwidth=bandwidth, peak16=peak16, peak_native=peak_n, gpus=float(max(1, gpus)),
+                batch=max(1.0, float(batch_size)), limit_w=limit)
+    eng = {"t_fixed_s": engine.t_fixed_s, "t_seq_s": engine.t_seq_s,
+           "t_comm_s": engine.t_comm_s}
+    if embedding:  # an encoder: no decode
+        a0 = h0 = a1 = h1 = 0.0
+    else:
+        a0, h0 = phys.decode_joules(coef, eng, context=0.0, **args)
+        a_p, h_p = phys.decode_joules(coef, eng, context=_CONTEXT_PROBE, **args)
+        a1, h1 = max(0.0, (a_p - a0) / _CONTEXT_PROBE), max(0.0, (h_p - h0) / _CONTEXT_PROBE)
+    # Encoders attend both ways over the text: twice a causal prefill's attention.
+    width = 2.0 * lh if embedding else lh
+    p0, ph0 = phys.prefill_joules(coef, active=active_b, layers_hidden=width, prompt_len=0.0,
+                                  tdp_w=hardware.tdp_w, peak16=peak16, peak_native=peak_n,
+                                  limit_w=limit)
+    p1, ph1 = phys.prefill_joules(coef, active=active_b, layers_hidden=width,
+                                  prompt_len=_CONTEXT_PROBE, tdp_w=hardware.tdp_w,
+                                  peak16=peak16, peak_native=peak_n, limit_w=limit)
+    c_acc, c_host = phys.cached_joules(coef, kv_bytes=kv, tdp_w=hardware.tdp_w,
+                                       bandwidth=bandwidth)
+    return ReplicaJoules(
+        a0, a1, p0, max(0.0, (p1 - p0) / _CONTEXT_PROBE), c_acc,
+        h0, h1, ph0, max(0.0, (ph1 - ph0) / _CONTEXT_PROBE), c_host,
     )
-    step_joules = g * tdp_w * (
-        coef["p_idle"] * t_step + coef["p_mem"] * t_mem + coef["p_comp"] * t_comp
-    )
-    prefill = (
-        2.0 * active * 1e9 / (peak_eff * coef["mfu_prefill"])
-        * tdp_w * (coef["p_idle"] + coef["p_comp"])
-    )
-    return prefill, step_joules / batch
 
 
 def gpu_joules_per_token(
-    *,
-    active_params_b: float,
-    total_params_b: float,
-    precision: str,
-    hardware: HardwareSpec,
-    gpus: int,
-    batch_size: float,
+    *, active_params_b: float, total_params_b: float, precision: str, hardware: HardwareSpec,
+    gpus: int, batch_size: float, engine: str = "vllm", context: float = 0.0,
+    prompt_len: float = 0.0,
 ) -> tuple[float, float]:
-    """Accelerator joules per input (prefill) token and per output (decode) token.
+    """Accelerator joules per prompt token and per output token at one context (no host, no PUE).
 
-    GPU energy only: no host, no PUE. Non-increasing in ``batch_size``, non-decreasing in
-    ``active_params_b``. Pure and cheap; callers cache per configuration.
+    Non-increasing in ``batch_size``, non-decreasing in ``active_params_b``.
     """
-    return per_token_joules(
-        COEFFICIENTS,
-        active_params_b=active_params_b,
-        total_params_b=total_params_b,
-        bytes_per_param=BYTES_PER_PARAM[precision],
-        tdp_w=hardware.tdp_w,
-        bandwidth_tb_s=hardware.bandwidth_tb_s,
-        peak_16bit_flops=hardware.peak_flops("bf16"),
-        peak_flops=hardware.peak_flops(precision),
-        gpus=gpus,
-        batch_size=batch_size,
-    )
+    r = replica_joules(spec=None, active_b=active_params_b, total_b=total_params_b,
+                       precision=precision, hardware=hardware, gpus=gpus,
+                       batch_size=batch_size, engine=ENGINE_PROFILES[engine])
+    return r.acc_in0 + r.acc_in_len * prompt_len, r.acc_out0 + r.acc_out_ctx * context
 
 
 def default_gpus(total_params_b: float, precision: str, hardware: HardwareSpec) -> int:

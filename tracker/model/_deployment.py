@@ -29,6 +29,7 @@ class Deployment:
     gpus: int | None = None
     engine: str | None = None
     power_limit_w: float | None = None
+    fleet_idle: float | None = None
     carbon_intensity: float | None = None
     price_usd_per_kwh: float | None = None
     wue: float | None = None
@@ -45,11 +46,5 @@ class Deployment:
         return replace(self, **changes) if changes else self
 
     def pricer_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments of `pricer()` / `estimate()` (unset newer inputs left out)."""
-        out = {f.name: getattr(self, f.name) for f in fields(self)}
-        for name in ("engine", "power_limit_w"):
-            if out[name] is None:
-                del out[name]
-        if out["method"] is None:
-            out["method"] = "calibrated"
-        return out
+        """Keyword arguments of `pricer()` / `estimate()`."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -20,6 +20,15 @@ Sources (operator sustainability reports, as compiled in shared/reference/README
 - Google (Gemini): fleet PUE 1.09 (2024) and about 1.0 L/kWh on-site water, Google Environmental
   Report 2025 and Elsworth et al. 2025 (arXiv:2508.15734); Gemini is served on TPUs, assumed
   TPU v6e (Trillium) or v5e, in us-central1.
+- Amazon Bedrock (``aws.bedrock``): the AWS figures above, whichever model family is invoked.
+- Mistral AI (``mistral_ai``): Mistral's life-cycle analysis of Mistral Large 2 (Mistral AI with
+  Carbone 4 and ADEME, "Our contribution to a global environmental standard for AI", July 2025)
+  reports its impacts for inference in its French data centres; the region is assumed to be
+  France's grid on H100-class GPUs. No PUE or WUE is published, so the energy-model defaults
+  apply to them.
+- Cohere: no serving location or fleet figures are published; nothing is assumed.
+- Ollama (``ollama``): a local server, so no cloud assumption at all: the configured hardware
+  and region (else the energy-model defaults) apply.
 """
 
 from __future__ import annotations
@@ -62,6 +71,12 @@ _GCP = Deployment(
     wue=1.0,
     source="Google Environmental Report 2025 (fleet PUE 1.09, 2024); Elsworth et al. 2025",
 )
+_MISTRAL = Deployment(
+    hardware=("h100",),
+    region=("FR",),
+    source="Mistral AI / Carbone 4 / ADEME life-cycle analysis of Mistral Large 2 (July 2025): "
+           "inference in French data centres; PUE and WUE not published",
+)
 
 #: Provider name (OpenTelemetry `gen_ai.provider.name` values and common aliases) -> deployment.
 DEPLOYMENTS: dict[str, Deployment] = {
@@ -76,6 +91,9 @@ DEPLOYMENTS: dict[str, Deployment] = {
     "gcp.vertex_ai": _GCP,
     "gcp.gen_ai": _GCP,
     "vertex_ai": _GCP,
+    "mistral_ai": _MISTRAL,
+    "mistral": _MISTRAL,
+    "amazon": _AWS,  # Nova and Titan, served only on Bedrock
 }
 
 

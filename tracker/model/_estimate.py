@@ -1,11 +1,14 @@
 """The energy model: per-token energy for a model on hardware in a region, and `estimate()`.
 
-Two methods (see `../shared/docs/energy-model.md`):
+Two methods (see ``docs/energy-model.md``):
 
 - ``flops``: the seed formula, exactly: ``2 x active params x tokens / (FLOP-per-joule x precision
   multiplier)``, then ``x (1 + host_overhead) x PUE``. A theoretical floor.
-- ``calibrated`` (default): a roofline model of prefill and decode fitted to measured serving
-  energy (`tracker.calibrated`).
+- ``calibrated`` (default): a roofline model of prefill and decode with per-engine overheads,
+  fitted to measured serving energy (`tracker.model._calibrated`, `_physics`, `_engines`).
+
+Every estimate carries three boundaries, each with its range (`tracker.model._boundaries`):
+accelerators, server (accelerators + host) and facility (server x (1 + fleet idle) x PUE).
 
 Everything that depends on the configuration is resolved once into a `CallPricer`; pricing a call
 is then a handful of multiplications (`CallPricer.price`), which is what the tracking hot path uses.
@@ -20,6 +23,9 @@ from typing import Any, Literal
 
 from tracker.exceptions import ConfigError
 from tracker.model import _calibrated as calibrated
+from tracker.model import _embodied as embodied
+from tracker.model._boundaries import FLEET_IDLE_SHARE, calibrated_corners, flops_corners
+from tracker.model._engines import ENGINES, normalise_engine
 from tracker.model._registry import WORLD, Registry, get_registry
 from tracker.model._specs import FLOPS_PRECISION_MULTIPLIER, PRECISIONS, HardwareSpec, ModelSpec
 
@@ -44,8 +50,17 @@ class _Defaults:
     region: str = WORLD
     #: The seed's value; Epoch AI uses 1.2 for AI data centres.
     pue: float = 1.2
-    #: Google 2025 measured breakdown: (25 % host + 10 % idle) / 58 % accelerators = 0.6.
-    host_overhead_calibrated: float = 0.6
+    #: None: host power is modelled (0.4 x TDP per accelerator for the work's duration, plus
+    #: power-supply losses; tracker.model._boundaries); a number replaces it by that share of
+    #: accelerator energy.
+    host_overhead_calibrated: float | None = None
+    #: Provisioned idle capacity of a production fleet, share of server energy: Google 2025,
+    #: idle 10 % against accelerators 58 % + host 25 % (arXiv:2508.15734).
+    fleet_idle_calibrated: float = FLEET_IDLE_SHARE
+    #: The seed formula has no idle term.
+    fleet_idle_flops: float = 0.0
+    #: Serving engine when none is given: the documented hosted-API mix (tracker.model._engines).
+    engine: str = "mix"
     #: The seed formula has no host term.
     host_overhead_flops: float = 0.0
     #: The seed's "US average" (unsourced, near the US residential average); used only where the
@@ -68,6 +83,21 @@ FALLBACK_MODEL = ModelSpec(
     active_params_b_max=405.0,
     estimated=True,
     source="llm-energy-tracker fallback for unknown models (dense 70B, range Llama-3.1 8B-405B)",
+    year=2025,
+)
+
+#: Used instead for an unknown model whose name says it is an embedding model: an encoder of
+#: 0.35B (range 0.02B, all-MiniLM-L6-v2, to 7.1B, e5-mistral-7b-instruct), never a chat model.
+FALLBACK_EMBEDDING_MODEL = ModelSpec(
+    name="unknown-embedding",
+    total_params_b=0.35,
+    active_params_b=0.35,
+    active_params_b_min=0.02,
+    active_params_b_max=7.1,
+    estimated=True,
+    kind="embedding",
+    source="llm-energy-tracker fallback for unknown embedding models (range: all-MiniLM-L6-v2 "
+           "22.7M to e5-mistral-7b-instruct 7.11B, official model cards)",
     year=2025,
 )
 
@@ -102,6 +132,27 @@ class Estimate:
     grid_source: str
     price_usd_per_kwh: float
     wue: float
+    #: Manufacturing footprint of the hardware amortised over this request (never in `gco2e`).
+    embodied_gco2e: float = 0.0
+    embodied_gco2e_min: float = 0.0
+    embodied_gco2e_max: float = 0.0
+    #: `gco2e` + `embodied_gco2e`: usage and manufacturing together.
+    total_gco2e: float = 0.0
+    #: Inner boundaries of `energy_kwh` (facility): the accelerators alone, and the server (the
+    #: accelerators plus host CPUs, memory, fans, power-supply losses), each with its range.
+    accelerator_kwh_min: float = 0.0
+    accelerator_kwh_max: float = 0.0
+    server_kwh: float = 0.0
+    server_kwh_min: float = 0.0
+    server_kwh_max: float = 0.0
+    #: Prompt tokens read from a prompt cache (a subset of `input_tokens`).
+    cached_input_tokens: int = 0
+    #: Serving-engine profile (`vllm`, `tensorrt-llm`, ..., or `mix`).
+    engine: str = "mix"
+    #: Provisioned idle capacity added at the facility, share of server energy.
+    fleet_idle: float = 0.0
+    #: GPU power limit assumed (W); None: uncapped.
+    power_limit_w: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The estimate as a plain dict (JSON-serialisable)."""
@@ -136,56 +187,130 @@ class CallPricer:
     grid_source: str
     price_usd_per_kwh: float
     wue: float
+    #: embodied gCO2e per accelerator kWh (central, min, max): the call's accelerator time
+    #: times the hardware's amortised manufacturing footprint (`tracker.model._embodied`)
+    emb_per_acc_kwh: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    # accelerator and server kWh coefficients (out0, out_ctx, in0, in_len, cached):
+    # central, min, max (tracker.model._boundaries)
+    acc: tuple[float, float, float, float, float] = (0.0, 0.0, 0.0, 0.0, 0.0)
+    acc_min: tuple[float, float, float, float, float] = (0.0, 0.0, 0.0, 0.0, 0.0)
+    acc_max: tuple[float, float, float, float, float] = (0.0, 0.0, 0.0, 0.0, 0.0)
+    srv: tuple[float, float, float, float, float] = (0.0, 0.0, 0.0, 0.0, 0.0)
+    srv_min: tuple[float, float, float, float, float] = (0.0, 0.0, 0.0, 0.0, 0.0)
+    srv_max: tuple[float, float, float, float, float] = (0.0, 0.0, 0.0, 0.0, 0.0)
+    #: server kWh -> facility kWh: (1 + fleet_idle) x PUE
+    facility_factor: float = 1.0
+    engine: str = "mix"
+    fleet_idle: float = 0.0
+    power_limit_w: float | None = None
 
     def price(
         self,
         input_tokens: int,
         output_tokens: int,
         *,
+        cached_input_tokens: int = 0,
         carbon_intensity: float | None = None,
         grid_source: str | None = None,
     ) -> Estimate:
         """Price one call; `carbon_intensity` replaces the configured figure (a live value)."""
         ci = self.carbon_intensity if carbon_intensity is None else carbon_intensity
-        kwh = self.kwh_in * input_tokens + self.kwh_out * output_tokens
-        kwh_min = self.kwh_in_min * input_tokens + self.kwh_out_min * output_tokens
-        kwh_max = self.kwh_in_max * input_tokens + self.kwh_out_max * output_tokens
+        cached = min(max(cached_input_tokens, 0), input_tokens)
+        unc = input_tokens - cached
+        o, oc, pin = output_tokens, output_tokens * (input_tokens + 0.5 * output_tokens), (
+            unc * input_tokens)
+        a, a0, a1 = self.acc, self.acc_min, self.acc_max
+        s, s0, s1 = self.srv, self.srv_min, self.srv_max
+        acc = a[0] * o + a[1] * oc + a[2] * unc + a[3] * pin + a[4] * cached
+        acc_min = a0[0] * o + a0[1] * oc + a0[2] * unc + a0[3] * pin + a0[4] * cached
+        acc_max = a1[0] * o + a1[1] * oc + a1[2] * unc + a1[3] * pin + a1[4] * cached
+        srv = s[0] * o + s[1] * oc + s[2] * unc + s[3] * pin + s[4] * cached
+        srv_min = s0[0] * o + s0[1] * oc + s0[2] * unc + s0[3] * pin + s0[4] * cached
+        srv_max = s1[0] * o + s1[1] * oc + s1[2] * unc + s1[3] * pin + s1[4] * cached
+        f = self.facility_factor
+        kwh, kwh_min, kwh_max = srv * f, srv_min * f, srv_max * f
+        e = self.emb_per_acc_kwh
+        emb = acc * e[0]
         return Estimate(
-            kwh, kwh_min, kwh_max, kwh * self.accelerator_share,
-            kwh * ci, kwh_min * ci, kwh_max * ci,
-            kwh * self.price_usd_per_kwh, kwh / self.pue * self.wue,
-            input_tokens, output_tokens, self.method, self.model, self.model_known,
-            self.params_estimated, self.hardware, self.precision, self.gpus, self.batch_size,
-            self.region, self.pue, self.host_overhead, ci,
-            self.grid_source if grid_source is None else grid_source,
-            self.price_usd_per_kwh, self.wue,
+            energy_kwh=kwh, energy_kwh_min=kwh_min, energy_kwh_max=kwh_max,
+            accelerator_kwh=acc, gco2e=kwh * ci, gco2e_min=kwh_min * ci, gco2e_max=kwh_max * ci,
+            usd=kwh * self.price_usd_per_kwh, water_l=kwh / self.pue * self.wue,
+            input_tokens=input_tokens, output_tokens=output_tokens, method=self.method,
+            model=self.model, model_known=self.model_known,
+            params_estimated=self.params_estimated, hardware=self.hardware,
+            precision=self.precision, gpus=self.gpus, batch_size=self.batch_size,
+            region=self.region, pue=self.pue,
+            host_overhead=srv / acc - 1.0 if acc > 0 else self.host_overhead,
+            carbon_intensity=ci,
+            grid_source=self.grid_source if grid_source is None else grid_source,
+            price_usd_per_kwh=self.price_usd_per_kwh, wue=self.wue, embodied_gco2e=emb,
+            embodied_gco2e_min=acc_min * e[1], embodied_gco2e_max=acc_max * e[2],
+            total_gco2e=kwh * ci + emb,
+            accelerator_kwh_min=acc_min, accelerator_kwh_max=acc_max, server_kwh=srv,
+            server_kwh_min=srv_min, server_kwh_max=srv_max, cached_input_tokens=cached,
+            engine=self.engine, fleet_idle=self.fleet_idle, power_limit_w=self.power_limit_w,
         )
 
 
 # ----------------------------------------------------------------------------- validation
 
 
-def _tokens(field: str, value: object) -> int:
+#: Largest token count one request may have (10^12: far above any context window or batch job;
+#: the same bound as tracker.recording's reported counts), so energy stays a finite float.
+MAX_TOKENS = 10**12
+#: Largest accelerator count of one model replica (10^5: the size of the largest training
+#: clusters, 2024-2025; a serving replica uses 1-64).
+MAX_GPUS = 100_000
+#: Largest concurrent batch (10^6 sequences: far above any serving engine's batch).
+MAX_BATCH_SIZE = 1e6
+#: Largest factor (PUE, host overhead, WUE, g/kWh, USD/kWh) taken: no physical value comes near
+#: 10^9, and the bound keeps every product finite.
+_MAX_FACTOR = 1e9
+
+
+def _show(value: object) -> str:
+    """A value for an error message: short, and safe for integers of any size."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return f"an integer of {value.bit_length()} bits"
+    try:
+        text = repr(value)
+    except Exception:  # a repr that fails (or a huge int beyond the str limit)
+        return f"a {type(value).__name__}"
+    return text if len(text) <= 80 else f"{text[:77]}..."
+
+
+def _tokens(field: str, value: object, *, maximum: int = MAX_TOKENS) -> int:
     if isinstance(value, bool):
-        raise ConfigError(field, f"must be a non-negative integer, got {value!r}")
+        raise ConfigError(field, f"must be a non-negative integer, got {_show(value)}")
     try:
         count = operator.index(value)  # type: ignore[arg-type]
     except TypeError:
-        raise ConfigError(field, f"must be a non-negative integer, got {value!r}") from None
-    if count < 0:
-        raise ConfigError(field, f"must be a non-negative integer, got {count}")
+        raise ConfigError(field, f"must be a non-negative integer, got {_show(value)}") from None
+    if count < 0 or count > maximum:
+        raise ConfigError(field, f"must be an integer from 0 to {maximum:,}, got {_show(count)}")
     return int(count)
 
 
-def _number(field: str, value: object, *, minimum: float, inclusive: bool = True) -> float:
+def _number(field: str, value: object, *, minimum: float, inclusive: bool = True,
+            maximum: float = _MAX_FACTOR) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(field, f"must be a number, got {value!r}")
-    number = float(value)
+        raise ConfigError(field, f"must be a number, got {_show(value)}")
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond the float range
+        number = math.inf
     bad = number < minimum if inclusive else number <= minimum
-    if math.isnan(number) or math.isinf(number) or bad:
+    if math.isnan(number) or math.isinf(number) or bad or number > maximum:
         bound = ">=" if inclusive else ">"
-        raise ConfigError(field, f"must be a finite number {bound} {minimum:g}, got {value!r}")
+        raise ConfigError(field, f"must be a finite number {bound} {minimum:g} and at most "
+                          f"{maximum:g}, got {_show(value)}")
     return number
+
+
+def _check_finite(*joules: float) -> None:
+    """Per-token energies must be finite (a registry entry or input combination overflowed)."""
+    if not all(math.isfinite(j) for j in joules):
+        raise ConfigError("model", "the model, hardware and inputs give a non-finite energy")
 
 
 def _resolve_model(
@@ -201,7 +326,9 @@ def _resolve_model(
         raise ConfigError("model", f"must be a model name or tracker.ModelSpec, got {model!r}")
     if unknown_model == "fallback":
         spec = registry.find_model(model)
-        return (spec, True) if spec is not None else (FALLBACK_MODEL, False)
+        if spec is not None:
+            return spec, True
+        return (FALLBACK_EMBEDDING_MODEL if "embed" in model.lower() else FALLBACK_MODEL), False
     return registry.model(model), True
 
 
@@ -223,22 +350,13 @@ def _flops_j_per_token(active_b: float, precision: str, hardware: HardwareSpec) 
     return 2.0 * active_b * 1e9 / fpj
 
 
-def _corner_j(
-    method: str, spec: ModelSpec, active_b: float, precision: str, hardware: HardwareSpec,
-    gpus: int | None, batch: float,
-) -> tuple[float, float, int]:
-    """Accelerator joules per (input, output) token at one corner, and the accelerators used."""
-    if method == "flops":
-        j = _flops_j_per_token(active_b, precision, hardware)
-        return j, j, gpus or 1
-    dense = spec.total_params_b <= spec.active * 1.0001
-    total_b = active_b if dense else max(spec.total_params_b, active_b)
-    n = gpus or calibrated.default_gpus(total_b, precision, hardware)
-    j_in, j_out = calibrated.gpu_joules_per_token(
-        active_params_b=active_b, total_params_b=total_b, precision=precision,
-        hardware=hardware, gpus=n, batch_size=batch,
-    )
-    return j_in, j_out, n
+def _resolve_engine(engine: object) -> str:
+    if engine is None:
+        return DEFAULTS.engine
+    name = normalise_engine(engine) if isinstance(engine, str) else None
+    if name is None:
+        raise ConfigError("engine", f"must be one of {', '.join(ENGINES)}, got {_show(engine)}")
+    return name
 
 
 def pricer(
@@ -255,10 +373,20 @@ def pricer(
     carbon_intensity: float | None = None,
     price_usd_per_kwh: float | None = None,
     wue: float | None = None,
+    engine: str | None = None,
+    power_limit_w: float | None = None,
+    fleet_idle: float | None = None,
     unknown_model: Literal["raise", "fallback"] = "raise",
     registry: Registry | None = None,
 ) -> CallPricer:
-    """Resolve and validate a configuration into a `CallPricer` (raises `ConfigError`)."""
+    """Resolve and validate a configuration into a `CallPricer` (raises `ConfigError`).
+
+    ``engine``: serving-engine profile (`tracker.model._engines.ENGINES`; default ``mix``, the
+    hosted-API mix). ``power_limit_w``: per-accelerator power cap (default: uncapped, TDP).
+    ``fleet_idle``: provisioned idle capacity as a share of server energy (default 0.12 for
+    ``calibrated``, 0 for ``flops``). ``host_overhead``: host as a share of accelerator energy
+    instead of the modelled host.
+    """
     reg = registry or get_registry()
     method = DEFAULTS.method if method is None else method
     if method not in METHODS:
@@ -269,17 +397,20 @@ def pricer(
     if precision not in PRECISIONS:
         raise ConfigError("precision", f"must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     if gpus is not None:
-        gpus = _tokens("gpus", gpus)
+        gpus = _tokens("gpus", gpus, maximum=MAX_GPUS)
         if gpus < 1:
             raise ConfigError("gpus", "must be at least 1")
     if batch_size is not None:
-        batch_size = _number("batch_size", batch_size, minimum=0.0, inclusive=False)
+        batch_size = _number("batch_size", batch_size, minimum=0.0, inclusive=False,
+                             maximum=MAX_BATCH_SIZE)
     pue = DEFAULTS.pue if pue is None else _number("pue", pue, minimum=1.0)
+    host: float | None
     if host_overhead is None:
-        host_overhead = (DEFAULTS.host_overhead_flops if method == "flops"
-                         else DEFAULTS.host_overhead_calibrated)
+        host = (DEFAULTS.host_overhead_flops if method == "flops"
+                else DEFAULTS.host_overhead_calibrated)
     else:
-        host_overhead = _number("host_overhead", host_overhead, minimum=0.0)
+        host = _number("host_overhead", host_overhead, minimum=0.0)
+    host_overhead = host
     wue = DEFAULTS.wue if wue is None else _number("wue", wue, minimum=0.0)
     if region is not None and not isinstance(region, str):
         raise ConfigError("region", f"must be a region name or country code, got {region!r}")
@@ -295,30 +426,44 @@ def pricer(
     else:
         price = DEFAULTS.price_usd_per_kwh
 
-    low_b, high_b = calibrated.BATCH_SIZE_RANGE
+    engine_name = _resolve_engine(engine)
+    if power_limit_w is not None:
+        power_limit_w = _number("power_limit_w", power_limit_w, minimum=0.0, inclusive=False)
+    if fleet_idle is None:
+        fleet_idle = (DEFAULTS.fleet_idle_flops if method == "flops"
+                      else DEFAULTS.fleet_idle_calibrated)
+    else:
+        fleet_idle = _number("fleet_idle", fleet_idle, minimum=0.0)
     batch = calibrated.DEFAULT_BATCH_SIZE if batch_size is None else batch_size
-    lo_batch, hi_batch = (batch, batch) if batch_size is not None else (high_b, low_b)
-    assert spec.active_params_b_min is not None and spec.active_params_b_max is not None
-    j_in, j_out, n = _corner_j(method, spec, spec.active, precision, hw, gpus, batch)
-    a_lo, a_hi = spec.active_params_b_min, spec.active_params_b_max
-    j_in_lo, j_out_lo, _ = _corner_j(method, spec, a_lo, precision, hw, gpus, lo_batch)
-    j_in_hi, j_out_hi, _ = _corner_j(method, spec, a_hi, precision, hw, gpus, hi_batch)
-    if method == "calibrated":
-        # The fitted model's own error on measured serving widens the range both ways.
-        spread = 2.0 ** calibrated.RANGE_LOG2_SPREAD
-        j_in_lo, j_out_lo, j_in_hi, j_out_hi = (
-            j_in_lo / spread, j_out_lo / spread, j_in_hi * spread, j_out_hi * spread,
-        )
-    scale = (1.0 + host_overhead) * pue / _J_PER_KWH
+    if method == "flops":
+        j = _flops_j_per_token(spec.active, precision, hw)
+        corners = flops_corners(j, host_overhead or 0.0, gpus or 1)
+    else:
+        corners = calibrated_corners(spec, precision, hw, gpus, batch_size, engine_name,
+                                     power_limit_w, host_overhead)
+    n = corners.gpus
+    _check_finite(*corners.acc, *corners.acc_min, *corners.acc_max, *corners.srv,
+                  *corners.srv_min, *corners.srv_max)
+    facility = (1.0 + fleet_idle) * pue
+    host_share = corners.srv[0] / corners.acc[0] - 1.0 if corners.acc[0] > 0 else 0.0
+    # Embodied gCO2e per accelerator kWh: accelerator time (energy / serving draw) x footprint.
+    amort = embodied.amortisation(hw)
+    s_per_kwh = embodied.seconds_per_joule(hw) * _J_PER_KWH
     return CallPricer(
-        kwh_in=j_in * scale, kwh_out=j_out * scale,
-        kwh_in_min=min(j_in_lo, j_in) * scale, kwh_out_min=min(j_out_lo, j_out) * scale,
-        kwh_in_max=max(j_in_hi, j_in) * scale, kwh_out_max=max(j_out_hi, j_out) * scale,
-        accelerator_share=1.0 / ((1.0 + host_overhead) * pue),
+        emb_per_acc_kwh=(s_per_kwh * amort.g_per_s, s_per_kwh * amort.g_per_s_min,
+                         s_per_kwh * amort.g_per_s_max),
+        kwh_in=corners.srv[2] * facility, kwh_out=corners.srv[0] * facility,
+        kwh_in_min=corners.srv_min[2] * facility, kwh_out_min=corners.srv_min[0] * facility,
+        kwh_in_max=corners.srv_max[2] * facility, kwh_out_max=corners.srv_max[0] * facility,
+        accelerator_share=1.0 / ((1.0 + host_share) * facility),
         method=method, model=spec.name, model_known=known, params_estimated=spec.estimated,
         hardware=hw.name, precision=precision, gpus=n, batch_size=batch,
-        region=reg_region.name, pue=pue, host_overhead=host_overhead,
+        region=reg_region.name, pue=pue, host_overhead=host_share,
         carbon_intensity=ci, grid_source=grid_source, price_usd_per_kwh=price, wue=wue,
+        acc=corners.acc, acc_min=corners.acc_min, acc_max=corners.acc_max, srv=corners.srv,
+        srv_min=corners.srv_min, srv_max=corners.srv_max, facility_factor=facility,
+        engine=engine_name if method == "calibrated" else "none", fleet_idle=fleet_idle,
+        power_limit_w=power_limit_w,
     )
 
 
@@ -338,15 +483,27 @@ def estimate(
     carbon_intensity: float | None = None,
     price_usd_per_kwh: float | None = None,
     wue: float | None = None,
+    engine: str | None = None,
+    power_limit_w: float | None = None,
+    fleet_idle: float | None = None,
+    cached_input_tokens: int = 0,
 ) -> Estimate:
     """Estimate the energy, carbon, cost and water of one request. Pure: no I/O.
 
-    Raises `tracker.ConfigError` (a `ValueError`) naming the field for any invalid input.
+    ``cached_input_tokens`` (a subset of ``input_tokens``) are prompt-cache reads, priced as a KV
+    read instead of prefill; reasoning tokens belong in ``output_tokens``. The other keywords
+    are `pricer()`'s. Raises `tracker.ConfigError` (a `ValueError`) naming the field for any
+    invalid input.
     """
     out_n = _tokens("output_tokens", output_tokens)
     in_n = _tokens("input_tokens", input_tokens)
+    cached_n = _tokens("cached_input_tokens", cached_input_tokens)
+    if cached_n > in_n:
+        raise ConfigError("cached_input_tokens", f"must be at most input_tokens ({in_n}), "
+                          f"got {cached_n}")
     return pricer(
         model, hardware=hardware, precision=precision, gpus=gpus, batch_size=batch_size,
         method=method, pue=pue, host_overhead=host_overhead, region=region,
         carbon_intensity=carbon_intensity, price_usd_per_kwh=price_usd_per_kwh, wue=wue,
-    ).price(in_n, out_n)
+        engine=engine, power_limit_w=power_limit_w, fleet_idle=fleet_idle,
+    ).price(in_n, out_n, cached_input_tokens=cached_n)

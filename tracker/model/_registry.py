@@ -11,7 +11,8 @@ exact name or alias; then the name with deterministic decorations removed, one a
 prefixes (`openai/`, `models/`, `meta-llama/`, Bedrock `us.anthropic.`), serving suffixes
 (`:free`, `:beta`, Bedrock `-v2:0`, Vertex `@20240620`), dated snapshots (`-2024-08-06`,
 `-20250929`, `-0613`, `-2507`, `-001`), `-latest`, `-preview`, `-exp`, `-instruct`, `-chat`, `-it`,
-`-hf`, `-thinking`. Dots between digits equal dashes (`claude-3.5-sonnet` = `claude-3-5-sonnet`).
+`-hf`, `-thinking`, Ollama's `:latest` and quantisation tags (`qwen3:8b-q4_K_M`). Dots between
+digits equal dashes (`claude-3.5-sonnet` = `claude-3-5-sonnet`).
 Nothing is fuzzy-matched: an unknown name raises with close-name suggestions.
 """
 
@@ -59,6 +60,8 @@ _MODEL_RULES = tuple(re.compile(p) for p in (
     r"^(us|eu|apac|global|jp|au|ca)\.",         # Bedrock cross-region inference prefix
     r"^(anthropic|meta|mistral|cohere|amazon|ai21|deepseek|openai|qwen|google|xai|moonshotai?)\.",
     r":(free|beta|extended|thinking|nitro|floor|online|exacto)$",   # OpenRouter variants
+    r":latest$",                                # Ollama's default tag
+    r"-(instruct-|text-|chat-|it-)?(q\d\w*|qat|fp16|bf16|fp8)$",  # Ollama quantisation tags
     r"-v\d+:\d+$",                              # Bedrock -v1:0
     r"@(\d{8}|\d{3}|latest|default)$",          # Vertex @20240620, @001
     r"-(\d{4}-\d{2}-\d{2}|\d{8})$",             # -2024-08-06, -20250929
@@ -70,6 +73,13 @@ _MODEL_RULES = tuple(re.compile(p) for p in (
     r"-thinking$",
 ))
 _HARDWARE_RULES = tuple(re.compile(p) for p in (r"^(nvidia|amd|google|tesla)-", r"^tesla-"))
+
+
+#: Longest name looked up; a longer model, hardware or region name is unknown (without this, the
+#: suffix rules would take quadratic time on a long hostile name).
+MAX_NAME_LENGTH = 256
+#: Deepest nesting accepted in a registry file (entries are two levels deep).
+_MAX_DEPTH = 32
 
 
 def _key(name: str) -> str:
@@ -120,6 +130,8 @@ class _Table(Generic[S]):
         self._cache = {}
 
     def find(self, name: str) -> S | None:
+        if not isinstance(name, str) or len(name) > MAX_NAME_LENGTH:
+            return None  # never a registry name; rules over a huge string would take long
         hit = self._cache.get(name)
         if hit is not None or name in self._cache:
             return hit
@@ -142,6 +154,15 @@ class _Table(Generic[S]):
     def known(self) -> list[str]:
         names = [s.name for s in self.entries.values()]
         return names + [a for s in self.entries.values() for a in s.aliases]
+
+
+def _unknown(name: str, table: _Table[Any]) -> tuple[str, list[str]]:
+    """The name to show and the names to suggest from (none for a long name: difflib is slow)."""
+    if not isinstance(name, str):
+        return type(name).__name__, []
+    if len(name) > MAX_NAME_LENGTH:
+        return f"{name[:40]}... ({len(name)} characters)", []
+    return name, table.known()
 
 
 class Registry:
@@ -185,21 +206,21 @@ class Registry:
         """The model called `name`; raises UnknownModelError (with suggestions) if unknown."""
         spec = self.find_model(name)
         if spec is None:
-            raise UnknownModelError("model", name, self._models.known())
+            raise UnknownModelError("model", *_unknown(name, self._models))
         return spec
 
     def hardware(self, name: str) -> HardwareSpec:
         """The accelerator called `name`; raises UnknownHardwareError if unknown."""
         spec = self._ready()._hardware.find(name)
         if spec is None:
-            raise UnknownHardwareError("hardware", name, self._hardware.known())
+            raise UnknownHardwareError("hardware", *_unknown(name, self._hardware))
         return spec
 
     def region(self, name: str) -> RegionSpec:
         """The region or country (alpha-2 or alpha-3) called `name`; UnknownRegionError if not."""
         spec = self._ready()._regions.find(name)
         if spec is None:
-            raise UnknownRegionError("region", name, self._regions.known())
+            raise UnknownRegionError("region", *_unknown(name, self._regions))
         return spec
 
     def models(self) -> list[ModelSpec]:
@@ -219,6 +240,7 @@ class Registry:
         self._ready()
         with self._lock:
             self._add(spec)
+        _changed()
 
     def load_file(self, path: str | Path) -> None:
         """Add every entry of a TOML or JSON file `{"models": [...], "hardware": [...], ...}`.
@@ -232,6 +254,7 @@ class Registry:
         with self._lock:
             for spec in specs:
                 self._add(spec)
+        _changed()
 
 
 _SECTIONS: dict[str, type[ModelSpec] | type[HardwareSpec] | type[RegionSpec]] = {
@@ -265,6 +288,10 @@ def _read_file(path: Path) -> list[Spec]:
     except ValueError as exc:  # json.JSONDecodeError and tomllib.TOMLDecodeError
         raise ConfigError("registry_file", f"{where}: not valid {path.suffix or 'JSON'}: "
                           f"{exc}") from None
+    except RecursionError:
+        raise ConfigError("registry_file", f"{where}: nested too deeply") from None
+    if _too_deep(data, _MAX_DEPTH):
+        raise ConfigError("registry_file", f"{where}: nested more than {_MAX_DEPTH} levels deep")
     if not isinstance(data, dict):
         raise ConfigError("registry_file", f"{where}: expected a table/object with keys "
                           f"{sorted(_SECTIONS)}")
@@ -285,7 +312,27 @@ def _read_file(path: Path) -> list[Spec]:
                 specs.append(spec_type.model_validate(entry))
             except ValidationError as exc:
                 raise ConfigError("registry_file", f"{where}: {label}: {_describe(exc)}") from None
+            except (RecursionError, OverflowError) as exc:
+                raise ConfigError("registry_file", f"{where}: {label}: invalid entry "
+                                  f"({type(exc).__name__})") from None
     return specs
+
+
+def _too_deep(data: Any, limit: int) -> bool:
+    """Whether `data` nests lists/objects deeper than `limit` (iterative: no recursion)."""
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth >= limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def _describe(exc: ValidationError) -> str:
@@ -298,6 +345,20 @@ def _describe(exc: ValidationError) -> str:
 
 _REGISTRY: Registry | None = None
 _REGISTRY_LOCK = threading.Lock()
+
+
+#: Bumped on every change of the process-wide registry; caches built from it compare it.
+_GENERATION = 0
+
+
+def _changed() -> None:
+    global _GENERATION
+    _GENERATION += 1
+
+
+def generation() -> int:
+    """The registry's generation: it changes whenever an entry is added, loaded or reset."""
+    return _GENERATION
 
 
 def get_registry() -> Registry:
@@ -325,3 +386,4 @@ def reset_registry() -> None:
     global _REGISTRY
     with _REGISTRY_LOCK:
         _REGISTRY = None
+    _changed()

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import typing
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from tracker.exceptions import ConfigError
 
 __all__ = [
     "BYTES_PER_PARAM",
@@ -33,10 +35,55 @@ BYTES_PER_PARAM: dict[str, float] = {
     "fp4": 0.5, "mxfp4": 0.53125, "int4": 0.5,
 }
 
-_FROZEN = ConfigDict(frozen=True, extra="forbid")
+#: Entries are immutable, reject unknown fields and reject NaN and infinities in every number.
+_FROZEN = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
-class ModelSpec(BaseModel):
+class _Spec(BaseModel):
+    """Base of the entry types: constructing one with a bad value raises `ConfigError`.
+
+    ``ModelSpec(total_params_b=-1)`` raises ``ConfigError("total_params_b", ...)`` (a
+    ``ValueError``) rather than pydantic's ``ValidationError``; `model_validate` (what the registry
+    file loader uses) still raises ``ValidationError``.
+    """
+
+    def __init__(self, /, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise _config_error(type(self), exc) from None
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _bounded(cls, value: Any) -> Any:
+        numbers = value.values() if isinstance(value, dict) else (value,)
+        for number in numbers:
+            if isinstance(number, (int, float)) and not isinstance(number, bool) \
+                    and abs(number) > _MAX_NUMBER:
+                raise ValueError(f"must be at most {_MAX_NUMBER:g}")
+        return value
+
+
+#: Largest magnitude of any number in an entry: far above every real figure (parameters in
+#: billions, TFLOP/s, W, GB, g/kWh), and small enough that energy products stay finite.
+_MAX_NUMBER = 1e12
+
+
+def _config_error(spec_type: type[BaseModel], exc: ValidationError) -> ConfigError:
+    kind = spec_type.__name__
+    errors = exc.errors(include_url=False)
+    first = errors[0] if errors else {"loc": (), "msg": str(exc)}
+    loc = ".".join(str(p) for p in first["loc"])
+    if not loc:  # a check across fields: named by the first field its message mentions
+        msg = str(first["msg"])
+        loc = next((name for name in sorted(spec_type.model_fields, key=len, reverse=True)
+                    if name in msg), kind)
+    messages = "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'entry'}: {e['msg']}" for e in errors[:5])
+    return ConfigError(loc, f"invalid {kind} ({messages})")
+
+
+class ModelSpec(_Spec):
     """One model: parameter counts (billions), serving precision and where the numbers come from.
 
     `active_params_b` defaults to `total_params_b` (a dense model). Closed models carry a range
@@ -56,6 +103,18 @@ class ModelSpec(BaseModel):
     aliases: tuple[str, ...] = ()
     source: str = "user"
     year: int | None = None
+    #: ``chat`` (a decoder: prompt, then generated tokens) or ``embedding`` (an encoder pass).
+    kind: Literal["chat", "embedding"] = "chat"
+    # -- architecture, where published (None: the calibrated model's size-based priors) --
+    layers: int | None = Field(default=None, gt=0)
+    hidden_size: int | None = Field(default=None, gt=0)
+    #: ``mha`` / ``gqa``: KV heads x head_dim cached per layer; ``mla``: a latent of kv_latent_dim.
+    attention: Literal["mha", "gqa", "mla"] | None = None
+    kv_heads: int | None = Field(default=None, gt=0)
+    head_dim: int | None = Field(default=None, gt=0)
+    #: Multi-head latent attention: cached values per token per layer (latent + RoPE key).
+    kv_latent_dim: int | None = Field(default=None, gt=0)
+    architecture_source: str | None = None
 
     @model_validator(mode="after")
     def _fill_and_check(self) -> ModelSpec:
@@ -77,9 +136,19 @@ class ModelSpec(BaseModel):
         assert self.active_params_b is not None
         return self.active_params_b
 
+    def kv_bytes_per_token(self) -> float | None:
+        """KV-cache bytes per token of context at 16 bits, from the architecture (None: unknown)."""
+        if self.layers is None:
+            return None
+        if self.attention == "mla" and self.kv_latent_dim:
+            return float(self.layers * self.kv_latent_dim * 2)
+        if self.kv_heads and self.head_dim:
+            return float(2 * self.layers * self.kv_heads * self.head_dim * 2)
+        return None
 
-class HardwareSpec(BaseModel):
-    """One accelerator: dense peak TFLOP/s per precision, TDP, memory and bandwidth."""
+
+class HardwareSpec(_Spec):
+    """One accelerator: dense peak TFLOP/s per precision, TDP, memory, bandwidth, life cycle."""
 
     model_config = _FROZEN
 
@@ -94,6 +163,25 @@ class HardwareSpec(BaseModel):
     source: str = "user"
     year: int | None = None
     flag: str | None = None
+    # -- life cycle (tracker/model/_embodied.py, _training.py); None: the documented defaults --
+    #: Manufacturing footprint of one accelerator plus its share of the host server, kgCO2e.
+    embodied_kgco2e: float | None = Field(default=None, gt=0)
+    embodied_kgco2e_min: float | None = Field(default=None, gt=0)
+    embodied_kgco2e_max: float | None = Field(default=None, gt=0)
+    embodied_source: str | None = None
+    embodied_year: int | None = None
+    #: Years the hardware is in service (the embodied footprint is spread over them).
+    service_life_years: float | None = Field(default=None, gt=0)
+    service_life_source: str | None = None
+    service_life_year: int | None = None
+    #: Share of the service life the accelerator is allocated to work (0-1].
+    utilisation: float | None = Field(default=None, gt=0, le=1)
+    utilisation_source: str | None = None
+    utilisation_year: int | None = None
+    #: Average accelerator draw while training, as a fraction of TDP.
+    training_power_fraction: float | None = Field(default=None, gt=0, le=1)
+    training_power_source: str | None = None
+    training_power_year: int | None = None
 
     @model_validator(mode="after")
     def _check_peaks(self) -> HardwareSpec:
@@ -102,6 +190,11 @@ class HardwareSpec(BaseModel):
         for key, value in self.peak_tflops.items():
             if key not in PRECISIONS or value <= 0:
                 raise ValueError(f"peak_tflops[{key!r}]: needs a known precision, a positive value")
+        if self.embodied_kgco2e is not None:
+            lo = self.embodied_kgco2e_min or self.embodied_kgco2e
+            hi = self.embodied_kgco2e_max or self.embodied_kgco2e
+            if not lo <= self.embodied_kgco2e <= hi:
+                raise ValueError("embodied_kgco2e must lie within [embodied_kgco2e_min, _max]")
         return self
 
     def peak_flops(self, precision: str) -> float:
@@ -126,7 +219,7 @@ class HardwareSpec(BaseModel):
         return self.peak_flops("bf16") / (self.tdp_w * 1500.0 / 700.0)
 
 
-class RegionSpec(BaseModel):
+class RegionSpec(_Spec):
     """A grid: carbon intensity (with basis, year, source) and, where known, electricity price."""
 
     model_config = _FROZEN

@@ -11,9 +11,9 @@ cached on the runtime; a call is then a few multiplications. An unknown model is
 User attributes (``record_usage(..., team="search")``) go on the span, log record and ledger line.
 Only str/int/bool and finite float values are kept; keys that look like text or secrets (prompt,
 message, content, completion, text, headers; key, token other than a ``*_tokens`` count, secret,
-password, auth, bearer, session, cookie, credential, signature, jwt, private, cert) and strings
-longer than 256 characters are dropped, so prompt text and credentials never leak through this
-door.
+password, auth, bearer, session, cookie, credential, signature, jwt, private, cert), keys longer
+than 128 characters and strings longer than 256 characters are dropped, so prompt text and
+credentials never leak through this door.
 """
 
 from __future__ import annotations
@@ -34,8 +34,10 @@ from tracker.export._telemetry import CallStatic
 from tracker.model import _registry
 from tracker.model._deployments import deployment_for
 from tracker.model._registry import get_registry
-from tracker.recording._scope import EnergyScope, current_scope
+from tracker.recording import _framework
+from tracker.recording._energy_scope import EnergyScope, current_scope
 from tracker.recording._usage import Usage, count
+from tracker.reduce import _budgets
 
 if TYPE_CHECKING:
     from tracker.grid._providers import GridReading
@@ -47,6 +49,7 @@ _DENY = ("prompt", "message", "content", "completion", "key", "secret", "passw",
          "bearer", "header", "text", "cookie", "session", "credential", "signature", "jwt",
          "private", "cert")
 _MAX_STR = 256
+_MAX_KEY = 128
 #: Longest model or response name used as such; longer ones are ignored (never looked up).
 MAX_NAME = 256
 _MAX_STATICS = 64
@@ -58,6 +61,8 @@ def _user_attributes(attributes: Mapping[str, Any] | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in attributes.items():
         if not isinstance(key, str) or not isinstance(value, (str, bool, int, float)):
+            continue
+        if len(key) > _MAX_KEY:  # a long key is text, not a label name
             continue
         if isinstance(value, str) and len(value) > _MAX_STR:
             continue
@@ -209,11 +214,13 @@ class LLMCall:
                 priced = alt
         pricer = priced.pricer
         reading = _grid_lookup() if priced.live else None
+        cached = usage.cache_read_input_tokens
+        cached = cached if type(cached) is int and 0 < cached <= n_in else 0
         if reading is None:
-            est = pricer.price(n_in, n_out)
+            est = pricer.price(n_in, n_out, cached_input_tokens=cached)
         else:
-            est = pricer.price(n_in, n_out, carbon_intensity=reading.g_per_kwh,
-                               grid_source=reading.source)
+            est = pricer.price(n_in, n_out, cached_input_tokens=cached,
+                               carbon_intensity=reading.g_per_kwh, grid_source=reading.source)
         scope = self._scope
         if scope is not None:
             try:
@@ -297,10 +304,15 @@ def start_call(*, provider: str | None, operation: str = "chat", request_model: 
 
 def _start(provider: str | None, operation: str, request_model: str | None,
            attributes: Mapping[str, Any] | None, timed: bool) -> LLMCall:
+    hook = _budgets.BEFORE_CALL  # a crossed budget with on_exceed="raise" raises here
+    if hook is not None:
+        hook(attributes)
     try:
         runtime = get_runtime()
         if not runtime.config.enabled:
             return _DISABLED
+        if _framework.ACTIVE:  # "never twice": this call is the one record of a framework call
+            _framework.claim()
         scope = current_scope()
         if not isinstance(request_model, str):  # a number or object passed as the model
             request_model = None

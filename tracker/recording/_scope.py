@@ -10,301 +10,33 @@ function, a generator function or an async generator function. Generators are tr
 exhausted or closed; their scope is current only while their body runs. A tracked function that
 returns a provider response (OpenAI/Anthropic object or a dict with a "usage" block) records its
 usage unless an integration already did.
+
+Placement: the decorator also goes above ``@classmethod`` and ``@staticmethod`` (the result stays
+a class/static method) and on callable objects (an object with ``async def __call__`` gets an
+async wrapper). The span name of a ``functools.partial`` or a callable object is the underlying
+function's ``__qualname__`` or the object's type name, never its ``repr`` (which may show
+arguments: a prompt).
+
+Blocks exited out of order (``with a: with b:``, then ``a`` exited first): exiting a block ends
+its span and every block still open inside it, and makes the block's parent current again, so no
+span stays open and no stale scope stays current.
 """
 
 from __future__ import annotations
 
-import contextvars
-import functools
-import inspect
-import threading
-from collections.abc import AsyncGenerator, Callable, Generator, Mapping
+import contextlib
+from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast, overload
+from typing import Any, ParamSpec, TypeVar, cast, overload
 
 from tracker._internal_errors import report
-from tracker.config._configure import get_runtime
-from tracker.export import _attributes as A
-from tracker.export._telemetry import Telemetry
-
-if TYPE_CHECKING:
-    from tracker.model._estimate import Estimate
+from tracker.recording._decorate import wrap as _wrap
+from tracker.recording._energy_scope import EnergyScope, _current, _open, current_scope
 
 __all__ = ["EnergyScope", "TrackEnergy", "current_scope", "track_energy"]
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
-
-_current: contextvars.ContextVar[EnergyScope | None] = contextvars.ContextVar(
-    "llm_energy_tracker_scope", default=None)
-
-
-def current_scope() -> EnergyScope | None:
-    """The innermost tracked scope of this thread/task, or None."""
-    return _current.get()
-
-
-class EnergyScope:
-    """Running totals of one tracked function call or block (what ``with ... as t`` gives)."""
-
-    __slots__ = ("_ctx", "_lock", "_owner", "_span", "_tokens", "calls", "energy_kwh", "gco2e",
-                 "input_tokens", "labels", "model", "name", "output_tokens", "parent", "usd",
-                 "water_l")
-
-    def __init__(self, name: str, *, parent: EnergyScope | None = None,
-                 model: str | None = None, labels: Mapping[str, Any] | None = None) -> None:
-        self.name = name
-        self.parent = parent
-        self.model: str | None = model or (parent.model if parent is not None else None)
-        inherited = parent.labels if parent is not None else {}
-        self.labels: dict[str, Any] = {**inherited, **labels} if labels else inherited
-        #: Facility energy, kWh.
-        self.energy_kwh = 0.0
-        #: Emissions, grams CO2-equivalent.
-        self.gco2e = 0.0
-        #: Electricity cost, USD.
-        self.usd = 0.0
-        #: On-site water, litres.
-        self.water_l = 0.0
-        self.input_tokens = 0
-        self.output_tokens = 0
-        #: Number of LLM calls recorded in this scope (nested scopes included).
-        self.calls = 0
-        self._lock = threading.Lock()
-        self._span: Any = None
-        self._ctx: Any = None
-        self._tokens: Any = None
-        self._owner: object = None
-
-    def __repr__(self) -> str:
-        return (f"EnergyScope({self.name!r}, calls={self.calls}, energy_kwh={self.energy_kwh:.3g}, "
-                f"gco2e={self.gco2e:.3g}, usd={self.usd:.3g})")
-
-    def add(self, est: Estimate) -> None:
-        """Add one priced call to this scope and every enclosing scope."""
-        scope: EnergyScope | None = self
-        while scope is not None:
-            with scope._lock:
-                scope.energy_kwh += est.energy_kwh
-                scope.gco2e += est.gco2e
-                scope.usd += est.usd
-                scope.water_l += est.water_l
-                scope.input_tokens += est.input_tokens
-                scope.output_tokens += est.output_tokens
-                scope.calls += 1
-            scope = scope.parent
-
-    def sums(self) -> dict[str, Any]:
-        """The totals as span attributes."""
-        with self._lock:
-            return {
-                A.ENERGY_KWH: self.energy_kwh, A.ENERGY_GCO2E: self.gco2e, A.ENERGY_USD: self.usd,
-                A.ENERGY_WATER_L: self.water_l, A.GEN_AI_USAGE_INPUT_TOKENS: self.input_tokens,
-                A.GEN_AI_USAGE_OUTPUT_TOKENS: self.output_tokens, A.ENERGY_CALLS: self.calls,
-            }
-
-    # -- lifecycle (SDK-internal) --------------------------------------------------------------
-    def _activate(self) -> tuple[Any, Any]:
-        var_token = _current.set(self)
-        otel_token = None
-        if self._ctx is not None:
-            try:
-                otel_token = Telemetry.attach(self._ctx)
-            except Exception as exc:
-                report("scope.attach", exc)
-        return var_token, otel_token
-
-    def _deactivate(self, tokens: tuple[Any, Any]) -> None:
-        var_token, otel_token = tokens
-        try:
-            if otel_token is not None:
-                Telemetry.detach(otel_token)
-        except Exception as exc:
-            report("scope.detach", exc)
-        finally:
-            _current.reset(var_token)
-
-    def _close(self, error: BaseException | None) -> None:
-        span, self._span = self._span, None
-        if span is None:
-            return
-        try:
-            Telemetry.end_scope_span(span, self.sums(), error)
-        except Exception as exc:
-            report("scope.end_span", exc)
-
-
-def _open(name: str, model: str | None, labels: Mapping[str, Any] | None) -> EnergyScope | None:
-    """A new scope under the current one with its span started, or None when disabled/failed."""
-    try:
-        runtime = get_runtime()
-        if not runtime.config.enabled:
-            return None
-        scope = EnergyScope(name, parent=_current.get(), model=model, labels=labels)
-        try:
-            scope._span, scope._ctx = runtime.telemetry.start_scope_span(
-                name, {**runtime.labels, **scope.labels})
-        except Exception as exc:
-            report("scope.start_span", exc)
-        return scope
-    except Exception as exc:
-        report("scope.open", exc)
-        return None
-
-
-def _record_returned(result: object, scope: EnergyScope) -> None:
-    if result is not None:
-        _responses.record_response(result, scope.model)
-
-
-# ----------------------------------------------------------------------------- wrappers
-
-
-def _wrap(func: Callable[_P, _R], name: str | None, model: str | None,
-          labels: Mapping[str, Any] | None) -> Callable[_P, _R]:
-    scope_name = name or getattr(func, "__qualname__", None) or repr(func)
-    if inspect.isasyncgenfunction(func):
-        return cast("Callable[_P, _R]", _wrap_async_gen(func, scope_name, model, labels))
-    if inspect.isgeneratorfunction(func):
-        return cast("Callable[_P, _R]", _wrap_gen(func, scope_name, model, labels))
-    if inspect.iscoroutinefunction(func):
-        return cast("Callable[_P, _R]", _wrap_coro(func, scope_name, model, labels))
-
-    @functools.wraps(func)
-    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        scope = _open(scope_name, model, labels)
-        if scope is None:
-            return func(*args, **kwargs)
-        tokens = scope._activate()
-        try:
-            result = func(*args, **kwargs)
-            _record_returned(result, scope)
-        except BaseException as exc:
-            scope._deactivate(tokens)
-            scope._close(exc)
-            raise
-        scope._deactivate(tokens)
-        scope._close(None)
-        return result
-
-    return wrapper
-
-
-def _wrap_coro(func: Callable[_P, Any], scope_name: str, model: str | None,
-               labels: Mapping[str, Any] | None) -> Callable[_P, Any]:
-    @functools.wraps(func)
-    async def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> Any:
-        scope = _open(scope_name, model, labels)
-        if scope is None:
-            return await func(*args, **kwargs)
-        tokens = scope._activate()
-        try:
-            result = await func(*args, **kwargs)
-            _record_returned(result, scope)
-        except BaseException as exc:
-            scope._deactivate(tokens)
-            scope._close(exc)
-            raise
-        scope._deactivate(tokens)
-        scope._close(None)
-        return result
-
-    return wrapper
-
-
-def _wrap_gen(func: Callable[_P, Generator[Any, Any, Any]], scope_name: str, model: str | None,
-              labels: Mapping[str, Any] | None) -> Callable[_P, Generator[Any, Any, Any]]:
-    @functools.wraps(func)
-    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> Generator[Any, Any, Any]:
-        gen = func(*args, **kwargs)
-        scope = _open(scope_name, model, labels)
-        if scope is None:
-            return (yield from gen)
-        error: BaseException | None = None
-        send: Any = None
-        pending: BaseException | None = None
-        try:
-            while True:
-                tokens = scope._activate()
-                try:
-                    if pending is not None:
-                        exc, pending = pending, None
-                        item = gen.throw(exc)
-                    else:
-                        item = gen.send(send)
-                except StopIteration as stop:
-                    return stop.value
-                finally:
-                    scope._deactivate(tokens)
-                try:
-                    send = yield item
-                except GeneratorExit:
-                    raise
-                except BaseException as exc:
-                    pending = exc
-        except GeneratorExit:
-            tokens = scope._activate()
-            try:
-                gen.close()
-            finally:
-                scope._deactivate(tokens)
-            raise
-        except BaseException as exc:
-            error = exc
-            raise
-        finally:
-            scope._close(error)
-
-    return wrapper
-
-
-def _wrap_async_gen(func: Callable[_P, AsyncGenerator[Any, Any]], scope_name: str,
-                    model: str | None, labels: Mapping[str, Any] | None,
-                    ) -> Callable[_P, AsyncGenerator[Any, Any]]:
-    @functools.wraps(func)
-    async def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> AsyncGenerator[Any, Any]:
-        agen = func(*args, **kwargs)
-        scope = _open(scope_name, model, labels)
-        if scope is None:
-            async for item in agen:
-                yield item
-            return
-        error: BaseException | None = None
-        send: Any = None
-        pending: BaseException | None = None
-        try:
-            while True:
-                tokens = scope._activate()
-                try:
-                    if pending is not None:
-                        exc, pending = pending, None
-                        item = await agen.athrow(exc)
-                    else:
-                        item = await agen.asend(send)
-                except StopAsyncIteration:
-                    return
-                finally:
-                    scope._deactivate(tokens)
-                try:
-                    send = yield item
-                except GeneratorExit:
-                    raise
-                except BaseException as exc:
-                    pending = exc
-        except GeneratorExit:
-            tokens = scope._activate()
-            try:
-                await agen.aclose()
-            finally:
-                scope._deactivate(tokens)
-            raise
-        except BaseException as exc:
-            error = exc
-            raise
-        finally:
-            scope._close(error)
-
-    return wrapper
 
 
 # ----------------------------------------------------------------------------- public API
@@ -313,13 +45,16 @@ def _wrap_async_gen(func: Callable[_P, AsyncGenerator[Any, Any]], scope_name: st
 class TrackEnergy:
     """What ``track_energy(name, ...)`` returns: a decorator and a sync/async context manager."""
 
-    __slots__ = ("labels", "model", "name")
+    __slots__ = ("_entered", "labels", "model", "name")
 
     def __init__(self, name: str | None, model: str | None,
                  labels: Mapping[str, Any] | None) -> None:
         self.name = name
         self.model = model
         self.labels = dict(labels) if labels else None
+        #: Scopes entered with this object and not exited yet (the same object may be entered
+        #: again, nested or from several threads and tasks).
+        self._entered: list[EnergyScope] = []
 
     def __call__(self, func: Callable[_P, _R]) -> Callable[_P, _R]:
         """Decorate `func` (any kind: function, coroutine, generator, async generator)."""
@@ -331,18 +66,44 @@ class TrackEnergy:
             return EnergyScope(self.name or "track_energy", model=self.model, labels=self.labels)
         scope._owner = self
         scope._tokens = scope._activate()
+        self._entered.append(scope)
         return scope
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        scope = _current.get()
-        if scope is None or scope._owner is not self or scope._tokens is None:
-            return  # disabled, or the SDK failed to open the scope
-        tokens, scope._tokens = scope._tokens, None
         try:
-            scope._deactivate(tokens)
-        except Exception as err:  # entered in another context: cannot reset, still end the span
+            self._exit(exc)
+        except Exception as err:
             report("scope.exit", err)
+
+    def _exit(self, exc: BaseException | None) -> None:
+        if not self._entered:
+            return  # disabled, or the SDK failed to open the scope
+        # The innermost scope of this object in the current chain; else (entered in another
+        # context, or the current scope was reset by a generator) the last one it opened.
+        chain: list[EnergyScope] = []
+        scope = _current.get()
+        while scope is not None and scope._owner is not self:
+            chain.append(scope)
+            scope = scope.parent
+        in_chain = scope is not None
+        if scope is None:
+            scope = self._entered[-1]
+            chain = []
+        for inner in chain:  # blocks still open inside this one: end them now
+            owner = inner._owner
+            if isinstance(owner, TrackEnergy):
+                _forget(owner, inner)
+                inner._tokens = None
+                inner._close(None)
+        _forget(self, scope)
+        tokens, scope._tokens = scope._tokens, None
+        if in_chain and tokens is not None:
+            try:  # restores what was current when the block was entered
+                scope._deactivate(tokens)
+            except Exception as err:
+                report("scope.exit", err)
+                _current.set(scope.parent)
         scope._close(exc)
 
     async def __aenter__(self) -> EnergyScope:
@@ -353,18 +114,30 @@ class TrackEnergy:
         self.__exit__(exc_type, exc, tb)
 
 
+def _forget(owner: TrackEnergy, scope: EnergyScope) -> None:
+    scope._owner = None
+    with contextlib.suppress(ValueError):
+        owner._entered.remove(scope)
+
+
 @overload
 def track_energy(func: Callable[_P, _R], /) -> Callable[_P, _R]: ...
 @overload
 def track_energy(name: str | None = None, /, *, model: str | None = None,
-                 labels: Mapping[str, Any] | None = None) -> TrackEnergy: ...
+                 labels: Mapping[str, Any] | None = None, budget_gco2e: float | None = None,
+                 budget_kwh: float | None = None, budget_usd: float | None = None,
+                 on_exceed: Any = None) -> TrackEnergy: ...
 @overload
 def track_energy(*, name: str | None = None, model: str | None = None,
-                 labels: Mapping[str, Any] | None = None) -> TrackEnergy: ...
+                 labels: Mapping[str, Any] | None = None, budget_gco2e: float | None = None,
+                 budget_kwh: float | None = None, budget_usd: float | None = None,
+                 on_exceed: Any = None) -> TrackEnergy: ...
 
 
 def track_energy(func_or_name: Any = None, /, *, name: str | None = None,
-                 model: str | None = None, labels: Mapping[str, Any] | None = None) -> Any:
+                 model: str | None = None, labels: Mapping[str, Any] | None = None,
+                 budget_gco2e: float | None = None, budget_kwh: float | None = None,
+                 budget_usd: float | None = None, on_exceed: Any = None) -> Any:
     """Track the energy of the LLM calls a function or block makes.
 
     Use bare (``@track_energy``), with arguments (``@track_energy(name="summarize",
@@ -372,10 +145,16 @@ def track_energy(func_or_name: Any = None, /, *, name: str | None = None,
     also ``async with``); ``t`` has running totals: ``energy_kwh``, ``gco2e``, ``usd``,
     ``water_l``, ``input_tokens``, ``output_tokens``, ``calls``. `model` is the default model for
     `record_usage()` calls inside; `labels` go on the scope's span and on every call inside it.
+    `budget_gco2e` / `budget_kwh` / `budget_usd` limit each run, `on_exceed` (None, a callable or
+    "raise") says what else happens when one is crossed (`tracker.reduce._block_budgets`).
     """
-    if callable(func_or_name) and not isinstance(func_or_name, str):
-        return _wrap(func_or_name, name, model, labels)
+    if budget_gco2e is not None or budget_kwh is not None or budget_usd is not None \
+            or on_exceed is not None:
+        from tracker.reduce._block_budgets import budgeted
+
+        return budgeted(func_or_name, name, model, labels, (budget_gco2e, budget_kwh, budget_usd),
+                        on_exceed)
+    if isinstance(func_or_name, (classmethod, staticmethod)) or (
+            callable(func_or_name) and not isinstance(func_or_name, str)):
+        return _wrap(cast("Any", func_or_name), name, model, labels)
     return TrackEnergy(func_or_name if func_or_name is not None else name, model, labels)
-
-
-import tracker.recording._returned as _responses  # noqa: E402  (circular: usage imports this module)

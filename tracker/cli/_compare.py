@@ -1,0 +1,173 @@
+"""`llm-energy compare`: one workload re-priced under alternatives, sorted by carbon.
+
+The workload is one request shape (``--model``, ``--output-tokens``, ``--input-tokens``,
+``--count``, the baseline's ``--region``/``--hardware``/``--precision``/``--method``) or a ledger
+(``--ledger FILE``: what it recorded, and what it would have cost). Alternatives: ``--regions``
+(comma-separated; ``gcp:*`` for every region of a cloud), ``--accelerators``, ``--precisions``,
+``--engines``, ``--models`` (``siblings``: the smaller models of the same family). Prints a
+table in human units with ranges and the saving against the baseline; ``--json`` prints the
+comparison in base units (kWh, gCO2e, USD, L); ``--plot FILE`` draws the carbon per alternative
+(``.svg`` built in, ``.png`` with the ``plot`` extra). Bad input exits 2 with the field named.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from tracker.cli import _units as U
+from tracker.cli._tables import render_table
+from tracker.exceptions import ConfigError
+from tracker.reduce._compare import Comparison, Row, compare
+
+__all__ = ["main", "print_comparison"]
+
+
+def _list(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="llm-energy compare",
+        description="Re-price one workload under other regions, hardware, precisions, engines "
+                    "or models; rows sorted by carbon, lowest first.")
+    w = p.add_argument_group("workload (one request shape, or --ledger)")
+    w.add_argument("--model", help="registry name or alias")
+    w.add_argument("--output-tokens", type=int, default=0)
+    w.add_argument("--input-tokens", type=int, default=0)
+    w.add_argument("--count", type=int, default=1, help="calls of this shape (default 1)")
+    w.add_argument("--region", help="the baseline's region (default world)")
+    w.add_argument("--hardware", help="the baseline's accelerator (default h100)")
+    w.add_argument("--precision", help="the baseline's precision (default: the model's)")
+    w.add_argument("--method", help="calibrated (default) or flops")
+    w.add_argument("--ledger", metavar="FILE", help="re-price what a JSON Lines ledger holds")
+    a = p.add_argument_group("alternatives (comma-separated)")
+    a.add_argument("--regions", type=_list,
+                   help="e.g. gcp:us-central1,gcp:europe-north1,FR, or gcp:* (every GCP region)")
+    a.add_argument("--accelerators", type=_list, help="other hardware, e.g. h200,b200")
+    a.add_argument("--precisions", type=_list, help="e.g. bf16,fp8")
+    a.add_argument("--engines", type=_list, help="serving-engine profiles, e.g. vllm")
+    a.add_argument("--models", type=_list, help="other models; 'siblings' for smaller ones of "
+                   "the same family")
+    p.add_argument("--json", action="store_true", help="print one JSON document (base units)")
+    p.add_argument("--plot", metavar="FILE", help="bar chart of carbon: .svg, or .png (needs "
+                   "matplotlib: the 'plot' extra)")
+    return p
+
+
+def _workload(args: argparse.Namespace) -> Any:
+    if args.ledger:
+        if args.model:
+            raise ConfigError("ledger", "give either --ledger or --model, not both")
+        return Path(args.ledger)
+    if not args.model:
+        raise ConfigError("model", "required (or --ledger FILE)")
+    work: dict[str, Any] = {"model": args.model, "output_tokens": args.output_tokens,
+                            "input_tokens": args.input_tokens, "count": args.count}
+    for key in ("region", "hardware", "precision", "method"):
+        if getattr(args, key) is not None:
+            work[key] = getattr(args, key)
+    if args.count < 0:
+        raise ConfigError("count", f"must be an integer >= 0, got {args.count}")
+    return work
+
+
+def _with_range(fmt: Any, unit: tuple[float, str], central: float, low: float,
+                high: float) -> str:
+    text = str(fmt(central, unit))
+    if low == high:
+        return text
+    return f"{text} ({U.number(low * unit[0])}-{U.number(high * unit[0])})"
+
+
+def _saving(row: Row) -> str:
+    if row.kind == "baseline":
+        return "baseline"
+    sign = "+" if row.saving_pct < 0 else "-"
+    return f"{sign}{U.number(abs(row.saving_pct))} %"
+
+
+def print_comparison(result: Comparison, out: TextIO | None = None) -> None:
+    """The comparison as a table: human units, one unit per column, ranges in brackets."""
+    stream = out if out is not None else sys.stdout
+    rows = result.rows
+    e_unit = U.ENERGY.for_values(r.energy_kwh for r in rows)
+    c_unit = U.CARBON.for_values(r.gco2e for r in rows)
+    m_unit = U.MONEY.for_values(r.usd for r in rows)
+    w_unit = U.WATER.for_values(r.water_l for r in rows)
+    body = []
+    for r in rows:
+        name = r.alternative if r.like_for_like else f"{r.alternative} *"
+        body.append([
+            name, r.kind,
+            _with_range(U.energy, e_unit, r.energy_kwh, r.energy_kwh_min, r.energy_kwh_max),
+            _with_range(U.carbon, c_unit, r.gco2e, r.gco2e_min, r.gco2e_max),
+            _with_range(U.money, m_unit, r.usd, r.usd_min, r.usd_max),
+            _with_range(U.water, w_unit, r.water_l, r.water_l_min, r.water_l_max),
+            _saving(r),
+        ])
+    render_table(["alternative", "changes", "energy (range)", "carbon (range)", "cost (range)",
+                  "water (range)", "carbon vs baseline"], body, align="llrrrrr",
+                 title=f"{result.workload}: sorted by carbon, lowest first", out=stream)
+    notes = sorted({r.note for r in rows if not r.like_for_like})
+    for note in notes:
+        stream.write(f"* {note}\n")
+
+
+def _plot(result: Comparison, path: str) -> None:
+    items = [(r.alternative, r.gco2e) for r in result.rows]
+    if path.lower().endswith(".svg"):
+        from tracker.cli._charts import bar_chart
+
+        text = bar_chart(items, U.CARBON, "carbon per alternative")
+        try:
+            Path(path).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError("plot", f"cannot write {path!r}: {exc.strerror or exc}") from None
+        return
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise ConfigError("plot", "a .png needs matplotlib: pip install "
+                          f"'llm-energy-tracker[plot]', or write .svg ({exc})") from None
+    unit = U.CARBON.for_values(v for _, v in items)
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(items) + 1.2))
+    try:
+        ax.barh([n for n, _ in items][::-1], [v * unit[0] for _, v in items][::-1])
+        ax.set_xlabel(unit[1])
+        ax.set_title(f"{result.workload}: carbon per alternative")
+        fig.tight_layout()
+        fig.savefig(path)
+    except OSError as exc:
+        raise ConfigError("plot", f"cannot write {path!r}: {exc.strerror or exc}") from None
+    finally:
+        plt.close(fig)
+
+
+def main(argv: list[str]) -> int:
+    """Run the comparison; 0, or 2 for bad input (the field named on stderr)."""
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 2
+    try:
+        result = compare(_workload(args), regions=args.regions, hardware=args.accelerators,
+                         precisions=args.precisions, engines=args.engines, models=args.models)
+        if args.json:
+            print(json.dumps(result.to_dict()))
+        else:
+            print_comparison(result)
+        if args.plot:
+            _plot(result, args.plot)
+            print(f"chart written to {args.plot}", file=sys.stderr)
+    except ConfigError as exc:
+        print(f"llm-energy compare: error: {exc}", file=sys.stderr)
+        return 2
+    return 0

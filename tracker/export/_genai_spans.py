@@ -1,0 +1,273 @@
+"""Reading an LLM call out of another instrumentation's span, and the "never twice" bookkeeping.
+
+`read_call(span)` recognises a span that describes one LLM call under the OpenTelemetry GenAI
+semantic conventions (current names and the deprecated ones still in use) or a common vendor
+spelling (OpenLLMetry's ``llm.usage.*`` / ``llm.request.type``, OpenLIT's
+``gen_ai.usage.*_tokens``), and returns its `SpanCall`; any other span gives None. The SDK's
+own spans (they carry ``energy.kwh``, or come from its instrumentation scope) are never read, and
+neither are spans that sum other calls (``invoke_agent``, ``execute_tool``, workflow spans):
+only the operations in `PRICED_OPERATIONS` are calls.
+
+When the SDK's own integration and another instrumentation record one call, the SDK's record
+wins. The other span is *covered*: `EnergySpanProcessor` and `EnergyEnrichingSpanExporter` leave
+it alone. A span is covered when it is the span current when the SDK's call began (the other
+instrumentation patched the client after the SDK, so it runs first), or when it was started
+inside the SDK's call (it patched before the SDK): `enter_call()` sets a slot (a context
+variable) for the duration of the provider call, the processor's ``on_start`` fills it, and the
+SDK's span is then made a child of that span, so both land in one trace in either order.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Final
+
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
+
+from tracker.export import _attributes as A
+
+__all__ = [
+    "PRICED_OPERATIONS",
+    "SpanCall",
+    "enter_call",
+    "is_covered",
+    "leave_call",
+    "mark_covered",
+    "note_started",
+    "read_call",
+]
+
+#: Operation names (after mapping vendor spellings) that are one model call each.
+PRICED_OPERATIONS: Final = frozenset({"chat", "text_completion", "generate_content",
+                                      "embeddings"})
+#: Vendor operation names -> the semantic-convention one (OpenLLMetry's ``llm.request.type``).
+_OPERATION_ALIASES: Final = {"completion": "text_completion", "embedding": "embeddings",
+                             "completions": "text_completion"}
+
+# Attribute spellings, most current first.
+_INPUT: Final = ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens",
+                 "llm.usage.prompt_tokens")
+_OUTPUT: Final = ("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens",
+                  "llm.usage.completion_tokens")
+_TOTAL: Final = ("gen_ai.usage.total_tokens", "llm.usage.total_tokens")
+_CACHE_READ: Final = (A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+                      "gen_ai.usage.cache_read_input_tokens")
+_CACHE_CREATION: Final = (A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
+                          "gen_ai.usage.cache_write.input_tokens",
+                          "gen_ai.usage.cache_creation_input_tokens")
+_REASONING: Final = (A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, "gen_ai.usage.reasoning_tokens",
+                     "llm.usage.reasoning_tokens")
+_PROVIDER: Final = (A.GEN_AI_PROVIDER_NAME, "gen_ai.system")
+_OPERATION: Final = (A.GEN_AI_OPERATION_NAME, "llm.request.type", "gen_ai.request.type")
+_REQUEST_MODEL: Final = (A.GEN_AI_REQUEST_MODEL, "llm.request.model")
+_RESPONSE_MODEL: Final = (A.GEN_AI_RESPONSE_MODEL, "llm.response.model")
+#: Longest model or provider name read from a span (longer ones are ignored).
+_MAX_NAME: Final = 256
+_MAX_TOKENS: Final = 10**12
+
+
+@dataclass(frozen=True, slots=True)
+class SpanCall:
+    """One LLM call as another instrumentation's span described it (no text, only counts)."""
+
+    operation: str
+    provider: str | None
+    request_model: str | None
+    response_model: str | None
+    input_tokens: int | None
+    output_tokens: int | None
+    cache_read_input_tokens: int | None
+    cache_creation_input_tokens: int | None
+    reasoning_output_tokens: int | None
+    #: Instrumentation scope name of the span (``energy.priced_from``).
+    scope: str
+    trace_id: int
+    span_id: int
+    start_ns: int | None
+    end_ns: int | None
+
+
+def _first(attrs: Any, names: tuple[str, ...]) -> Any:
+    for name in names:
+        value = attrs.get(name)
+        if value is not None:
+            return value
+    return None
+
+
+def _name(value: Any) -> str | None:
+    return value if type(value) is str and 0 < len(value) <= _MAX_NAME else None
+
+
+def _count(value: Any) -> int | None:
+    if type(value) is float and value.is_integer():  # a few vendors record counts as doubles
+        value = int(value)
+    return value if type(value) is int and 0 <= value <= _MAX_TOKENS else None
+
+
+def scope_name(span: Any) -> str:
+    """The instrumentation scope name of a span ("" when it has none)."""
+    scope = getattr(span, "instrumentation_scope", None)
+    name = getattr(scope, "name", None)
+    return name if isinstance(name, str) else ""
+
+
+def _operation(attrs: Any, kind: Any) -> str | None:
+    raw = _first(attrs, _OPERATION)
+    if raw is None:
+        # No operation name: a CLIENT span naming a provider and reporting tokens is a chat call.
+        return "chat" if kind == SpanKind.CLIENT and _first(attrs, _PROVIDER) is not None else None
+    if type(raw) is not str:
+        return None
+    raw = raw.lower()
+    return _OPERATION_ALIASES.get(raw, raw)
+
+
+def read_call(span: Any) -> SpanCall | None:
+    """The LLM call `span` (an ended ReadableSpan) describes, or None when it is not one."""
+    attrs = span.attributes
+    if not attrs or A.ENERGY_KWH in attrs:
+        return None
+    scope = scope_name(span)
+    if scope == A.INSTRUMENTATION_NAME:
+        return None
+    scope = scope[:_MAX_NAME]
+    operation = _operation(attrs, span.kind)
+    if operation not in PRICED_OPERATIONS:
+        return None
+    attrs = dict(attrs)  # one copy: lookups on a plain dict are several times faster
+    n_in = _count(_first(attrs, _INPUT))
+    n_out = _count(_first(attrs, _OUTPUT))
+    if n_out is None and n_in is not None:
+        total = _count(_first(attrs, _TOTAL))
+        if total is not None and total >= n_in:
+            n_out = total - n_in
+    if n_in is None and n_out is None:
+        return None  # no usage at all: nothing to price (a failed call, a span still lacking it)
+    if n_out is None and operation == "embeddings":
+        n_out = 0  # an embedding has no output tokens; instrumentations leave the count out
+    ctx = span.context
+    if ctx is None:
+        return None
+    return SpanCall(
+        operation=operation,
+        provider=_name(_first(attrs, _PROVIDER)),
+        request_model=_name(_first(attrs, _REQUEST_MODEL)),
+        response_model=_name(_first(attrs, _RESPONSE_MODEL)),
+        input_tokens=n_in,
+        output_tokens=n_out,
+        cache_read_input_tokens=_count(_first(attrs, _CACHE_READ)),
+        cache_creation_input_tokens=_count(_first(attrs, _CACHE_CREATION)),
+        reasoning_output_tokens=_count(_first(attrs, _REASONING)),
+        scope=scope,
+        trace_id=ctx.trace_id,
+        span_id=ctx.span_id,
+        start_ns=span.start_time,
+        end_ns=span.end_time,
+    )
+
+
+# ----------------------------------------------------------------------------- never twice
+
+#: True once an `EnergySpanProcessor` or `EnergyEnrichingSpanExporter` exists: until then the
+#: SDK's integrations skip the bookkeeping below entirely.
+ACTIVE = False
+_MAX_COVERED: Final = 16384
+_covered: OrderedDict[int, None] = OrderedDict()
+_covered_lock = threading.Lock()
+
+
+def activate() -> None:
+    """Turn the bookkeeping on (called when a processor or exporter wrapper is created)."""
+    global ACTIVE
+    ACTIVE = True
+
+
+def mark_covered(span_id: int) -> None:
+    """Record that the SDK's own integration recorded the call of span `span_id`."""
+    with _covered_lock:
+        _covered[span_id] = None
+        if len(_covered) > _MAX_COVERED:
+            _covered.popitem(last=False)
+
+
+def is_covered(span_id: int) -> bool:
+    """Whether the call of span `span_id` was recorded by the SDK's own integration."""
+    with _covered_lock:
+        return span_id in _covered
+
+
+class _Slot:
+    """Filled by the processor's ``on_start`` with the first foreign span started in a call."""
+
+    __slots__ = ("span",)
+
+    def __init__(self) -> None:
+        self.span: Any = None
+
+
+# A context variable of our own, not an OpenTelemetry context value: an instrumentation inside
+# the call may attach a context it detaches only when its stream ends, after the call returned;
+# resetting ours never disturbs that.
+_SLOT: contextvars.ContextVar[_Slot | None] = contextvars.ContextVar(
+    "llm_energy_tracker_sdk_call", default=None)
+
+
+def _foreign_call_span(span: Any, *, started: bool = False) -> bool:
+    """Whether `span` is another instrumentation's CLIENT span of an LLM call.
+
+    With `started`, any CLIENT span of another instrumentation qualifies (it was just started
+    inside an SDK call and may not carry its attributes yet).
+    """
+    if getattr(span, "kind", None) != SpanKind.CLIENT or scope_name(span) == A.INSTRUMENTATION_NAME:
+        return False
+    if started:
+        return True
+    attrs = getattr(span, "attributes", None)
+    return bool(attrs) and _first(attrs, (*_OPERATION, *_PROVIDER)) is not None
+
+
+def enter_call() -> tuple[_Slot, contextvars.Token[_Slot | None]]:
+    """Begin the provider call of a call the SDK's own integration records.
+
+    Covers the current span when it is another instrumentation's span of this call, and puts a
+    slot in the context for spans started inside the call. Returns what `leave_call` takes.
+    """
+    current = trace.get_current_span()
+    if current.is_recording() and _foreign_call_span(current):
+        mark_covered(current.get_span_context().span_id)
+    slot = _Slot()
+    return slot, _SLOT.set(slot)
+
+
+def leave_call(entered: tuple[_Slot, contextvars.Token[_Slot | None]]) -> trace.SpanContext | None:
+    """End what `enter_call` began; returns the GenAI span started inside the call, if any.
+
+    The first CLIENT span another instrumentation started inside the call is taken when, by now,
+    it carries GenAI attributes (an instrumentation may set them after starting the span); an
+    HTTP client span is not.
+    """
+    slot, token = entered
+    _SLOT.reset(token)
+    span = slot.span
+    if span is None or not _foreign_call_span(span, started=False):
+        return None
+    return span.get_span_context()  # type: ignore[no-any-return]
+
+
+def note_started(span: Any, parent_context: Any) -> None:
+    """Processor ``on_start`` hook: cover a foreign CLIENT span started inside an SDK call.
+
+    Covered as it starts (its attributes may come later): a covered span that turns out not
+    to be a GenAI call is never priced anyway.
+    """
+    slot = _SLOT.get()
+    if slot is None or not _foreign_call_span(span, started=True):
+        return
+    mark_covered(span.get_span_context().span_id)
+    if slot.span is None:
+        slot.span = span

@@ -1,0 +1,1 @@
+"""Acting on the figures: what-if comparisons, budgets and carbon-aware timing."""
