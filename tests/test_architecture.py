@@ -65,7 +65,8 @@ def _imports(tree: ast.AST, module: str, is_package: bool) -> set[str]:
         parts = target.split(".")
         for i in range(1, len(parts) + 1):
             name = ".".join(parts[:i])
-            if name in MODULES and name != module:
+            # (a module's own parent packages are already being imported when it runs)
+            if name in MODULES and name != module and not module.startswith(name + "."):
                 edges.add(name)
     return edges
 

@@ -41,8 +41,12 @@ MESSAGES = [{"role": "user", "content": PROMPT}]
 OPENAI_MODEL = "openai/gpt-4o-mini"
 ANTHROPIC_MODEL = "anthropic/claude-haiku-4-5"
 
-# LiteLLM's own pydantic models warn when first built (a third-party notice, not ours).
+# LiteLLM's own pydantic models warn when first built, and LiteLLM keeps HTTP clients (and an
+# event loop of its logging worker) cached across calls and event loops by design: third-party
+# notices, not the SDK's (the SDK opens no socket on these paths).
 pytestmark = [
+    pytest.mark.filterwarnings("ignore::ResourceWarning"),
+    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
     pytest.mark.filterwarnings("ignore:Item.*ReadOnly:UserWarning"),
     pytest.mark.filterwarnings("ignore:Accessing the 'model_computed_fields':DeprecationWarning"),
     pytest.mark.filterwarnings("ignore:Accessing the 'model_fields':DeprecationWarning"),
@@ -86,6 +90,19 @@ def calls(request: pytest.FixtureRequest, configure_tracker: Callable[..., Otel]
         tracker.instrument(name)
     yield helper
     tracker.uninstrument()
+
+
+def run_async(body: Callable[[], Any]) -> Any:
+    """`asyncio.run(body())`, closing the clients LiteLLM cached for this event loop."""
+
+    async def main() -> Any:
+        try:
+            return await body()
+        finally:
+            await litellm.close_litellm_async_clients()
+            litellm.in_memory_llm_clients_cache.flush_cache()
+
+    return asyncio.run(main())
 
 
 def ledger_lines(otel: Otel) -> list[dict[str, Any]]:
@@ -136,7 +153,7 @@ def test_acompletion_is_one_priced_call(calls: Otel, demo_server: DemoServer, mo
     async def main() -> Any:
         return await litellm.acompletion(messages=MESSAGES, **route(model, demo_server))
 
-    asyncio.run(main())
+    run_async(main)
     assert_one_call_per_request(calls, demo_server, before)
 
 
@@ -165,7 +182,7 @@ def test_async_stream_is_one_call(calls: Otel, demo_server: DemoServer, model: s
                                            **route(model, demo_server))
         return len([c async for c in stream])
 
-    assert asyncio.run(main()) > 0
+    assert run_async(main) > 0
     assert_one_call_per_request(calls, demo_server, before)
 
 

@@ -10,8 +10,10 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from tracker._version import VERSION as __version__
     from tracker.config._configure import Config, configure, get_config, reset, shutdown
     from tracker.exceptions import (
+        BudgetExceeded,
         ConfigError,
         IntegrationNotAvailable,
         TrackerError,
@@ -27,15 +29,17 @@ if TYPE_CHECKING:
     from tracker.recording._calls import LLMCall, record_usage, start_call
     from tracker.recording._returned import is_recorded, mark_recorded
     from tracker.recording._scope import EnergyScope, track_energy
+    from tracker.reduce._budget_spec import Budget
+    from tracker.reduce._compare import compare
+    from tracker.reduce._timing import best_window, carbon_aware
 
-from tracker._version import VERSION as __version__
 
 #: public name -> the module that defines it
 _SOURCES: dict[str, str] = {
     **dict.fromkeys(("Config", "configure", "get_config", "reset", "shutdown"),
                     "config._configure"),
     **dict.fromkeys(("CallPricer", "Estimate", "estimate"), "model._estimate"),
-    **dict.fromkeys(("ConfigError", "IntegrationNotAvailable", "TrackerError",
+    **dict.fromkeys(("BudgetExceeded", "ConfigError", "IntegrationNotAvailable", "TrackerError",
                      "UnknownHardwareError", "UnknownModelError", "UnknownRegionError"),
                     "exceptions"),
     **dict.fromkeys(("instrument", "uninstrument"), "instrumentation._registry"),
@@ -45,9 +49,14 @@ _SOURCES: dict[str, str] = {
     **dict.fromkeys(("HardwareSpec", "ModelSpec", "RegionSpec"), "model._specs"),
     **dict.fromkeys(("TrainingEstimate", "estimate_training"), "model._training"),
     **dict.fromkeys(("LLMCall", "record_usage", "start_call"), "recording._calls"),
+    "Budget": "reduce._budget_spec",
+    "compare": "reduce._compare",
+    **dict.fromkeys(("best_window", "carbon_aware"), "reduce._timing"),
 }
 
 __all__ = [
+    "Budget",
+    "BudgetExceeded",
     "CallPricer",
     "Config",
     "ConfigError",
@@ -64,6 +73,9 @@ __all__ = [
     "UnknownModelError",
     "UnknownRegionError",
     "__version__",
+    "best_window",
+    "carbon_aware",
+    "compare",
     "configure",
     "estimate",
     "estimate_training",
@@ -84,6 +96,11 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":  # from the installed distribution's metadata
+        from tracker._version import VERSION
+
+        globals()[name] = VERSION
+        return VERSION
     source = _SOURCES.get(name)
     if source is None:
         raise AttributeError(f"module 'tracker' has no attribute {name!r}")

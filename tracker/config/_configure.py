@@ -22,7 +22,7 @@ from tracker import _internal_errors
 from tracker.config import _runtime
 from tracker.config._options import Config, option_specs
 from tracker.config._resolve import resolve
-from tracker.config._runtime import get_runtime, reset, shutdown
+from tracker.config._runtime import get_runtime, shutdown
 from tracker.exceptions import ConfigError
 from tracker.reduce._budgets import set_budgets
 
@@ -72,6 +72,12 @@ configure.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
     [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=None,
                        annotation=f.type) for f, _ in option_specs()],
     return_annotation="Config")
+
+
+def reset() -> None:
+    """Forget the configuration and close what it held (for tests); the next use rebuilds it."""
+    _runtime.reset()
+    set_budgets(None)
 
 
 def get_config() -> Config:

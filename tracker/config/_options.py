@@ -19,7 +19,7 @@ from typing import Any
 
 from tracker.config import _parsers as P
 from tracker.model._deployment import Deployment
-from tracker.reduce._budgets import Budget, budgets_option
+from tracker.reduce._budget_spec import Budget, budgets_option
 
 __all__ = ["Config", "Option", "env_name", "option_specs", "options_markdown"]
 

@@ -27,7 +27,6 @@ from tracker.export._ledger import DEFAULT_LEDGER_PATH, LedgerWriter, validate_l
 from tracker.export._telemetry import Telemetry, has_real_tracer_provider
 from tracker.model._deployment import Deployment
 from tracker.model._registry import get_registry
-from tracker.reduce._budgets import set_budgets
 
 __all__ = ["BoundedCache", "Runtime", "build", "get_runtime", "install", "reset", "shutdown"]
 
@@ -125,6 +124,10 @@ def _validate_pricing(config: Config) -> str:
 
 
 def _configure_grid(config: Config, region: str) -> tuple[Any, str | None]:
+    if config.grid_api_token is not None or "tracker.grid._forecast" in sys.modules:
+        from tracker.grid import _forecast
+
+        _forecast.set_configured_token(config.grid_api_token)
     if config.grid is None and "tracker.grid._refresher" not in sys.modules:
         return None, None  # never configured: do not import the network code
     from tracker.grid import _refresher
@@ -241,6 +244,5 @@ def reset() -> None:
     with _lock:
         shutdown()
         _runtime = None
-        set_budgets(None)
         _internal_errors.set_strict(False)
         _internal_errors.reset_seen()

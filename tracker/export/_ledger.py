@@ -121,7 +121,7 @@ class LedgerWriter:
     def __init__(self, path: str, *, open_now: bool = False) -> None:
         self.path = path
         self._state = _Fd()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entrant: a signal handler may record a call too
         self._finalizer = weakref.finalize(self, self._state.close)
         _writers.add(self)
         if open_now:
@@ -209,7 +209,7 @@ def _after_fork() -> None:
     global _pid
     _pid = os.getpid()
     for writer in list(_writers):  # a lock held by another thread at fork time stays held
-        writer._lock = threading.Lock()
+        writer._lock = threading.RLock()
 
 
 if hasattr(os, "register_at_fork"):

@@ -81,7 +81,7 @@ _MAX_STATICS: Final = 256
 def _imports() -> tuple[Any, ...]:
     global _deps
     if _deps is None:
-        from tracker.config._configure import get_runtime
+        from tracker.config._runtime import get_runtime
         from tracker.export._telemetry import CallStatic
         from tracker.recording import _calls
         from tracker.recording._usage import Usage

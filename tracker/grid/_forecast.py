@@ -259,12 +259,15 @@ def forecast(zone: str, *, provider: str | None = None, api_url: str | None = No
     return list(points)
 
 
-def _configured_token() -> str | None:
-    """The Electricity Maps token given to `configure()`, if any."""
-    try:
-        from tracker.config._configure import get_runtime
+#: The Electricity Maps token given to `configure()` (set by the configuration, never shown).
+_CONFIGURED_TOKEN: str | None = None
 
-        token = getattr(get_runtime().config, "grid_api_token", None)
-    except Exception:
-        return None
-    return token if isinstance(token, str) and token else None
+
+def set_configured_token(token: str | None) -> None:
+    """Remember the token `configure(grid_api_token=...)` was given, for forecasts."""
+    global _CONFIGURED_TOKEN
+    _CONFIGURED_TOKEN = token if isinstance(token, str) and token else None
+
+
+def _configured_token() -> str | None:
+    return _CONFIGURED_TOKEN

@@ -48,8 +48,7 @@ __all__ = [
     "configure_grid",
     "get_refresher",
     "lookup",
-    "main",
-    "make_provider",
+        "make_provider",
     "shutdown",
 ]
 
@@ -282,10 +281,3 @@ def configure_grid(provider: str | None, api_url: str | None, api_token: str | N
     shutdown()
     _active, _zone = refresher, target
     return refresher
-
-
-def main(argv: list[str]) -> int:
-    """`llm-energy grid [ZONE] [--provider electricitymaps|uk] [--api-url URL] [--json]`."""
-    from tracker.cli._grid import main as run
-
-    return run(argv)

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from tracker._internal_errors import report
-from tracker.config._configure import get_runtime
+from tracker.config._runtime import get_runtime
 from tracker.export import _attributes as A
 from tracker.export._telemetry import Telemetry
 

@@ -152,8 +152,8 @@ def track_energy(func_or_name: Any = None, /, *, name: str | None = None,
             or on_exceed is not None:
         from tracker.reduce._block_budgets import budgeted
 
-        return budgeted(func_or_name, name, model, labels, (budget_gco2e, budget_kwh, budget_usd),
-                        on_exceed)
+        return budgeted(TrackEnergy, func_or_name, name, model, labels,
+                        (budget_gco2e, budget_kwh, budget_usd), on_exceed)
     if isinstance(func_or_name, (classmethod, staticmethod)) or (
             callable(func_or_name) and not isinstance(func_or_name, str)):
         return _wrap(cast("Any", func_or_name), name, model, labels)

@@ -18,19 +18,12 @@ from typing import TYPE_CHECKING, Any
 from tracker._internal_errors import report
 from tracker.exceptions import ConfigError
 from tracker.export import _telemetry
-from tracker.reduce._budgets import (
-    BudgetEvent,
-    OnExceed,
-    _Account,
-    _arm,
-    _check_limit,
-    _check_on_exceed,
-    _fire,
-)
+from tracker.reduce._budget_spec import BudgetEvent, OnExceed, check_limit, check_on_exceed
+from tracker.reduce._budgets import _Account, _arm, _fire
 
 if TYPE_CHECKING:
     from tracker.model._estimate import Estimate
-    from tracker.recording._scope import EnergyScope
+    from tracker.recording._energy_scope import EnergyScope
 
 __all__ = ["budgeted", "scope_budget"]
 
@@ -91,8 +84,8 @@ class _ScopeBudget:
 def scope_budget(budget_gco2e: float | None, budget_kwh: float | None,
                  budget_usd: float | None, on_exceed: OnExceed) -> _ScopeSpec | None:
     """Validate ``track_energy``'s budget arguments (raises `ConfigError` naming the field)."""
-    _check_on_exceed("on_exceed", on_exceed)
-    limits = {unit: _check_limit(field, value) for unit, field, value in (
+    check_on_exceed("on_exceed", on_exceed)
+    limits = {unit: check_limit(field, value) for unit, field, value in (
         ("gCO2e", "budget_gco2e", budget_gco2e), ("kWh", "budget_kwh", budget_kwh),
         ("USD", "budget_usd", budget_usd)) if value is not None}
     if not limits:
@@ -104,7 +97,7 @@ def scope_budget(budget_gco2e: float | None, budget_kwh: float | None,
 
 def _attach(spec: _ScopeSpec) -> None:
     """Give the block just opened (the current scope, still unspent) this run's accounts."""
-    from tracker.recording._scope import current_scope
+    from tracker.recording._energy_scope import current_scope
 
     scope = current_scope()
     if scope is not None and scope._budget is None and scope.calls == 0:
@@ -151,15 +144,14 @@ def _bind(func: Any, spec: _ScopeSpec) -> Any:
     return plain
 
 
-def budgeted(func_or_name: Any, name: str | None, model: str | None,
-             labels: Mapping[str, Any] | None, limits: tuple[float | None, ...],
-             on_exceed: OnExceed) -> Any:
+def budgeted(TrackEnergy: Any, func_or_name: Any, name: str | None,
+             model: str | None, labels: Mapping[str, Any] | None,
+             limits: tuple[float | None, ...], on_exceed: OnExceed) -> Any:
     """``track_energy(...)`` with budgets: what the plain one returns, each run budgeted.
 
-    Raises `ConfigError` naming the field for an invalid budget (at decoration time).
+    `TrackEnergy` is the plain decorator/block class (`tracker.recording._scope`). Raises
+    `ConfigError` naming the field for an invalid budget (at decoration time).
     """
-    from tracker.recording._scope import TrackEnergy
-
     gco2e, kwh, usd = limits
     spec = scope_budget(gco2e, kwh, usd, on_exceed)
     target: Any = func_or_name

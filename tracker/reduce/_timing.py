@@ -210,7 +210,7 @@ def _decide(job: str, zone: str | None, length: timedelta, max_delay: timedelta,
 def _configured_zone() -> str | None:
     """The grid zone of the configured region, if it has one."""
     try:
-        from tracker.config._configure import get_runtime
+        from tracker.config._runtime import get_runtime
         from tracker.model._registry import get_registry
 
         region = getattr(get_runtime().config, "region", None)
