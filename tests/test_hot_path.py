@@ -28,7 +28,7 @@ from opentelemetry.sdk.metrics.export import AggregationTemporality, InMemoryMet
 
 import tracker
 from tracker.export import _attributes as A
-from tracker.export import _telemetry as telemetry
+from tracker.export import _instruments as instruments
 from tracker.grid import _refresher as grid
 from tracker.model._estimate import CallPricer
 
@@ -92,7 +92,7 @@ def test_energy_counters_report_deltas_to_a_delta_reader(configure_tracker: Any)
 
 def test_energy_attribute_sets_are_bounded_and_overflow_keeps_the_total(
         configure_tracker: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(telemetry, "_MAX_ENERGY_SETS", 3)
+    monkeypatch.setattr(instruments, "MAX_ENERGY_SETS", 3)
     otel = configure_tracker()
     total = 0.0
     for i in range(6):
@@ -204,7 +204,8 @@ def test_live_figure_prices_once_and_records_its_timestamp(
     monkeypatch.setattr(CallPricer, "price", counting)
     est = tracker.record_usage("llama-3.1-8b", 100, 100)
     assert est is not None and est.carbon_intensity == 123.0
-    assert calls == [{"carbon_intensity": 123.0, "grid_source": "uk-carbon-intensity"}]
+    assert calls == [{"cached_input_tokens": 0, "carbon_intensity": 123.0,
+                      "grid_source": "uk-carbon-intensity"}]
     span = otel.span("chat llama-3.1-8b")
     (record,) = otel.logs()
     (line,) = [json.loads(x) for x in ledger.read_text().splitlines()]

@@ -40,16 +40,27 @@ ANTHROPIC_MODEL = "claude-haiku-4-5"
 
 
 def chat_openai(server: DemoServer, **kw: Any) -> Any:
-    return langchain_openai.ChatOpenAI(model=OPENAI_MODEL, base_url=server.openai_base_url,
-                                       api_key=KEY, max_retries=0, **kw)
+    kw = {"model": OPENAI_MODEL, **kw}
+    return langchain_openai.ChatOpenAI(base_url=server.openai_base_url, api_key=KEY,
+                                       max_retries=0, **kw)
 
 
 def chat_anthropic(server: DemoServer, **kw: Any) -> Any:
-    return langchain_anthropic.ChatAnthropic(model=ANTHROPIC_MODEL,
-                                             base_url=server.anthropic_base_url, api_key=KEY, max_retries=0, **kw)
+    kw = {"model": ANTHROPIC_MODEL, **kw}
+    return langchain_anthropic.ChatAnthropic(base_url=server.anthropic_base_url, api_key=KEY,
+                                             max_retries=0, **kw)
 
 
 MODELS = {"openai": chat_openai, "anthropic": chat_anthropic}
+
+
+@pytest.fixture(scope="module")
+def run() -> Iterator[Callable[[Any], Any]]:
+    """Runs coroutines on one event loop: LangChain caches its async HTTP clients per process."""
+    loop = asyncio.new_event_loop()
+    yield loop.run_until_complete
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.close()
 
 
 @pytest.fixture
@@ -109,10 +120,11 @@ def test_chain_is_one_priced_call_per_request(calls: Otel, demo_server: DemoServ
 
 
 @pytest.mark.parametrize("provider", sorted(MODELS))
-def test_async_invoke_is_one_call(calls: Otel, demo_server: DemoServer, provider: str) -> None:
+def test_async_invoke_is_one_call(calls: Otel, demo_server: DemoServer, provider: str,
+                                  run: Callable[[Any], Any]) -> None:
     model = MODELS[provider](demo_server)
     before = len(demo_server.served)
-    message = asyncio.run(model.ainvoke(PROMPT))
+    message = run(model.ainvoke(PROMPT))
     span = assert_one_call_per_request(calls, demo_server, before)
     assert span.attributes["gen_ai.usage.input_tokens"] == \
         message.usage_metadata["input_tokens"]
@@ -129,14 +141,15 @@ def test_stream_is_one_call_finalized_once(calls: Otel, demo_server: DemoServer,
 
 
 @pytest.mark.parametrize("provider", sorted(MODELS))
-def test_async_stream_is_one_call(calls: Otel, demo_server: DemoServer, provider: str) -> None:
+def test_async_stream_is_one_call(calls: Otel, demo_server: DemoServer, provider: str,
+                                  run: Callable[[Any], Any]) -> None:
     model = MODELS[provider](demo_server, stream_usage=True)
     before = len(demo_server.served)
 
     async def main() -> int:
         return len([c async for c in model.astream(PROMPT)])
 
-    assert asyncio.run(main()) > 1
+    assert run(main()) > 1
     assert_one_call_per_request(calls, demo_server, before)
 
 
@@ -237,7 +250,8 @@ def test_no_prompt_or_key_anywhere(calls: Otel, demo_server: DemoServer) -> None
     assert KEY not in text and "sk-langchain" not in text
 
 
-def test_uninstrument_restores_everything(ledger_otel: Otel, demo_server: DemoServer) -> None:
+def test_uninstrument_restores_everything(ledger_otel: Otel, demo_server: DemoServer,
+                                          run: Callable[[Any], Any]) -> None:
     originals = (vars(callback_manager.CallbackManager)["configure"],
                  vars(callback_manager.AsyncCallbackManager)["configure"],
                  vars(openai.resources.chat.completions.Completions)["create"])
@@ -250,7 +264,7 @@ def test_uninstrument_restores_everything(ledger_otel: Otel, demo_server: DemoSe
             vars(callback_manager.AsyncCallbackManager)["configure"],
             vars(openai.resources.chat.completions.Completions)["create"]) == originals
     model.invoke(PROMPT)
-    asyncio.run(model.ainvoke(PROMPT))
+    run(model.ainvoke(PROMPT))
     list(model.stream(PROMPT))
     assert len(ledger_otel.call_spans()) == 1  # nothing more, through the cached method either
 

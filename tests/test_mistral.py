@@ -98,6 +98,8 @@ def test_async_complete_and_stream(provider_otel: Any, demo_server: Any) -> None
 @pytest.mark.parametrize("how", ["break", "close", "context"])
 def test_stream_left_early_records_once(provider_otel: Any, client: Any, how: str) -> None:
     stream = client.chat.stream(model=MODEL, messages=MESSAGES)
+    if how == "close" and not hasattr(stream.__wrapped__, "close"):  # mistralai < 1.10
+        how = "context"
     if how == "context":
         with stream as s:
             next(iter(s))
@@ -148,8 +150,12 @@ def test_no_secret_or_prompt_anywhere(provider_otel: Any, client: Any) -> None:
 def test_uninstrument_restores_methods(provider_otel: Any, client: Any) -> None:
     import wrapt
 
-    package = "mistralai.client" if importlib.util.find_spec("mistralai.client") else "mistralai"
-    chat = importlib.import_module(f"{package}.chat").Chat
+    try:
+        package = "mistralai.client"
+        chat = importlib.import_module(f"{package}.chat").Chat
+    except ImportError:  # mistralai 1.x
+        package = "mistralai"
+        chat = importlib.import_module(f"{package}.chat").Chat
     embeddings = importlib.import_module(f"{package}.embeddings").Embeddings
     methods = [(chat, m) for m in ("complete", "complete_async", "stream", "stream_async")]
     methods += [(embeddings, "create"), (embeddings, "create_async")]

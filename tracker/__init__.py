@@ -21,6 +21,8 @@ if TYPE_CHECKING:
         UnknownModelError,
         UnknownRegionError,
     )
+    from tracker.export._enriching_exporter import EnergyEnrichingSpanExporter
+    from tracker.export._span_pricing import EnergySpanProcessor
     from tracker.instrumentation._registry import instrument, uninstrument
     from tracker.model._estimate import CallPricer, Estimate, estimate
     from tracker.model._registry import get_registry, load_registry_file, register
@@ -50,6 +52,8 @@ _SOURCES: dict[str, str] = {
     **dict.fromkeys(("TrainingEstimate", "estimate_training"), "model._training"),
     **dict.fromkeys(("LLMCall", "record_usage", "start_call"), "recording._calls"),
     "Budget": "reduce._budget_spec",
+    "EnergyEnrichingSpanExporter": "export._enriching_exporter",
+    "EnergySpanProcessor": "export._span_pricing",
     "compare": "reduce._compare",
     **dict.fromkeys(("best_window", "carbon_aware"), "reduce._timing"),
 }
@@ -60,7 +64,9 @@ __all__ = [
     "CallPricer",
     "Config",
     "ConfigError",
+    "EnergyEnrichingSpanExporter",
     "EnergyScope",
+    "EnergySpanProcessor",
     "Estimate",
     "HardwareSpec",
     "IntegrationNotAvailable",

@@ -64,6 +64,11 @@ def configure(**options: Any) -> Config:
     runtime = _runtime.build(config)
     _runtime.install(runtime)
     set_budgets(config.budgets)
+    if config.price_spans:
+        from tracker.export._span_pricing import install_on_global_provider
+
+        with _internal_errors.guard("configure.price_spans"):
+            install_on_global_provider()
     _instrument(runtime.config.instrument)
     return runtime.config
 

@@ -132,6 +132,9 @@ class Config:
         None, P.port, "Serve metrics for Prometheus on 127.0.0.1:PORT/metrics (0: a free port).")
     service_name: str | None = option(None, P.text, "`service.name` of the providers the SDK "
                                       "builds itself (else OTEL_SERVICE_NAME).")
+    price_spans: bool = option(
+        False, P.boolean, "Add an `EnergySpanProcessor` to the global tracer provider: price the "
+        "GenAI spans other instrumentations emit.")
     # -- live grid intensity
     grid: str | None = option(None, P.text, "Live grid intensity provider: `electricitymaps`, "
                               "`uk`, or unset (registry figures only).")

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from opentelemetry.context import Context
     from opentelemetry.sdk.trace import Span
 
-    from tracker.export._telemetry import CallStatic
+    from tracker.export._call_attributes import CallStatic
 
 __all__ = ["DEFAULT_QUEUE_SIZE", "EnergySpanProcessor", "install_on_global_provider",
            "price_call"]
@@ -82,7 +82,7 @@ def _imports() -> tuple[Any, ...]:
     global _deps
     if _deps is None:
         from tracker.config._runtime import get_runtime
-        from tracker.export._telemetry import CallStatic
+        from tracker.export._call_attributes import CallStatic
         from tracker.recording import _calls
         from tracker.recording._usage import Usage
 

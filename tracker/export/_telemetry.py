@@ -2,7 +2,7 @@
 
 It also hands every per-request record to the local ledger and to the ``tracker.requests``
 standard-library logger, so all three outputs carry the same fields. Names come from
-`tracker.attributes` (telemetry.md is the contract).
+`tracker.export._attributes` (telemetry.md is the contract).
 
 Providers passed to `configure()` are used; otherwise the global ones (through the API's proxies,
 so a provider the application sets later is picked up). Nothing is configured globally.
@@ -11,37 +11,33 @@ Every emission step is guarded separately: a failing span processor does not sto
 the metrics or the ledger line.
 
 Cost per call (the hot path; see benchmarks/overhead.py): everything that depends only on the
-(pricer, operation, provider, request model) is built once into a `CallStatic`; a call span is
-started once, at the end of the call, with all its attributes and its real start time (one
-attribute validation pass in the SDK instead of one per `set_attribute`); the three energy counters
-are asynchronous counters summed here under one short lock and observed at collection time, so a
-call makes three synchronous metric measurements (the histograms), not six.
+(pricer, operation, provider, request model) is built once into a `CallStatic`
+(`tracker.export._call_attributes`); a call span is started once, at the end of the call, with all
+its attributes and its real start time (one attribute validation pass in the SDK instead of one
+per `set_attribute`); the metric instruments live in `tracker.export._instruments`.
 """
 
 from __future__ import annotations
 
 import inspect
 import logging
-import threading
 import time
-import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from opentelemetry import _logs, context, metrics, trace
-from opentelemetry.metrics import CallbackOptions, Observation
+from opentelemetry import _logs, context, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from tracker._internal_errors import report
 from tracker._version import VERSION
 from tracker.export import _attributes as A
+from tracker.export._call_attributes import CallStatic
+from tracker.export._instruments import MAX_ENERGY_SETS, metrics_for
 from tracker.export._ledger import encode_line
 
 if TYPE_CHECKING:
     from tracker.export._ledger import LedgerWriter
-    from tracker.grid._providers import GridReading
-    from tracker.model._estimate import CallPricer, Estimate
 
 __all__ = ["CallStatic", "Telemetry", "has_real_tracer_provider"]
 
@@ -55,10 +51,6 @@ _SEVERITY_INFO = _logs.SeverityNumber.INFO
 _STATUS_OK_KINDS = (GeneratorExit, StopIteration, StopAsyncIteration)
 _CLIENT = SpanKind.CLIENT
 _INFO = logging.INFO
-#: Distinct energy-metric attribute sets kept per meter provider (the SDK's default cardinality
-#: limit); further sets are summed under ``otel.metric.overflow=true``, as the SDK does.
-_MAX_ENERGY_SETS = 2000
-_OVERFLOW: dict[str, Any] = {"otel.metric.overflow": True}
 
 
 def has_real_tracer_provider(tracer_provider: object | None) -> bool:
@@ -78,196 +70,9 @@ def _hex(value: int, width: int) -> str | None:
     return format(value, f"0{width}x") if value else None
 
 
-# ----------------------------------------------------------------------------- metric instruments
-
-
-class _Metrics:
-    """The instruments of one meter provider, and the running energy sums its counters report.
-
-    One per meter provider (not per configuration): a second `configure()` with the same provider
-    reuses it, so instruments are never registered twice and counters keep counting.
-    """
-
-    def __init__(self, meter: metrics.Meter) -> None:
-        self._lock = threading.Lock()
-        #: (provider, model, region, function) -> ([kWh, gCO2e, USD], attributes)
-        self._rows: dict[tuple[Any, ...], tuple[list[float], dict[str, Any]]] = {}
-        for index, (name, unit, description) in enumerate((
-            (A.METRIC_CONSUMPTION, A.UNIT_KWH, "Facility energy of LLM calls"),
-            (A.METRIC_EMISSIONS, A.UNIT_GCO2E, "Emissions of LLM calls"),
-            (A.METRIC_COST, A.UNIT_USD, "Electricity cost of LLM calls"),
-        )):
-            meter.create_observable_counter(name, callbacks=[self._observer(index)], unit=unit,
-                                            description=description)
-        self.tokens = meter.create_histogram(
-            A.METRIC_TOKEN_USAGE, unit=A.UNIT_TOKEN,
-            description="Number of input and output tokens used",
-            explicit_bucket_boundaries_advisory=list(A.TOKEN_USAGE_BUCKETS),
-        )
-        self.duration = meter.create_histogram(
-            A.METRIC_OPERATION_DURATION, unit=A.UNIT_SECONDS,
-            description="GenAI operation duration",
-            explicit_bucket_boundaries_advisory=list(A.OPERATION_DURATION_BUCKETS),
-        )
-        meter.create_observable_gauge(
-            A.METRIC_BUDGET_UTILIZATION, callbacks=[_observe_budgets], unit=A.UNIT_RATIO,
-            description="Share of an energy, carbon or cost budget spent in its period")
-
-    def add(self, key: tuple[Any, ...], kwh: float, gco2e: float, usd: float) -> None:
-        """Add one call to the energy counters of `key` (provider, model, region, function)."""
-        entry = self._rows.get(key)
-        if entry is None:
-            entry = self._new_row(key)
-        row = entry[0]
-        with self._lock:
-            row[0] += kwh
-            row[1] += gco2e
-            row[2] += usd
-
-    def _new_row(self, key: tuple[Any, ...]) -> tuple[list[float], dict[str, Any]]:
-        provider, model, region, function = key
-        attrs: dict[str, Any] = {A.ENERGY_REGION: region}
-        if provider:
-            attrs[A.GEN_AI_PROVIDER_NAME] = provider
-        if model:
-            attrs[A.GEN_AI_REQUEST_MODEL] = model
-        if function:
-            attrs[A.ENERGY_FUNCTION] = function
-        with self._lock:
-            entry = self._rows.get(key)
-            if entry is None:
-                if len(self._rows) >= _MAX_ENERGY_SETS:
-                    key, attrs = ("overflow",), dict(_OVERFLOW)
-                    entry = self._rows.get(key)
-                if entry is None:
-                    entry = self._rows[key] = ([0.0, 0.0, 0.0], attrs)
-        return entry
-
-    def _observer(self, index: int) -> Any:
-        def observe(options: CallbackOptions) -> Iterable[Observation]:
-            with self._lock:
-                values = [(row[index], attrs) for row, attrs in self._rows.values()]
-            return [Observation(value, attrs) for value, attrs in values]
-
-        return observe
-
-
-#: Budget utilisation per (key, period, unit), set by `tracker.reduce` and observed by the gauge.
-_budget_values: dict[tuple[str, str, str], float] = {}
-_budget_lock = threading.Lock()
 #: Called with (telemetry, call attributes, labels, parent context) after each priced call when
 #: configuration-level budgets are set (`tracker.reduce._budgets`); None costs one check per call.
 spend_hook: Any = None
-
-
-def set_budget_utilization(key: str, period: str, unit: str, value: float | None) -> None:
-    """Set (None: drop) the `energy.budget.utilization` value of one budget."""
-    with _budget_lock:
-        if value is None:
-            _budget_values.pop((key, period, unit), None)
-        elif (key, period, unit) in _budget_values or len(_budget_values) < _MAX_ENERGY_SETS:
-            _budget_values[(key, period, unit)] = value
-
-
-def clear_budget_utilization() -> None:
-    """Drop every budget utilisation value (budgets replaced or reset)."""
-    with _budget_lock:
-        _budget_values.clear()
-
-
-def _observe_budgets(options: CallbackOptions) -> Iterable[Observation]:
-    with _budget_lock:
-        values = list(_budget_values.items())
-    return [Observation(value, {A.ENERGY_BUDGET_KEY: key, A.ENERGY_BUDGET_PERIOD: period,
-                                A.ENERGY_BUDGET_UNIT: unit})
-            for (key, period, unit), value in values]
-
-
-_metrics_lock = threading.Lock()
-_metrics_by_provider: weakref.WeakKeyDictionary[Any, _Metrics] = weakref.WeakKeyDictionary()
-_global_metrics: list[tuple[Any, _Metrics]] = []  # (the global provider at the time, its metrics)
-
-
-def _metrics_for(meter_provider: Any) -> _Metrics:
-    """The instruments of `meter_provider` (None: the global one), created on first use."""
-    name, version = A.INSTRUMENTATION_NAME, _VERSION
-    current = metrics.get_meter_provider()
-    provider = current if meter_provider is None else meter_provider
-    with _metrics_lock:
-        try:
-            found = _metrics_by_provider.get(provider)
-        except TypeError:  # not weak-referenceable: build instruments without caching
-            return _Metrics(provider.get_meter(name, version))
-        if found is None and provider is current and _global_metrics:
-            # Made through the global proxy before the application set its provider: those
-            # instruments now forward to this provider, so registering them again would clash.
-            found = _global_metrics[0][1]
-            _metrics_by_provider[provider] = found
-        if found is None:
-            found = _Metrics(provider.get_meter(name, version))
-            _metrics_by_provider[provider] = found
-            if provider is current and not _global_metrics:
-                _global_metrics.append((provider, found))
-        return found
-
-
-class CallStatic:
-    """What stays the same for every call of one (pricer, operation, provider, request model)."""
-
-    __slots__ = ("attrs", "client", "energy_key", "name", "region", "token_in", "token_out")
-
-    def __init__(self, pricer: CallPricer, operation: str, provider: str | None,
-                 request_model: str | None) -> None:
-        self.name = f"{operation} {request_model}" if request_model else operation
-        self.region = pricer.region
-        attrs: dict[str, Any] = {A.GEN_AI_OPERATION_NAME: operation}
-        if provider:
-            attrs[A.GEN_AI_PROVIDER_NAME] = provider
-        if request_model:
-            attrs[A.GEN_AI_REQUEST_MODEL] = request_model
-        client = dict(attrs)
-        attrs.update({
-            A.ENERGY_METHOD: pricer.method, A.ENERGY_MODEL: pricer.model,
-            A.ENERGY_HARDWARE: pricer.hardware, A.ENERGY_REGION: pricer.region,
-            A.ENERGY_PUE: pricer.pue, A.ENERGY_GRID_GCO2E_PER_KWH: pricer.carbon_intensity,
-            A.ENERGY_PRICE_USD_PER_KWH: pricer.price_usd_per_kwh,
-            A.ENERGY_GRID_SOURCE: pricer.grid_source, A.ENERGY_MODEL_KNOWN: pricer.model_known,
-            A.ENERGY_ENGINE: pricer.engine,
-        })
-        #: Constant call-span attributes.
-        self.attrs = attrs
-        #: Attributes of the duration histogram, and of the token histogram per token type.
-        self.client = client
-        self.token_in = {**client, A.GEN_AI_TOKEN_TYPE: "input"}
-        self.token_out = {**client, A.GEN_AI_TOKEN_TYPE: "output"}
-        #: Energy-counter key, less the function: (provider, request model, region).
-        self.energy_key = (provider, request_model, pricer.region)
-
-    def call_attributes(self, est: Estimate, response_model: str | None, tokens_estimated: bool,
-                        reading: GridReading | None = None) -> dict[str, Any]:
-        """All attributes of one call span (and of its log record and ledger line)."""
-        attrs = self.attrs.copy()
-        if response_model:
-            attrs[A.GEN_AI_RESPONSE_MODEL] = response_model
-        attrs[A.GEN_AI_USAGE_INPUT_TOKENS] = est.input_tokens
-        attrs[A.GEN_AI_USAGE_OUTPUT_TOKENS] = est.output_tokens
-        attrs[A.ENERGY_KWH] = est.energy_kwh
-        attrs[A.ENERGY_KWH_MIN] = est.energy_kwh_min
-        attrs[A.ENERGY_KWH_MAX] = est.energy_kwh_max
-        attrs[A.ENERGY_GCO2E] = est.gco2e
-        attrs[A.ENERGY_GCO2E_MIN] = est.gco2e_min
-        attrs[A.ENERGY_GCO2E_MAX] = est.gco2e_max
-        attrs[A.ENERGY_USD] = est.usd
-        attrs[A.ENERGY_WATER_L] = est.water_l
-        attrs[A.ENERGY_ACCELERATOR_KWH] = est.accelerator_kwh
-        attrs[A.ENERGY_SERVER_KWH] = est.server_kwh
-        attrs[A.ENERGY_EMBODIED_GCO2E] = est.embodied_gco2e
-        attrs[A.ENERGY_TOKENS_ESTIMATED] = tokens_estimated
-        if reading is not None:  # a live intensity was used
-            attrs[A.ENERGY_GRID_GCO2E_PER_KWH] = est.carbon_intensity
-            attrs[A.ENERGY_GRID_SOURCE] = est.grid_source
-            attrs[A.ENERGY_GRID_TIMESTAMP] = reading.timestamp
-        return attrs
 
 
 class Telemetry:
@@ -291,7 +96,7 @@ class Telemetry:
             else _logs.get_logger(name, version)
         )
         self.ledger = ledger
-        self._metrics = _metrics_for(meter_provider)
+        self._metrics = metrics_for(meter_provider)
         self._failed_attrs: dict[tuple[Any, ...], dict[str, Any]] = {}
 
     # ----------------------------------------------------------------------- call spans
@@ -312,7 +117,7 @@ class Telemetry:
             try:
                 base = self._failed_attrs.get(metric_key)
                 if base is None:
-                    if len(self._failed_attrs) >= _MAX_ENERGY_SETS:
+                    if len(self._failed_attrs) >= MAX_ENERGY_SETS:
                         self._failed_attrs.clear()
                     operation, provider, model = metric_key
                     base = {A.GEN_AI_OPERATION_NAME: operation}

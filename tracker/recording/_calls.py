@@ -30,7 +30,7 @@ from opentelemetry import context
 from tracker._internal_errors import report
 from tracker.config._runtime import BoundedCache, Runtime, get_runtime
 from tracker.export import _attributes as A
-from tracker.export._telemetry import CallStatic
+from tracker.export._call_attributes import CallStatic
 from tracker.model import _registry
 from tracker.model._deployments import deployment_for
 from tracker.model._registry import get_registry
@@ -216,11 +216,13 @@ class LLMCall:
         reading = _grid_lookup() if priced.live else None
         cached = usage.cache_read_input_tokens
         cached = cached if type(cached) is int and 0 < cached <= n_in else 0
-        if reading is None:
-            est = pricer.price(n_in, n_out, cached_input_tokens=cached)
-        else:
+        if reading is not None:
             est = pricer.price(n_in, n_out, cached_input_tokens=cached,
                                carbon_intensity=reading.g_per_kwh, grid_source=reading.source)
+        elif cached:
+            est = pricer.price(n_in, n_out, cached_input_tokens=cached)
+        else:
+            est = pricer.price(n_in, n_out)
         scope = self._scope
         if scope is not None:
             try:

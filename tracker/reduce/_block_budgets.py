@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from tracker._internal_errors import report
 from tracker.exceptions import ConfigError
-from tracker.export import _telemetry
+from tracker.export import _instruments
 from tracker.reduce._budget_spec import BudgetEvent, OnExceed, check_limit, check_on_exceed
 from tracker.reduce._budgets import _Account, _arm, _fire
 
@@ -63,7 +63,7 @@ class _ScopeBudget:
                     if account.spend(amounts[unit]):
                         crossed.append(BudgetEvent(self.key, "scope", unit, account.limit,
                                                    account.spent))
-                    _telemetry.set_budget_utilization(self.key, "scope", unit,
+                    _instruments.set_budget_utilization(self.key, "scope", unit,
                                                       account.spent / account.limit)
             for event in crossed:
                 if self.spec.on_exceed == "raise":

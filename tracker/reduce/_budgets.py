@@ -31,7 +31,7 @@ from typing import Any
 from tracker._internal_errors import report
 from tracker.exceptions import BudgetExceeded
 from tracker.export import _attributes as A
-from tracker.export import _telemetry
+from tracker.export import _instruments, _telemetry
 from tracker.reduce._budget_spec import (
     FIELD,
     PERIODS,
@@ -162,7 +162,7 @@ class _Configured:
                 if account.spend(float(attrs.get(FIELD[budget.unit], 0.0) or 0.0)):
                     crossed.append((budget, BudgetEvent(key, budget.period, budget.unit,
                                                         budget.limit, account.spent)))
-                _telemetry.set_budget_utilization(key, budget.period, budget.unit,
+                _instruments.set_budget_utilization(key, budget.period, budget.unit,
                                                   account.spent / budget.limit)
         for budget, event in crossed:
             if budget.on_exceed == "raise":
@@ -224,7 +224,7 @@ def set_budgets(budgets: Iterable[Budget | Mapping[str, Any]] | str | None, *,
     """
     global _configured
     parsed = list(budgets_option("budgets", budgets))
-    _telemetry.clear_budget_utilization()
+    _instruments.clear_budget_utilization()
     _disarm()
     if parsed:
         _configured = _Configured(parsed, clock or _utc_now)
