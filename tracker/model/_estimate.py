@@ -16,16 +16,23 @@ is then a handful of multiplications (`CallPricer.price`), which is what the tra
 
 from __future__ import annotations
 
-import math
-import operator
-from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Literal
 
 from tracker.exceptions import ConfigError
 from tracker.model import _calibrated as calibrated
 from tracker.model import _embodied as embodied
 from tracker.model._boundaries import FLEET_IDLE_SHARE, calibrated_corners, flops_corners
 from tracker.model._engines import ENGINES, normalise_engine
+from tracker.model._estimate_result import Estimate, Range
+from tracker.model._inputs import (
+    MAX_BATCH_SIZE,
+    MAX_GPUS,
+    check_finite,
+    number,
+    show,
+    tokens,
+)
 from tracker.model._registry import WORLD, Registry, get_registry
 from tracker.model._specs import FLOPS_PRECISION_MULTIPLIER, PRECISIONS, HardwareSpec, ModelSpec
 
@@ -35,6 +42,7 @@ __all__ = [
     "METHODS",
     "CallPricer",
     "Estimate",
+    "Range",
     "estimate",
     "pricer",
 ]
@@ -100,63 +108,6 @@ FALLBACK_EMBEDDING_MODEL = ModelSpec(
            "22.7M to e5-mistral-7b-instruct 7.11B, official model cards)",
     year=2025,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Estimate:
-    """Energy, carbon, cost and water of one request, with the factors that produced them."""
-
-    energy_kwh: float
-    energy_kwh_min: float
-    energy_kwh_max: float
-    accelerator_kwh: float
-    gco2e: float
-    gco2e_min: float
-    gco2e_max: float
-    usd: float
-    water_l: float
-    input_tokens: int
-    output_tokens: int
-    method: str
-    model: str
-    model_known: bool
-    params_estimated: bool
-    hardware: str
-    precision: str
-    gpus: int
-    batch_size: float
-    region: str
-    pue: float
-    host_overhead: float
-    carbon_intensity: float
-    grid_source: str
-    price_usd_per_kwh: float
-    wue: float
-    #: Manufacturing footprint of the hardware amortised over this request (never in `gco2e`).
-    embodied_gco2e: float = 0.0
-    embodied_gco2e_min: float = 0.0
-    embodied_gco2e_max: float = 0.0
-    #: `gco2e` + `embodied_gco2e`: usage and manufacturing together.
-    total_gco2e: float = 0.0
-    #: Inner boundaries of `energy_kwh` (facility): the accelerators alone, and the server (the
-    #: accelerators plus host CPUs, memory, fans, power-supply losses), each with its range.
-    accelerator_kwh_min: float = 0.0
-    accelerator_kwh_max: float = 0.0
-    server_kwh: float = 0.0
-    server_kwh_min: float = 0.0
-    server_kwh_max: float = 0.0
-    #: Prompt tokens read from a prompt cache (a subset of `input_tokens`).
-    cached_input_tokens: int = 0
-    #: Serving-engine profile (`vllm`, `tensorrt-llm`, ..., or `mix`).
-    engine: str = "mix"
-    #: Provisioned idle capacity added at the facility, share of server energy.
-    fleet_idle: float = 0.0
-    #: GPU power limit assumed (W); None: uncapped.
-    power_limit_w: float | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """The estimate as a plain dict (JSON-serialisable)."""
-        return asdict(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,67 +203,6 @@ class CallPricer:
         )
 
 
-# ----------------------------------------------------------------------------- validation
-
-
-#: Largest token count one request may have (10^12: far above any context window or batch job;
-#: the same bound as tracker.recording's reported counts), so energy stays a finite float.
-MAX_TOKENS = 10**12
-#: Largest accelerator count of one model replica (10^5: the size of the largest training
-#: clusters, 2024-2025; a serving replica uses 1-64).
-MAX_GPUS = 100_000
-#: Largest concurrent batch (10^6 sequences: far above any serving engine's batch).
-MAX_BATCH_SIZE = 1e6
-#: Largest factor (PUE, host overhead, WUE, g/kWh, USD/kWh) taken: no physical value comes near
-#: 10^9, and the bound keeps every product finite.
-_MAX_FACTOR = 1e9
-
-
-def _show(value: object) -> str:
-    """A value for an error message: short, and safe for integers of any size."""
-    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
-        return f"an integer of {value.bit_length()} bits"
-    try:
-        text = repr(value)
-    except Exception:  # a repr that fails (or a huge int beyond the str limit)
-        return f"a {type(value).__name__}"
-    return text if len(text) <= 80 else f"{text[:77]}..."
-
-
-def _tokens(field: str, value: object, *, maximum: int = MAX_TOKENS) -> int:
-    if isinstance(value, bool):
-        raise ConfigError(field, f"must be a non-negative integer, got {_show(value)}")
-    try:
-        count = operator.index(value)  # type: ignore[arg-type]
-    except TypeError:
-        raise ConfigError(field, f"must be a non-negative integer, got {_show(value)}") from None
-    if count < 0 or count > maximum:
-        raise ConfigError(field, f"must be an integer from 0 to {maximum:,}, got {_show(count)}")
-    return int(count)
-
-
-def _number(field: str, value: object, *, minimum: float, inclusive: bool = True,
-            maximum: float = _MAX_FACTOR) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(field, f"must be a number, got {_show(value)}")
-    try:
-        number = float(value)
-    except OverflowError:  # an int beyond the float range
-        number = math.inf
-    bad = number < minimum if inclusive else number <= minimum
-    if math.isnan(number) or math.isinf(number) or bad or number > maximum:
-        bound = ">=" if inclusive else ">"
-        raise ConfigError(field, f"must be a finite number {bound} {minimum:g} and at most "
-                          f"{maximum:g}, got {_show(value)}")
-    return number
-
-
-def _check_finite(*joules: float) -> None:
-    """Per-token energies must be finite (a registry entry or input combination overflowed)."""
-    if not all(math.isfinite(j) for j in joules):
-        raise ConfigError("model", "the model, hardware and inputs give a non-finite energy")
-
-
 def _resolve_model(
     registry: Registry, model: str | ModelSpec | None, unknown_model: str
 ) -> tuple[ModelSpec, bool]:
@@ -355,7 +245,7 @@ def _resolve_engine(engine: object) -> str:
         return DEFAULTS.engine
     name = normalise_engine(engine) if isinstance(engine, str) else None
     if name is None:
-        raise ConfigError("engine", f"must be one of {', '.join(ENGINES)}, got {_show(engine)}")
+        raise ConfigError("engine", f"must be one of {', '.join(ENGINES)}, got {show(engine)}")
     return name
 
 
@@ -397,30 +287,30 @@ def pricer(
     if precision not in PRECISIONS:
         raise ConfigError("precision", f"must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     if gpus is not None:
-        gpus = _tokens("gpus", gpus, maximum=MAX_GPUS)
+        gpus = tokens("gpus", gpus, maximum=MAX_GPUS)
         if gpus < 1:
             raise ConfigError("gpus", "must be at least 1")
     if batch_size is not None:
-        batch_size = _number("batch_size", batch_size, minimum=0.0, inclusive=False,
+        batch_size = number("batch_size", batch_size, minimum=0.0, inclusive=False,
                              maximum=MAX_BATCH_SIZE)
-    pue = DEFAULTS.pue if pue is None else _number("pue", pue, minimum=1.0)
+    pue = DEFAULTS.pue if pue is None else number("pue", pue, minimum=1.0)
     host: float | None
     if host_overhead is None:
         host = (DEFAULTS.host_overhead_flops if method == "flops"
                 else DEFAULTS.host_overhead_calibrated)
     else:
-        host = _number("host_overhead", host_overhead, minimum=0.0)
+        host = number("host_overhead", host_overhead, minimum=0.0)
     host_overhead = host
-    wue = DEFAULTS.wue if wue is None else _number("wue", wue, minimum=0.0)
+    wue = DEFAULTS.wue if wue is None else number("wue", wue, minimum=0.0)
     if region is not None and not isinstance(region, str):
         raise ConfigError("region", f"must be a region name or country code, got {region!r}")
     reg_region = reg.region(DEFAULTS.region if region is None else region)
     if carbon_intensity is None:
         ci, grid_source = reg_region.gco2e_per_kwh, "registry"
     else:
-        ci, grid_source = _number("carbon_intensity", carbon_intensity, minimum=0.0), "user"
+        ci, grid_source = number("carbon_intensity", carbon_intensity, minimum=0.0), "user"
     if price_usd_per_kwh is not None:
-        price = _number("price_usd_per_kwh", price_usd_per_kwh, minimum=0.0)
+        price = number("price_usd_per_kwh", price_usd_per_kwh, minimum=0.0)
     elif reg_region.price_usd_per_kwh is not None:
         price = reg_region.price_usd_per_kwh
     else:
@@ -428,12 +318,12 @@ def pricer(
 
     engine_name = _resolve_engine(engine)
     if power_limit_w is not None:
-        power_limit_w = _number("power_limit_w", power_limit_w, minimum=0.0, inclusive=False)
+        power_limit_w = number("power_limit_w", power_limit_w, minimum=0.0, inclusive=False)
     if fleet_idle is None:
         fleet_idle = (DEFAULTS.fleet_idle_flops if method == "flops"
                       else DEFAULTS.fleet_idle_calibrated)
     else:
-        fleet_idle = _number("fleet_idle", fleet_idle, minimum=0.0)
+        fleet_idle = number("fleet_idle", fleet_idle, minimum=0.0)
     batch = calibrated.DEFAULT_BATCH_SIZE if batch_size is None else batch_size
     if method == "flops":
         j = _flops_j_per_token(spec.active, precision, hw)
@@ -442,7 +332,7 @@ def pricer(
         corners = calibrated_corners(spec, precision, hw, gpus, batch_size, engine_name,
                                      power_limit_w, host_overhead)
     n = corners.gpus
-    _check_finite(*corners.acc, *corners.acc_min, *corners.acc_max, *corners.srv,
+    check_finite(*corners.acc, *corners.acc_min, *corners.acc_max, *corners.srv,
                   *corners.srv_min, *corners.srv_max)
     facility = (1.0 + fleet_idle) * pue
     host_share = corners.srv[0] / corners.acc[0] - 1.0 if corners.acc[0] > 0 else 0.0
@@ -495,9 +385,9 @@ def estimate(
     are `pricer()`'s. Raises `tracker.ConfigError` (a `ValueError`) naming the field for any
     invalid input.
     """
-    out_n = _tokens("output_tokens", output_tokens)
-    in_n = _tokens("input_tokens", input_tokens)
-    cached_n = _tokens("cached_input_tokens", cached_input_tokens)
+    out_n = tokens("output_tokens", output_tokens)
+    in_n = tokens("input_tokens", input_tokens)
+    cached_n = tokens("cached_input_tokens", cached_input_tokens)
     if cached_n > in_n:
         raise ConfigError("cached_input_tokens", f"must be at most input_tokens ({in_n}), "
                           f"got {cached_n}")

@@ -27,7 +27,8 @@ from typing import Any, Final
 
 from tracker.exceptions import ConfigError
 from tracker.model import _embodied as embodied
-from tracker.model._estimate import _number, _resolve_hardware, _resolve_model, pricer
+from tracker.model._estimate import _resolve_hardware, _resolve_model, pricer
+from tracker.model._inputs import number as _number
 from tracker.model._registry import Registry, get_registry
 from tracker.model._specs import PRECISIONS, HardwareSpec, ModelSpec
 

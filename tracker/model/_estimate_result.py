@@ -1,0 +1,102 @@
+"""`Estimate`: what one request costs, at each boundary, with the factors that produced it.
+
+`Range` is the one type of a min/central/max figure: `Estimate.energy`, `.server`,
+`.accelerator`, `.carbon` and `.embodied` give the flat fields as ranges.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, NamedTuple
+
+__all__ = ["Estimate", "Range"]
+
+
+class Range(NamedTuple):
+    """A figure with its range: ``min <= central <= max``."""
+
+    central: float
+    min: float
+    max: float
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """Energy, carbon, cost and water of one request, with the factors that produced them."""
+
+    energy_kwh: float
+    energy_kwh_min: float
+    energy_kwh_max: float
+    accelerator_kwh: float
+    gco2e: float
+    gco2e_min: float
+    gco2e_max: float
+    usd: float
+    water_l: float
+    input_tokens: int
+    output_tokens: int
+    method: str
+    model: str
+    model_known: bool
+    params_estimated: bool
+    hardware: str
+    precision: str
+    gpus: int
+    batch_size: float
+    region: str
+    pue: float
+    host_overhead: float
+    carbon_intensity: float
+    grid_source: str
+    price_usd_per_kwh: float
+    wue: float
+    #: Manufacturing footprint of the hardware amortised over this request (never in `gco2e`).
+    embodied_gco2e: float = 0.0
+    embodied_gco2e_min: float = 0.0
+    embodied_gco2e_max: float = 0.0
+    #: `gco2e` + `embodied_gco2e`: usage and manufacturing together.
+    total_gco2e: float = 0.0
+    #: Inner boundaries of `energy_kwh` (facility): the accelerators alone, and the server (the
+    #: accelerators plus host CPUs, memory, fans, power-supply losses), each with its range.
+    accelerator_kwh_min: float = 0.0
+    accelerator_kwh_max: float = 0.0
+    server_kwh: float = 0.0
+    server_kwh_min: float = 0.0
+    server_kwh_max: float = 0.0
+    #: Prompt tokens read from a prompt cache (a subset of `input_tokens`).
+    cached_input_tokens: int = 0
+    #: Serving-engine profile (`vllm`, `tensorrt-llm`, ..., or `mix`).
+    engine: str = "mix"
+    #: Provisioned idle capacity added at the facility, share of server energy.
+    fleet_idle: float = 0.0
+    #: GPU power limit assumed (W); None: uncapped.
+    power_limit_w: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The estimate as a plain dict (JSON-serialisable)."""
+        return asdict(self)
+
+    @property
+    def energy(self) -> Range:
+        """Facility energy (kWh) with its range."""
+        return Range(self.energy_kwh, self.energy_kwh_min, self.energy_kwh_max)
+
+    @property
+    def server(self) -> Range:
+        """Server energy (kWh: accelerators and host) with its range."""
+        return Range(self.server_kwh, self.server_kwh_min, self.server_kwh_max)
+
+    @property
+    def accelerator(self) -> Range:
+        """Accelerator energy (kWh) with its range."""
+        return Range(self.accelerator_kwh, self.accelerator_kwh_min, self.accelerator_kwh_max)
+
+    @property
+    def carbon(self) -> Range:
+        """Usage emissions (gCO2e) with their range."""
+        return Range(self.gco2e, self.gco2e_min, self.gco2e_max)
+
+    @property
+    def embodied(self) -> Range:
+        """Manufacturing emissions amortised over the request (gCO2e) with their range."""
+        return Range(self.embodied_gco2e, self.embodied_gco2e_min, self.embodied_gco2e_max)
