@@ -33,7 +33,7 @@ try:
     )
 except ImportError as _exc:  # pragma: no cover - exercised only without botocore installed
     raise IntegrationNotAvailable(
-        "the bedrock integration needs `pip install boto3>=1.35`"
+        "the bedrock integration needs `pip install boto3>=1.37.25`"
     ) from _exc
 
 from tracker.integration import CountingStrategy, Endpoint, Patcher, Usage, count, make_wrapper
@@ -41,9 +41,9 @@ from tracker.integration import CountingStrategy, Endpoint, Patcher, Usage, coun
 __all__ = ["MIN_VERSION", "NAME", "instrument", "uninstrument"]
 
 NAME = "bedrock"
-MIN_VERSION = (1, 35)  # botocore release of boto3 1.35 (Converse with cache usage, 2024)
+MIN_VERSION = (1, 37, 25)  # oldest botocore the tests pass on (Converse cache usage)
 
-if tuple(int(p) for p in botocore.__version__.split(".")[:2] if p.isdigit()) < MIN_VERSION:
+if tuple(int(p) for p in botocore.__version__.split(".")[:3] if p.isdigit()) < MIN_VERSION:
     raise IntegrationNotAvailable(
         f"the bedrock integration needs botocore>={'.'.join(map(str, MIN_VERSION))}, "
         f"found {botocore.__version__}"

@@ -23,7 +23,7 @@ try:
     from cohere.v2 import client as _v2  # type: ignore[import-not-found,unused-ignore] # noqa: F401
 except ImportError as _exc:  # pragma: no cover - exercised only without cohere installed
     raise IntegrationNotAvailable(
-        "the cohere integration needs `pip install cohere>=5.11`"
+        "the cohere integration needs `pip install cohere>=5.18`"
     ) from _exc
 
 from tracker._internal_errors import report
@@ -42,7 +42,7 @@ from tracker.integration import (
 __all__ = ["MIN_VERSION", "NAME", "instrument", "uninstrument"]
 
 NAME = "cohere"
-MIN_VERSION = (5, 11)  # oldest release the test suite passes on
+MIN_VERSION = (5, 18)  # oldest release the test suite passes on (v2 stream events)
 
 if tuple(int(p) for p in cohere.__version__.split(".")[:2] if p.isdigit()) < MIN_VERSION:
     raise IntegrationNotAvailable(

@@ -25,7 +25,7 @@ try:
     from google.genai import version as _version  # type: ignore[import-untyped,import-not-found,unused-ignore]
 except ImportError as _exc:  # pragma: no cover - exercised only without google-genai installed
     raise IntegrationNotAvailable(
-        "the google_genai integration needs `pip install google-genai>=1.0`"
+        "the google_genai integration needs `pip install google-genai>=1.10`"
     ) from _exc
 
 from tracker.integration import CountingStrategy, Endpoint, Patcher, Usage, count, make_wrapper
@@ -33,7 +33,7 @@ from tracker.integration import CountingStrategy, Endpoint, Patcher, Usage, coun
 __all__ = ["MIN_VERSION", "NAME", "instrument", "uninstrument"]
 
 NAME = "google_genai"
-MIN_VERSION = (1, 0)  # oldest release the test suite passes on
+MIN_VERSION = (1, 10)  # oldest release the test suite passes on (thoughts_token_count)
 
 if tuple(int(p) for p in _version.__version__.split(".")[:2] if p.isdigit()) < MIN_VERSION:
     raise IntegrationNotAvailable(

@@ -13,9 +13,11 @@ integration records it (see `tracker.recording._framework`).
 Usage: LiteLLM's OpenAI-shaped usage block, ``prompt_tokens`` (cached tokens included) and
 ``completion_tokens`` (reasoning tokens included). Streams: the usage LiteLLM puts on the final
 chunk when asked (``stream_options={"include_usage": True}``, which `configure(stream_usage=True)`
-adds to a stream that sets no ``stream_options``), else the content counted, flagged estimated. ``gen_ai.provider.name`` comes from ``custom_llm_provider`` or
-the model's prefix (``bedrock/...`` is ``aws.bedrock``, ``gemini/...`` ``gcp.gemini``), else from
-LiteLLM's own resolution of the model name; ``gen_ai.request.model`` is the model as passed.
+adds to a stream that sets no ``stream_options``), else the content counted, flagged estimated.
+
+``gen_ai.provider.name`` comes from ``custom_llm_provider`` or the model's prefix
+(``bedrock/...`` is ``aws.bedrock``, ``gemini/...`` ``gcp.gemini``), else from LiteLLM's own
+resolution of the model name; ``gen_ai.request.model`` is the model as passed.
 """
 
 from __future__ import annotations

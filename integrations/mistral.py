@@ -23,7 +23,7 @@ try:
     _VERSION = metadata.version("mistralai")
 except metadata.PackageNotFoundError as _exc:  # pragma: no cover - only without mistralai
     raise IntegrationNotAvailable(
-        "the mistral integration needs `pip install mistralai>=1.2`"
+        "the mistral integration needs `pip install mistralai>=1.9.11`"
     ) from _exc
 
 from tracker.integration import CountingStrategy, Endpoint, Patcher, Usage, count, make_wrapper
@@ -31,9 +31,9 @@ from tracker.integration import CountingStrategy, Endpoint, Patcher, Usage, coun
 __all__ = ["MIN_VERSION", "NAME", "instrument", "uninstrument"]
 
 NAME = "mistral"
-MIN_VERSION = (1, 2)  # oldest release the test suite passes on
+MIN_VERSION = (1, 9, 11)  # oldest release the tests pass on (older ones warn on pydantic 2.11)
 
-if tuple(int(p) for p in _VERSION.split(".")[:2] if p.isdigit()) < MIN_VERSION:
+if tuple(int(p) for p in _VERSION.split(".")[:3] if p.isdigit()) < MIN_VERSION:
     raise IntegrationNotAvailable(
         f"the mistral integration needs mistralai>={'.'.join(map(str, MIN_VERSION))}, "
         f"found {_VERSION}"

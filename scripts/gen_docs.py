@@ -48,10 +48,9 @@ def _attribute_rows() -> list[tuple[str, str, str, str]]:
             continue
         if node.value is None:
             continue
-        try:
-            value: Any = ast.literal_eval(node.value)
-        except ValueError:
-            value = ast.unparse(node.value)
+        value: Any = getattr(_attributes, node.target.id, None)
+        if isinstance(value, tuple):
+            value = ", ".join(f"{v:,.0f}" if float(v).is_integer() else f"{v}" for v in value)
         comment = []
         index = node.lineno - 2
         while index >= 0 and lines[index].strip().startswith("#:"):

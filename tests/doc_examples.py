@@ -54,7 +54,11 @@ def examples(path: Path) -> list[Example]:
             steps: list[Step] = []
             while j < len(lines) and not lines[j].startswith("```"):
                 if lines[j].startswith("$ "):
-                    steps.append(Step(lines[j][2:], []))
+                    command = lines[j][2:]
+                    while command.endswith("\\") and j + 1 < len(lines):  # continued
+                        j += 1
+                        command = command[:-1] + lines[j].strip()
+                    steps.append(Step(command, []))
                 elif steps:
                     steps[-1].expected.append(lines[j])
                 j += 1

@@ -16,6 +16,7 @@ import re
 import socket
 import subprocess
 import sys
+import sysconfig
 import textwrap
 import threading
 import time
@@ -173,6 +174,17 @@ def rotel_binary() -> Path | None:
     return path if path.exists() else None
 
 
+def rotel_env() -> dict[str, str]:
+    """The environment for rotel-agent: it links libpython, which a pyenv build keeps in its own
+    lib directory rather than the system's."""
+    env = dict(os.environ)
+    libdir = sysconfig.get_config_var("LIBDIR")
+    if libdir:
+        env["LD_LIBRARY_PATH"] = os.pathsep.join(
+            p for p in (libdir, env.get("LD_LIBRARY_PATH", "")) if p)
+    return env
+
+
 @pytest.fixture(scope="module")
 def rotel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rotel]:
     binary = rotel_binary()
@@ -188,7 +200,7 @@ def rotel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rotel]:
              "detailed", "--otlp-http-endpoint", f"127.0.0.1:{http_port}",
              "--otlp-grpc-endpoint", f"127.0.0.1:{grpc_port}",
              "--pid-file", str(tmp / "rotel.pid"), "--log-file", str(tmp / "rotel.log")],
-            stdout=sink, stderr=subprocess.STDOUT)
+            stdout=sink, stderr=subprocess.STDOUT, env=rotel_env())
     try:
         deadline = time.monotonic() + 15
         while True:

@@ -245,7 +245,7 @@ def test_direct_provider_calls_stay_priced_once(calls: Otel, demo_server: DemoSe
                                 messages=MESSAGES)  # type: ignore[arg-type]
     spans = calls.call_spans()
     assert [s.attributes["gen_ai.provider.name"] for s in spans] == ["openai", "anthropic"]
-    for span, served in zip(spans, demo_server.served[-2:]):
+    for span, served in zip(spans, demo_server.served[-2:], strict=True):
         assert span.attributes["gen_ai.usage.input_tokens"] == served.input_tokens
         assert span.attributes["energy.kwh"] > 0
     assert len(ledger_lines(calls)) == 2

@@ -215,11 +215,6 @@ def _reported_output(path: str) -> int:
     return n_out if path.endswith("/messages") else n_out + REASONING_TOKENS
 
 
-def _sse(event: str | None, payload: dict[str, Any] | str) -> bytes:
-    data = payload if isinstance(payload, str) else json.dumps(payload)
-    return (f"event: {event}\n" if event else "").encode() + f"data: {data}\n\n".encode()
-
-
 _ROUTES = ("/chat/completions", "/responses", "/embeddings", "/completions", "/messages")
 
 
@@ -314,7 +309,7 @@ class _Handler(BaseHTTPRequestHandler):
         if stream and not path.endswith("/embeddings"):
             events = (_anthropic_events(model, n_in) if anthropic_style
                       else _openai_events(path, model, body, n_in))
-            self._stream((_sse(e, p) for e, p in events), fault, "text/event-stream",
+            self._stream((_common.sse(p, e) for e, p in events), fault, "text/event-stream",
                          b"event: content_block_delta\ndata: {\"choices\": [ not json\n\n")
             return
         plain = _plain_body(path, model, body, n_in)

@@ -124,7 +124,7 @@ def main(argv: list[str]) -> int:
                 model = ModelSpec(name=args.model, total_params_b=args.params_b,
                                   active_params_b=args.active_params_b,
                                   source="command line (model card)")
-            except ValidationError as exc:
+            except (ConfigError, ValidationError) as exc:
                 field = "active_params_b" if "active" in str(exc) else "params_b"
                 raise ConfigError(field, "must be a positive number (active <= total)") from None
         est = estimate_training(

@@ -12,8 +12,10 @@ thread at interpreter shutdown"), which is where exporters used to be flushed in
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import logging
+import queue
 import threading
 import time
 import weakref
@@ -35,33 +37,77 @@ def quietly(func: Callable[[], object]) -> None:
         _log.debug("llm-energy-tracker: error while stopping telemetry", exc_info=True)
 
 
-def run_parallel(jobs: Sequence[Callable[[], object]], timeout_s: float) -> bool:
-    """Run ``jobs`` on daemon threads; True if all returned within ``timeout_s``.
+class _Standby:
+    """Daemon threads started ahead of exit, each able to run one flush job then.
 
-    Where no thread can be started any more (an ``atexit`` callback on Python 3.12+ raises
-    "can't create new thread at interpreter shutdown"), the remaining jobs run here, one after
+    Python 3.12+ refuses to start threads once the interpreter is shutting down (also in
+    ``threading._register_atexit`` callbacks, on 3.12.1), which would leave the three signals to
+    be flushed one after the other: with a collector down, three export timeouts in a row. These
+    threads exist already, so the signals still flush in parallel within one deadline.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Callable[[], object], threading.Event]] = (
+            queue.SimpleQueue())
+        for _ in range(size):
+            threading.Thread(target=self._serve, daemon=True,
+                             name="llm-energy-tracker-exit-flush").start()
+
+    def _serve(self) -> None:
+        while True:
+            job, done = self._jobs.get()
+            quietly(job)
+            done.set()
+
+    def submit(self, job: Callable[[], object]) -> threading.Event:
+        done = threading.Event()
+        self._jobs.put((job, done))
+        return done
+
+
+_standby: _Standby | None = None
+_standby_lock = threading.Lock()
+
+
+def _start_standby(size: int = 3) -> None:
+    global _standby
+    with _standby_lock:
+        if _standby is None:
+            with contextlib.suppress(RuntimeError):  # already shutting down
+                _standby = _Standby(size)
+
+
+def _join(thread: threading.Thread, timeout: float) -> bool:
+    thread.join(timeout)
+    return not thread.is_alive()
+
+
+def run_parallel(jobs: Sequence[Callable[[], object]], timeout_s: float) -> bool:
+    """Run ``jobs`` in parallel on daemon threads; True if all returned within ``timeout_s``.
+
+    Where no thread can be started any more (interpreter shutdown on Python 3.12+), the
+    standby threads started at configuration run them; failing those, they run here, one after
     the other, so nothing queued is lost.
     """
-    threads: list[threading.Thread] = []
+    waits: list[Callable[[float], bool]] = []
     inline: list[Callable[[], object]] = []
     for job in jobs:
-        if inline:
-            inline.append(job)
-            continue
         t = threading.Thread(target=quietly, args=(job,), daemon=True,
                              name="llm-energy-tracker-flush")
         try:
             t.start()
         except RuntimeError:
-            inline.append(job)
+            if _standby is None:
+                inline.append(job)
+                continue
+            waits.append(_standby.submit(job).wait)
             continue
-        threads.append(t)
+        waits.append(functools.partial(_join, t))
     for job in inline:
         quietly(job)
     deadline = time.monotonic() + timeout_s
-    for t in threads:
-        t.join(max(0.0, deadline - time.monotonic()))
-    return not any(t.is_alive() for t in threads)
+    finished = [wait(max(0.0, deadline - time.monotonic())) for wait in waits]
+    return all(finished)
 
 
 def _shutdown_at_exit(ref: weakref.ref[OwnedProviders]) -> None:
@@ -89,6 +135,7 @@ def register_exit_flush(owned: OwnedProviders) -> None:
     ``atexit`` where that hook is missing. Holds `owned` weakly (a replaced configuration is not
     kept alive); `shutdown` is idempotent, so an extra ``atexit`` registration is harmless.
     """
+    _start_standby()
     callback = functools.partial(_shutdown_at_exit, weakref.ref(owned))
     register = getattr(threading, "_register_atexit", None)
     if register is not None:
