@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import requests
 
+from tracker.cli import _grid as grid_cli
 from tracker.exceptions import ConfigError
 from tracker.grid import _refresher as grid
 from tracker.grid._network import make_session
@@ -493,7 +494,7 @@ def test_cli_maps_a_region_to_its_zone_and_prints_both_figures(
     monkeypatch.setenv("ELECTRICITYMAPS_API_TOKEN", TOKEN)
     region = get_registry().region("gcp:us-central1")
     assert region.electricitymaps_zone
-    code = grid.main(["gcp:us-central1", "--provider", "electricitymaps", "--api-url", api.url,
+    code = grid_cli.main(["gcp:us-central1", "--provider", "electricitymaps", "--api-url", api.url,
                       "--json"])
     out = json.loads(capsys.readouterr().out)
     assert code == 0
@@ -506,7 +507,7 @@ def test_cli_country_code_maps_to_itself_and_failure_exits_1(
         api: FakeAPI, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ELECTRICITYMAPS_API_TOKEN", TOKEN)
     api.plan(EM_PATH, (401, {"error": "bad"}))
-    code = grid.main(["FR", "--provider", "electricitymaps", "--api-url", api.url])
+    code = grid_cli.main(["FR", "--provider", "electricitymaps", "--api-url", api.url])
     out = capsys.readouterr().out
     assert code == 1 and api.hits[-1][1] == {"zone": ["FR"]}
     assert "HTTP 401" in out and f"{get_registry().region('FR').gco2e_per_kwh:g}" in out
@@ -521,5 +522,5 @@ def test_cli_uk_region_and_bad_input(api: FakeAPI, capsys: pytest.CaptureFixture
     out = json.loads(capsys.readouterr().out)
     assert out["live"]["gco2e_per_kwh"] == 99.0
     assert out["registry"]["gco2e_per_kwh"] == get_registry().region("GB").gco2e_per_kwh
-    assert grid.main(["FR", "--provider", "uk", "--api-url", api.url]) == 2
+    assert grid_cli.main(["FR", "--provider", "uk", "--api-url", api.url]) == 2
     assert "zone" in capsys.readouterr().err
