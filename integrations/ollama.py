@@ -53,7 +53,18 @@ def _usage(response: Any) -> Usage | None:
         return None
     reason = getattr(response, "done_reason", None)
     return Usage(n_in, n_out or 0, getattr(response, "model", None),
-                 finish_reasons=(reason,) if isinstance(reason, str) else None)
+                 finish_reasons=(reason,) if isinstance(reason, str) else None,
+                 server_durations=_durations(response))
+
+
+def _durations(response: Any) -> tuple[tuple[str, float], ...] | None:
+    """Ollama's reported timings (nanoseconds) in seconds."""
+    found = []
+    for name in ("total", "load", "prompt_eval", "eval"):
+        nanos = count(getattr(response, f"{name}_duration", None))
+        if nanos is not None:
+            found.append((name, nanos / 1e9))
+    return tuple(found) or None
 
 
 class StreamStrategy(CountingStrategy):

@@ -113,7 +113,7 @@ def _update(path: Path) -> None:
     for example in reversed(examples(path)):
         outputs = run(example)
         body: list[str] = []
-        for step, out in zip(example.steps, outputs):
+        for step, out in zip(example.steps, outputs, strict=True):
             body.append(f"$ {step.command}")
             body.extend(out)
         lines[example.line:example.end] = body

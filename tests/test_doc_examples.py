@@ -12,7 +12,7 @@ EXAMPLES = [e for path in FILES for e in examples(path)]
 @pytest.mark.parametrize("example", EXAMPLES, ids=[f"{e.path.name}:{e.line}" for e in EXAMPLES])
 def test_example_prints_what_it_shows(example: Example) -> None:
     outputs = run(example)
-    for step, out in zip(example.steps, outputs):
+    for step, out in zip(example.steps, outputs, strict=True):
         assert matches(step.expected, out), (
             f"{example.path.name}:{example.line}: `{step.command}` printed:\n" + "\n".join(out))
 

@@ -13,6 +13,7 @@ ollama = pytest.importorskip("ollama")
 
 import tracker  # noqa: E402
 from tracker.cli._protocols._common import DEMO_REPLY  # noqa: E402
+from tracker.cli._protocols._ollama import DURATIONS_NS  # noqa: E402
 
 INTEGRATION = "ollama"
 PROMPT = "canary-PROMPT-2d7e estimate my laptop's joules"
@@ -60,6 +61,8 @@ def test_chat_and_generate_sync(provider_otel: Any, demo_server: Any, client: An
     assert attrs["energy.model_known"] is True and attrs["energy.model"] == "llama-3.2-3b"
     assert attrs["gen_ai.response.finish_reasons"] == ("stop",)
     assert attrs["energy.region"] == "world"  # no cloud deployment assumed for a local server
+    for name, nanos in DURATIONS_NS.items():  # the server's timings, kept for local measurement
+        assert attrs[f"energy.server.{name}_s"] == pytest.approx(nanos / 1e9)
     provider_otel.span_exporter.clear()
     assert client.generate(model=MODEL, prompt=PROMPT).response == DEMO_REPLY
     _check(provider_otel, demo_server, "text_completion")

@@ -69,6 +69,9 @@ ENERGY_SERVER_KWH: Final = "energy.server_kwh"
 ENERGY_CALLS: Final = "energy.calls"
 #: Name of the innermost tracked function or block (a metric attribute).
 ENERGY_FUNCTION: Final = "energy.function"
+#: Prefix of the durations a local server reported for a call (Ollama): ``total``, ``load``,
+#: ``prompt_eval``, ``eval``, each as ``energy.server.<name>_duration_s`` (seconds).
+ENERGY_SERVER_DURATION_PREFIX: Final = "energy.server."
 #: Instrumentation scope name of the span a call was priced from (another instrumentation's span,
 #: priced by `EnergySpanProcessor` or `EnergyEnrichingSpanExporter`).
 ENERGY_PRICED_FROM: Final = "energy.priced_from"

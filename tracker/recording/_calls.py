@@ -238,7 +238,7 @@ class LLMCall:
         attrs = static.call_attributes(est, response_model, tokens_estimated, reading)
         if usage.cache_read_input_tokens is not None or usage.reasoning_output_tokens is not None \
                 or usage.cache_creation_input_tokens is not None or usage.response_id is not None \
-                or usage.finish_reasons is not None:
+                or usage.finish_reasons is not None or usage.server_durations is not None:
             _add_usage_details(attrs, usage)
         attributes = self._attributes
         base = runtime.labels
@@ -265,6 +265,9 @@ class LLMCall:
                                   (operation, provider, model))
 
 
+_SERVER_DURATIONS = frozenset(("total", "load", "prompt_eval", "eval"))
+
+
 def _add_usage_details(attrs: dict[str, Any], usage: Usage) -> None:
     """The semantic-convention details a provider reported beyond the two counts."""
     for key, value in ((A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, usage.cache_read_input_tokens),
@@ -276,6 +279,9 @@ def _add_usage_details(attrs: dict[str, Any], usage: Usage) -> None:
             attrs[key] = n
     if type(usage.response_id) is str and len(usage.response_id) <= MAX_NAME:
         attrs[A.GEN_AI_RESPONSE_ID] = usage.response_id
+    for name, seconds in usage.server_durations or ():
+        if name in _SERVER_DURATIONS and type(seconds) is float and 0 <= seconds < 1e7:
+            attrs[f"{A.ENERGY_SERVER_DURATION_PREFIX}{name}_duration_s"] = seconds
     reasons = usage.finish_reasons
     if reasons:
         attrs[A.GEN_AI_RESPONSE_FINISH_REASONS] = [

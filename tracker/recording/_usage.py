@@ -44,3 +44,7 @@ class Usage:
     reasoning_output_tokens: int | None = None
     response_id: str | None = None
     finish_reasons: tuple[str, ...] | None = None
+    #: Timings the server reported for this call (a local server: Ollama, llama.cpp), in
+    #: seconds: ``total``, ``load``, ``prompt_eval``, ``eval``. Kept on the span as
+    #: ``energy.server.<name>_duration_s`` for a later local measurement.
+    server_durations: tuple[tuple[str, float], ...] | None = None
