@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import math
 import sys
@@ -29,10 +28,9 @@ from tracker.model._registry import (
 from tracker.model._specs import HardwareSpec, ModelSpec, RegionSpec
 
 ROOT = Path(__file__).resolve().parents[1]
-REFERENCE = Path("/work/shared/reference")
-CALIBRATION = Path("/work/shared/calibration/measured_energy_calibration.csv")
-needs_reference = pytest.mark.skipif(not REFERENCE.is_dir(), reason="reference data not present")
-needs_calibration = pytest.mark.skipif(not CALIBRATION.is_file(), reason="calibration data absent")
+REFERENCE = Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "reference"
+CALIBRATION = (Path(__file__).resolve().parents[1] / "benchmarks" / "data"
+               / "measured_energy_calibration.csv")
 
 
 @pytest.fixture
@@ -153,7 +151,6 @@ def test_seed_model_counts(reg: Registry) -> None:
     assert reg.model("deepseek-v3").active < reg.model("deepseek-v3").total_params_b
 
 
-@needs_calibration
 def test_calibration_models_resolve_with_their_counts(reg: Registry) -> None:
     with CALIBRATION.open(encoding="utf-8") as fh:
         rows = {r["model"]: r for r in csv.DictReader(fh)}
@@ -211,7 +208,6 @@ def test_unknown_hardware_suggests(reg: Registry) -> None:
 # --- regions ----------------------------------------------------------------------------------
 
 
-@needs_reference
 def test_gcp_regions_match_published_csv(reg: Registry) -> None:
     for row in _csv("gcp_region_carbon_2024.csv"):
         region = reg.region(f"gcp:{row['Google Cloud Region']}")
@@ -221,7 +217,6 @@ def test_gcp_regions_match_published_csv(reg: Registry) -> None:
     assert reg.region("us-central1").name == "gcp:us-central1"
 
 
-@needs_reference
 def test_every_country_zone_resolves_by_alpha3_and_alpha2(reg: Registry) -> None:
     rows = _csv("country_grid_intensity.csv")
     assert len(rows) == 215
@@ -270,14 +265,10 @@ def test_unknown_region_suggests(reg: Registry) -> None:
     assert "us-central1" in info.value.suggestions
 
 
-@needs_reference
 def test_regions_json_is_reproducible() -> None:
-    spec = importlib.util.spec_from_file_location("build_regions", ROOT / "benchmarks" /
-                                                  "build_regions.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    built = module.build(REFERENCE)
+    from benchmarks.builders import build_regions
+
+    built = build_regions.build(REFERENCE)
     path = ROOT / "tracker" / "model" / "data" / "regions.json"
     stored = json.loads(path.read_text(encoding="utf-8"))
     assert built == stored

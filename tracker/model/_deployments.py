@@ -9,7 +9,7 @@ Each field may list several candidates; the first one the registry knows is used
 the registry lacks is skipped silently (the energy-model default then applies). Nothing here is
 validated at import time, so a registry without, say, Azure regions never breaks tracking.
 
-Sources (operator sustainability reports, as compiled in shared/reference/README.md):
+Sources (operator sustainability reports, as compiled in benchmarks/data/reference/README.md):
 
 - Microsoft (OpenAI's serving cloud): PUE 1.17-1.18 and WUE 0.27-0.57 L/kWh, Microsoft
   Environmental Sustainability Report FY2025. OpenAI serves on NVIDIA H100-class GPUs on Azure;

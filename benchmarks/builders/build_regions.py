@@ -2,9 +2,8 @@
 
 Re-run (from the repository root, after updating the CSVs or the tables):
 
-    python benchmarks/build_regions.py
-    python benchmarks/build_regions.py --reference /work/shared/reference \
-        --out tracker/model/data/regions.json
+    python -m benchmarks.builders.build_regions
+    (the same as: --reference benchmarks/data/reference --out tracker/model/data/regions.json)
 
 Inputs:
 - gcp_region_carbon_2024.csv: 44 Google Cloud regions, location-based grid intensity 2024 and
@@ -23,8 +22,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_REFERENCE = Path("/work/shared/reference")
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_REFERENCE = ROOT / "benchmarks" / "data" / "reference"
 DEFAULT_OUT = ROOT / "tracker" / "model" / "data" / "regions.json"
 VERSION = "2025.1"
 

@@ -29,21 +29,13 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-for _p in (REPO, REPO / "benchmarks"):
-    if str(_p) not in sys.path:
-        sys.path.insert(0, str(_p))
-
-import calibrate  # noqa: E402
-
-from tracker.model._estimate import estimate  # noqa: E402
-from tracker.model._specs import ModelSpec  # noqa: E402
+from benchmarks.accuracy import calibrate
+from tracker.model._estimate import estimate
+from tracker.model._specs import ModelSpec
 
 ECOLOGITS_ALPHA = 1.1665273170451914e-06
 ECOLOGITS_BETA = -0.011205921025579175

@@ -68,7 +68,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
+ROOT = HERE.parents[1]
 MODEL = "gpt-4o-mini"
 CHUNKS = 50
 PEER_SPECS: dict[str, list[str]] = {
@@ -294,7 +294,6 @@ def _floor(providers: dict[str, Any]) -> None:
 
 def _instrumentation(name: str, providers: dict[str, Any]) -> Callable[[], Any]:
     if name == "ours":
-        sys.path.insert(0, str(ROOT))
         import tracker
 
         def ours() -> None:
@@ -548,7 +547,6 @@ def _time(func: Callable[[], Any], n: int) -> float:
 
 def decorator_vs_span(rounds: int, n: int = 5000) -> dict[str, float]:
     """Added time of @track_energy on an empty function, and of a bare OTel span (seconds)."""
-    sys.path.insert(0, str(ROOT))
     import tracker
 
     providers = _providers()

@@ -28,9 +28,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from overhead import _flush, _providers, callgrind_blocks, floor_attributes
+from benchmarks.speed.overhead import _flush, _providers, callgrind_blocks, floor_attributes
 
 OPERATIONS = ("span", "span + 24 attributes", "log record", "log record + 24 attributes",
               "histogram point", "histogram point + 4 attributes")

@@ -41,9 +41,7 @@ import numpy as np
 import scipy
 from scipy.optimize import least_squares
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+REPO = Path(__file__).resolve().parents[2]
 
 from tracker.model import _physics as phys  # noqa: E402
 from tracker.model._calibrated import CALIBRATION_FILE, ENGINE_NAMES  # noqa: E402

@@ -15,19 +15,14 @@ from __future__ import annotations
 
 import argparse
 import gc
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-sys.path.insert(0, str(HERE))
-
-from overhead import MODEL, _providers, _responses  # noqa: E402
-
 import tracker  # noqa: E402
+from benchmarks.speed.overhead import MODEL, _providers, _responses  # noqa: E402
 
 
 def rss_mb() -> float:

@@ -1,0 +1,1 @@
+"""The energy model against measured energy: the fit (`calibrate`), the scores (`fidelity`)."""

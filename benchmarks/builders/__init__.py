@@ -1,0 +1,1 @@
+"""Scripts that rebuild registry data files from the public sources they come from."""

@@ -1,0 +1,1 @@
+"""What the SDK costs an application, against the bare call and the peers."""
