@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def gen_docs() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("gen_docs", ROOT / "scripts" / "gen_docs.py")
+    spec = importlib.util.spec_from_file_location(
+        "gen_docs", ROOT / "benchmarks" / "builders" / "gen_docs.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -28,7 +29,7 @@ def gen_docs() -> ModuleType:
 
 def test_committed_reference_pages_are_what_the_code_generates() -> None:
     stale = gen_docs().generate(check=True)
-    assert stale == [], f"run: python scripts/gen_docs.py (stale: {stale})"
+    assert stale == [], f"run: python -m benchmarks.builders.gen_docs (stale: {stale})"
 
 
 def test_the_telemetry_page_lists_every_name_the_code_defines() -> None:
@@ -52,8 +53,8 @@ def test_mkdocs_build_strict(tmp_path: Path) -> None:
     """The site builds with no warning (a copy of the tree: the hook rewrites generated pages)."""
     pytest.importorskip("mkdocs")
     pytest.importorskip("material")
-    for name in ("docs", "scripts"):
-        shutil.copytree(ROOT / name, tmp_path / name)
+    shutil.copytree(ROOT / "docs", tmp_path / "docs")
+    shutil.copytree(ROOT / "benchmarks" / "builders", tmp_path / "benchmarks" / "builders")
     shutil.copy(ROOT / "mkdocs.yml", tmp_path / "mkdocs.yml")
     for extra in ("README.md", "CHANGELOG.md"):
         if (ROOT / extra).exists():
