@@ -32,6 +32,8 @@ _SKIP = re.compile(r"<!--\s*not run:")
 class Step:
     command: str
     expected: list[str]
+    #: The command as written (continued lines included).
+    source: list[str]
 
 
 @dataclass
@@ -54,11 +56,12 @@ def examples(path: Path) -> list[Example]:
             steps: list[Step] = []
             while j < len(lines) and not lines[j].startswith("```"):
                 if lines[j].startswith("$ "):
-                    command = lines[j][2:]
+                    command, source = lines[j][2:], [lines[j]]
                     while command.endswith("\\") and j + 1 < len(lines):  # continued
                         j += 1
                         command = command[:-1] + lines[j].strip()
-                    steps.append(Step(command, []))
+                        source.append(lines[j])
+                    steps.append(Step(command, [], source))
                 elif steps:
                     steps[-1].expected.append(lines[j])
                 j += 1
@@ -114,7 +117,7 @@ def _update(path: Path) -> None:
         outputs = run(example)
         body: list[str] = []
         for step, out in zip(example.steps, outputs, strict=True):
-            body.append(f"$ {step.command}")
+            body.extend(step.source)
             body.extend(out)
         lines[example.line:example.end] = body
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -39,7 +39,8 @@ def test_demo_main_runs_offline(tmp_path: Path, capsys: pytest.CaptureFixture[st
         assert f"{rec['gen_ai.usage.input_tokens']} in" in line
         assert U.energy(rec["energy.kwh"]) in line and U.carbon(rec["energy.gco2e"]) in line
     assert_readable(out.replace(demo.DUMMY_KEY, ""))
-    assert {r["gen_ai.provider.name"] for r in records} == {"openai", "anthropic"}
+    providers = {r["gen_ai.provider.name"] for r in records}
+    assert {"openai", "anthropic"} <= providers and len(providers) >= 4
     assert all(r["energy.kwh"] > 0 for r in records)
     assert all(r["gen_ai.usage.output_tokens"] > 0 for r in records
                if r["gen_ai.operation.name"] == "chat")

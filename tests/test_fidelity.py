@@ -79,7 +79,7 @@ def test_leave_one_model_out(source: str, ml: calibrate.Rows, mp: calibrate.Rows
 
 
 def test_stored_scores_match_a_refit(ml: calibrate.Rows, mp: calibrate.Rows) -> None:
-    """calibration.json holds what benchmarks/calibrate.py computes from the data in the repo."""
+    """calibration.json holds what benchmarks.accuracy.calibrate computes from the repo's data."""
     doc = calibrate.json.loads(calibrate.CALIBRATION_FILE.read_text(encoding="utf-8"))
     coef, engines = calibrate.fit([ml, mp])
     for name, value in doc["coefficients"].items():

@@ -14,7 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tracker.cli._report import main, summarize
+from tracker.cli._report import main
+from tracker.export._ledger_reader import summarize
 
 GOOD: dict[str, Any] = {
     "timestamp": "2026-03-01T12:00:00+00:00", "gen_ai.request.model": "gpt-4o-mini",

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/calibrate.py [--out tracker/model/data/calibration.json] [--dry-run]
+    python -m benchmarks.accuracy.calibrate [--out tracker/model/data/calibration.json] [--dry-run]
 
 Sources (see ``benchmarks/data/README.md``):
 
@@ -394,7 +394,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "assumed_prompt_tokens_ml_energy": PROMPT_TOKENS,
         "architecture_priors": priors,
         "provenance": {
-            "script": "benchmarks/calibrate.py",
+            "script": "benchmarks/accuracy/calibrate.py",
             "date": dt.date.today().isoformat(),
             "input_files": ["benchmarks/data/measured_energy_calibration.csv (ML.ENERGY "
                             "leaderboard v2.0/v3.0, GPU energy, vLLM)",

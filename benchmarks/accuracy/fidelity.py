@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/fidelity.py [--no-cv]
+    python -m benchmarks.accuracy.fidelity [--no-cv]
 
 Each measured row is priced through the public ``tracker.estimate`` with the row's structural
 facts only (params, precision, accelerator, accelerators per replica, batch, token lengths,
@@ -16,7 +16,7 @@ Printed per source, by hardware and engine: median |log2(estimate / measured)|, 
 2x and the median bias, for the default method (``calibrated``, the shipped coefficients), the
 seed formula (``flops``) and EcoLogits' published regression. Then the checks that the model
 generalises: fitted on one source alone and scored on the other (both ways), and
-leave-one-model-out on each source (``benchmarks/calibrate.py`` refits without the model).
+leave-one-model-out on each source (``benchmarks/accuracy/calibrate.py`` refits without the model).
 
 EcoLogits' regression (genai-impact/ecologits, ecologits/impacts/llm.py, the batch-aware model
 of EcoLogits 0.9+): Wh per output token per GPU = ALPHA * exp(BETA * batch) * active_params_b +
@@ -109,7 +109,7 @@ def score_source(rows: calibrate.Rows) -> dict[str, list[float]]:
 
 
 def generalisation(ml: calibrate.Rows, mp: calibrate.Rows, cv: bool) -> dict[str, Any]:
-    """Cross-source and leave-one-model-out scores (refits with benchmarks/calibrate.py)."""
+    """Cross-source and leave-one-model-out scores (refits with `benchmarks.accuracy.calibrate`)."""
     out: dict[str, Any] = {}
     c1, e1 = calibrate.fit([ml])
     c2, e2 = calibrate.fit([mp])

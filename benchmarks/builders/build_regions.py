@@ -269,7 +269,7 @@ def build(reference: Path) -> dict[str, Any]:
         "description": "Grid carbon intensity (gCO2e/kWh), water and price per region. Names: "
         "ISO 3166 alpha-2 for countries (alpha-3 alias), gcp:/aws:/azure:<region> for cloud "
         "regions (bare region id alias), 'world' (alias WOR). "
-        "Built by benchmarks/build_regions.py.",
+        "Built by benchmarks/builders/build_regions.py.",
         "entries": entries,
     }
 

@@ -7,8 +7,8 @@
   section comments, with each name's ``#:`` comment as its description.
 
 Run ``python -m benchmarks.builders.gen_docs`` to rewrite both pages, ``--check`` to exit 1
-when a committed page differs from what the code generates. ``mkdocs.yml`` names this file as a hook, so
-``mkdocs build`` regenerates the pages before every build.
+when a committed page differs from what the code generates. ``mkdocs.yml`` names this file as
+a hook, so ``mkdocs build`` regenerates the pages before every build.
 """
 
 from __future__ import annotations

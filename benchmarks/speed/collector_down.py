@@ -10,7 +10,7 @@ calling anything else. Prints, against a baseline run with no exporter:
 - memory: RSS after the first 10% of calls and at the end (bounded queues: it must not grow);
 - process exit time (last call -> process gone) and total wall time.
 
-    python benchmarks/collector_down.py [--calls N]
+    python -m benchmarks.speed.collector_down [--calls N]
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ Against a local HTTP server (127.0.0.1) that accepts requests and never answers:
 2. the time a child process takes to exit after its last tracked call, with no provider and with
    the provider's request hanging (the refresh thread is a daemon and is never joined).
 
-    python benchmarks/grid_overhead.py [--reps 15] [--n 2000]
+    python -m benchmarks.speed.grid_overhead [--reps 15] [--n 2000]
 """
 
 from __future__ import annotations

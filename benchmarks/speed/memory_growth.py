@@ -8,7 +8,7 @@ through the instrumented client on an ``httpx.MockTransport``. Resident memory (
 after a warm-up (caches and export queues at their steady state) and at the end, each after a
 full garbage collection.
 
-    python benchmarks/memory_growth.py [--calls 100000] [--client-calls 4000] [--limit-mb 20]
+    python -m benchmarks.speed.memory_growth [--calls 100000] [--client-calls 4000] [--limit-mb 20]
 """
 
 from __future__ import annotations

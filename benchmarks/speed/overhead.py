@@ -32,7 +32,7 @@ log, metrics) makes that worker emit only those signals: what a lighter contract
 Also: `@track_energy` on an empty function against a bare OpenTelemetry span, and the time of
 ``import tracker`` against ``import opentelemetry.sdk.trace`` (fresh interpreters, best of N).
 
-    python benchmarks/overhead.py [--rounds 31] [--peers contrib,ecologits] [--peers-venv DIR]
+    python -m benchmarks.speed.overhead [--rounds 31] [--peers contrib,ecologits] [--peers-venv DIR]
                                   [--no-peers] [--no-floor] [--clock cpu|wall|instructions]
                                   [--jobs N] [--json FILE]
 

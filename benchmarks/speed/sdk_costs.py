@@ -12,7 +12,7 @@ Each operation runs in one process, in which blocks of `--n` operations alternat
 as many empty calls for `--rounds` rounds (each block ends with a flush of the providers); the
 figure is the median over rounds of (operation - empty) / n.
 
-    python benchmarks/sdk_costs.py [--n 100] [--rounds 5]
+    python -m benchmarks.speed.sdk_costs [--n 100] [--rounds 5]
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ round); the figure per case is the median over rounds of the mean per call. The 
 after each block, outside the calling-thread time; the whole-process CPU time (all threads, the
 flush included) is printed next to it, so the worker's pricing is shown, not hidden.
 
-    python benchmarks/span_pricing_overhead.py [--rounds 31] [--calls 200] [--json FILE]
+    python -m benchmarks.speed.span_pricing_overhead [--rounds 31] [--calls 200] [--json FILE]
 
 Prints the added time of the contrib instrumentation and of the processor, and the ratio
 (processor / contrib); the goal is a ratio of at most 10 %. The processor's calling-thread work

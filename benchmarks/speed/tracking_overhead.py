@@ -5,7 +5,7 @@ through a SimpleSpanProcessor, an in-memory metric reader, logs to a no-op expor
 Cases are interleaved: each repetition runs every case once for `--n` iterations, and the
 reported figure is the median over repetitions of the per-iteration time.
 
-    python benchmarks/tracking_overhead.py [--reps 15] [--n 2000]
+    python -m benchmarks.speed.tracking_overhead [--reps 15] [--n 2000]
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
-"""`llm-energy demo`: real OpenAI and Anthropic client calls, tracked, against a local server.
+"""`llm-energy demo`: real client calls of every installed provider, tracked, on a local server.
 
 Runs offline with no API key: starts `tracker.demo_server.DemoServer` on ``127.0.0.1``, configures
 the tracker (ledger in a temporary directory unless ``--ledger PATH``), calls the installed
 `openai` / `anthropic` clients (with a dummy key) from ``@track_energy`` functions: plain,
-streamed, async and nested. Tells the story as it happens, one line per call (function,
+streamed, async and nested, then those of Gemini, Bedrock, Mistral, Cohere and Ollama
+(`tracker.cli._demo_providers`). Tells the story as it happens, one line per call (function,
 provider, model, tokens, energy, carbon, in human units), then a summary table read back from the
 ledger. ``--json`` prints the raw per-request records (JSON, base units) instead.
 """
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from tracker.cli import _units as U
+from tracker.cli._demo_providers import run_provider_calls
 from tracker.cli._demo_server import DemoServer
 from tracker.cli._tables import render_table
 from tracker.export import _attributes as A
@@ -58,12 +60,12 @@ def story_line(rec: dict[str, Any]) -> str:
     tokens = (f"{int(rec.get(A.GEN_AI_USAGE_INPUT_TOKENS) or 0):>5,} in "
               f"{int(rec.get(A.GEN_AI_USAGE_OUTPUT_TOKENS) or 0):>5,} out")
     guessed = " (tokens estimated)" if rec.get(A.ENERGY_TOKENS_ESTIMATED) else ""
-    return (f"  {function:<22.22} {provider:<10.10} {model:<24.24} {operation:<10.10} {tokens}"
+    return (f"  {function:<22.22} {provider:<11.11} {model:<33.33} {operation:<16.16} {tokens}"
             f"  {U.energy(float(rec.get(A.ENERGY_KWH) or 0.0)):>10}"
             f"  {U.carbon(float(rec.get(A.ENERGY_GCO2E) or 0.0)):>13}{guessed}")
 
 
-_STORY_HEADER = (f"  {'function':<22} {'provider':<10} {'model':<24} {'operation':<10} "
+_STORY_HEADER = (f"  {'function':<22} {'provider':<11} {'model':<33} {'operation':<16} "
                  f"{'tokens in / out':>18}  {'energy':>10}  {'carbon':>13}")
 
 
@@ -176,7 +178,8 @@ def record_without_clients() -> None:
 
 def _summary(ledger: Path, out: TextIO) -> int:
     """The summary table (per provider and model, human units) read back from the ledger."""
-    from tracker.cli._report import Totals, human_columns
+    from tracker.cli._columns import human_columns
+    from tracker.export._ledger_reader import Totals
 
     rows: dict[tuple[str, str], Totals] = {}
     lines = ledger.read_text(encoding="utf-8").splitlines() if ledger.exists() else []
@@ -242,6 +245,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                           "(pip install 'llm-energy-tracker[openai,anthropic]'); "
                           "recording the same calls with tracker.record_usage() instead\n")
                 record_without_clients()
+            run_provider_calls(server)
             config.shutdown()
         count = _summary(ledger, out)
         where = "a temporary file, removed" if tmp is not None else str(ledger)

@@ -20,9 +20,10 @@ from typing import IO
 
 from tracker.cli import _units as U
 from tracker.cli._charts import bar_chart, line_chart
-from tracker.cli._report import LINE_ERRORS, Totals, human_columns, parse_line, stream_position
+from tracker.cli._columns import human_columns
 from tracker.cli._tables import Progress
 from tracker.export import _attributes as A
+from tracker.export._ledger_reader import LINE_ERRORS, Totals, parse_line, stream_position
 
 __all__ = ["Collected", "collect", "render", "write_report"]
 

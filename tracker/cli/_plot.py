@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 
 from tracker.cli import _units as U
-from tracker.cli._report import Summary, sorted_groups
+from tracker.export._ledger_reader import Summary, sorted_groups
 
 __all__ = ["plot"]
 

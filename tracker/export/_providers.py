@@ -25,7 +25,7 @@ timeout) says otherwise, each export attempt gives up after `DEFAULT_EXPORT_TIME
 in parallel and returns after at most `SHUTDOWN_TIMEOUT_S` seconds (4 s) whatever the timeouts,
 dropping what could not be sent. So an application whose collector is unreachable (closed port,
 or a port that accepts but never answers) still exits within about 4 s of its last line (measured:
-4.1-4.2 s from the last call to process exit, benchmarks/collector_down.py).
+4.1-4.2 s from the last call to process exit, benchmarks/speed/collector_down.py).
 
 Errors: a bad value passed in code raises ``ConfigError`` naming the argument; a bad or unusable
 environment setting (unknown protocol, exporter extra not installed) only logs a warning and that

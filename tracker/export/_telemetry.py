@@ -10,7 +10,7 @@ so a provider the application sets later is picked up). Nothing is configured gl
 Every emission step is guarded separately: a failing span processor does not stop the log record,
 the metrics or the ledger line.
 
-Cost per call (the hot path; see benchmarks/overhead.py): everything that depends only on the
+Cost per call (the hot path; see benchmarks/speed/overhead.py): everything that depends only on the
 (pricer, operation, provider, request model) is built once into a `CallStatic`
 (`tracker.export._call_attributes`); a call span is started once, at the end of the call, with all
 its attributes and its real start time (one attribute validation pass in the SDK instead of one

@@ -1,7 +1,7 @@
 """The calibrated energy model (default method): fitted coefficients and per-token joules.
 
 The physics is in `tracker.model._physics`, the serving-engine profiles in
-`tracker.model._engines`; the coefficients are fitted by ``benchmarks/calibrate.py`` on two
+`tracker.model._engines`; the coefficients are fitted by ``benchmarks/accuracy/calibrate.py`` on two
 independent public sources (ML.ENERGY, GPU energy under vLLM; MLPerf Inference power, whole
 servers at the wall under TensorRT-LLM, files in ``benchmarks/data/``) and stored with their
 provenance and scores in ``tracker/model/data/calibration.json``, read once at import.
@@ -41,7 +41,7 @@ __all__ = [
     "replica_joules",
 ]
 
-#: Fitted coefficients with their provenance (written by ``benchmarks/calibrate.py``).
+#: Fitted coefficients with their provenance (written by ``benchmarks/accuracy/calibrate.py``).
 CALIBRATION_FILE: Final = Path(__file__).with_name("data") / "calibration.json"
 
 #: Shared coefficient names the model needs (the JSON file must carry each).

@@ -1,6 +1,6 @@
 """Serving-engine profiles: the per-step overheads the calibrated model adds to the roofline.
 
-Three profiles are fitted on measurements (``benchmarks/calibrate.py``, stored in
+Three profiles are fitted on measurements (``benchmarks/accuracy/calibrate.py``, stored in
 ``tracker/model/data/calibration.json``): ``vllm`` (current vLLM, the V1 engine: ML.ENERGY
 leaderboard v3.0, vLLM 0.11.1), ``vllm-0.4`` (vLLM before its 2024 overhead work: ML.ENERGY
 v2.0, vLLM 0.4.2) and ``tensorrt-llm`` (MLPerf Inference power results, NVIDIA's TensorRT-LLM

@@ -22,7 +22,7 @@ accelerator energy by ``(limit / draw) ** cap_alpha``.
 A prompt token costs ``2 a + 2 * layers * hidden * L`` FLOPs (weights plus attention over a
 prompt of ``L`` tokens) at ``mfu_prefill``; a cached prompt token costs reading its KV entry; an
 embedding token is a prompt token of an encoder. Every function here works on floats and, with
-``xp=numpy``, on arrays (the fit in ``benchmarks/calibrate.py`` uses the same code).
+``xp=numpy``, on arrays (the fit in ``benchmarks/accuracy/calibrate.py`` uses the same code).
 """
 
 from __future__ import annotations
@@ -42,8 +42,9 @@ __all__ = [
 ]
 
 #: Grouped-query KV-cache prior at 16 bits: bytes per token = A * active_params_b ** k. Fitted
-#: (log-log least squares) by ``benchmarks/calibrate.py`` on the published configurations of the
-#: open models in ``models.json`` that carry their architecture; recomputed there.
+#: (log-log least squares) by ``benchmarks/accuracy/calibrate.py`` on the published
+#: configurations of the open models in ``models.json`` that carry their architecture;
+#: recomputed there.
 KV_PRIOR: Final = (52_100.0, 0.44)
 #: Attention-width prior: layers x hidden = A * active_params_b ** k (same fit).
 ATTN_PRIOR: Final = (32_700.0, 0.682)

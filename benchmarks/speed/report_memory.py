@@ -6,7 +6,7 @@ through `tracker.report.main`), prints the elapsed time and the child's peak RSS
 (``resource.getrusage(RUSAGE_CHILDREN).ru_maxrss``), and checks the totals against the sums
 computed while writing. Exit status 1 if the peak is >= 200 MB or a total differs.
 
-    python benchmarks/report_memory.py [--lines N]
+    python -m benchmarks.speed.report_memory [--lines N]
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ fresh subprocess each, the best of ``--repeat`` runs (interleaved with the basel
 ``--baseline FILE.py`` also times another implementation of the report module (for example the
 previous release's ``tracker/cli/_report.py``) on the same ledger, for a before/after comparison.
 
-    python benchmarks/report_speed.py [--lines N] [--repeat N] [--baseline OLD_report.py]
+    python -m benchmarks.speed.report_speed [--lines N] [--repeat N] [--baseline OLD_report.py]
 """
 
 from __future__ import annotations
@@ -24,8 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from report_memory import generate
+from benchmarks.speed.report_memory import generate
 
 RUN = ("import importlib.util, sys\n"
        "path = sys.argv[1]\n"
