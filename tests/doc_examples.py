@@ -5,7 +5,8 @@ commands, the lines after each, up to the next command, its expected output (std
 together). All commands of a block run in order in one fresh directory, offline, with the SDK's
 environment variables cleared. In the expected output, ``...`` stands for any text within a line,
 and a line that is only ``...`` for any number of lines (durations, timestamps, trace ids). A
-block preceded by ``<!-- not run: REASON -->`` is not run (it needs a network or a service).
+block preceded by ``<!-- not run: REASON -->`` is not run (it needs a network or a service);
+one preceded by ``<!-- run from the repository root -->`` runs there (a benchmark's data).
 
 ``python tests/doc_examples.py --update [FILE ...]`` runs every example and writes its real
 output back into the file (keeping lines that are only ``...``), so the docs always show what the
@@ -26,6 +27,7 @@ ROOT = Path(__file__).parents[1]
 FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 _FENCE = re.compile(r"^```console\s*$")
 _SKIP = re.compile(r"<!--\s*not run:")
+_AT_ROOT = re.compile(r"<!--\s*run from the repository root")
 
 
 @dataclass
@@ -42,6 +44,8 @@ class Example:
     line: int  # 1-based line of the opening fence
     steps: list[Step]
     end: int  # index of the closing fence line
+    #: Run in the repository (a benchmark reading its data) rather than a fresh directory.
+    at_root: bool = False
 
 
 def examples(path: Path) -> list[Example]:
@@ -65,8 +69,9 @@ def examples(path: Path) -> list[Example]:
                 elif steps:
                     steps[-1].expected.append(lines[j])
                 j += 1
+            at_root = i > 0 and bool(_AT_ROOT.search(lines[i - 1]))
             if not skipped and steps:
-                found.append(Example(path, i + 1, steps, j))
+                found.append(Example(path, i + 1, steps, j, at_root))
             i = j
         i += 1
     return found
@@ -87,7 +92,8 @@ def run(example: Example) -> list[list[str]]:
     with tempfile.TemporaryDirectory() as workdir:
         env = _env(workdir)
         for step in example.steps:
-            done = subprocess.run(step.command, shell=True, cwd=workdir, env=env, text=True,
+            cwd = str(ROOT) if example.at_root else workdir
+            done = subprocess.run(step.command, shell=True, cwd=cwd, env=env, text=True,
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300,
                                   check=False)
             outputs.append([line.rstrip() for line in done.stdout.rstrip("\n").splitlines()])

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import os
+import subprocess
 import sys
 import threading
 import types
@@ -32,6 +34,9 @@ def _installed() -> list[str]:
     """The integrations whose client library this environment has, less those turned off."""
     found = []
     for name, module in instrumentation.INTEGRATIONS.items():
+        library = instrumentation.ONLY_IF_IMPORTED.get(name)
+        if library is not None and library not in sys.modules:
+            continue  # instrumented unnamed only once the application imported it
         try:
             importlib.import_module(module)
         except ImportError:  # IntegrationNotAvailable is an ImportError
@@ -95,3 +100,13 @@ def test_disable_table_prevents_double_counting(monkeypatch: pytest.MonkeyPatch)
     assert tracker.instrument("openai") == ["framework"]
     tracker.uninstrument("framework")
     assert calls == ["on", "off"]
+
+
+def test_heavy_frameworks_are_not_imported_by_an_unnamed_instrument() -> None:
+    """configure() instruments LiteLLM and LangChain only if the application imported them."""
+    code = ("import sys, tracker; tracker.configure(ledger=None); "
+            "print(sorted(m for m in ('litellm', 'langchain_core') if m in sys.modules))")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env=env, timeout=120)
+    assert out.stdout.strip() == "[]", out.stderr

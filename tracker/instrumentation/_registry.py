@@ -15,6 +15,7 @@ which framework integration defers to which: its call is recorded only when none
 from __future__ import annotations
 
 import importlib
+import sys
 import threading
 from collections.abc import Iterable
 from typing import Any, Protocol
@@ -44,6 +45,12 @@ INTEGRATIONS: dict[str, str] = {
     "litellm": "integrations.litellm",
     "langchain": "integrations.langchain",
 }
+
+#: Integrations instrumented without being named only when the application has already imported
+#: their library (integration -> top-level module): importing LiteLLM or LangChain costs seconds,
+#: and LiteLLM fetches a price list from the internet at import. Name them
+#: (``instrument("litellm")``) to instrument them before the application imports them.
+ONLY_IF_IMPORTED: dict[str, str] = {"litellm": "litellm", "langchain": "langchain_core"}
 
 #: Integration name -> integrations it makes redundant (they would count the same calls).
 #: Empty: no integration turns another off. The framework integrations defer instead (`DEFERS`).
@@ -113,6 +120,9 @@ def instrument(*names: str) -> list[str]:
     with _lock:
         for name in names or tuple(INTEGRATIONS):
             if name in _active:
+                continue
+            library = ONLY_IF_IMPORTED.get(name)
+            if not explicit and library is not None and library not in sys.modules:
                 continue
             if _disabled_by_active(name):
                 continue
