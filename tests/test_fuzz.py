@@ -1,4 +1,4 @@
-"""Property-based fuzz (issue #13): any input either works or raises `ConfigError` naming a field.
+"""Property-based fuzz: any input either works or raises `ConfigError` naming a field.
 
 - `record_usage()` never raises, and returns finite, non-negative figures (strict mode on, so an
   internal error would surface here instead of being logged);

@@ -1,4 +1,4 @@
-"""The per-call path after the performance work (issue #7): same telemetry, built once, priced once.
+"""The per-call path: the same telemetry, built once, priced once.
 
 Covers the asynchronous energy counters (reconfiguration, delta temporality, bounded attribute
 sets, the global-proxy case), call spans emitted at the end with the start time and parent of the

@@ -1,4 +1,4 @@
-"""Issue #13 class 3 (input, outside the configuration parser): one clear error, never a crash.
+"""Input outside the configuration parser: one clear error, never a crash.
 
 - Huge integers (tokens, gpus) and non-finite or absurd numbers (``batch_size=1e308``, NaN)
   raise `ConfigError` naming the field from `estimate()`, and never give ``inf``/``nan`` energy

@@ -1,4 +1,4 @@
-"""Issue #13 class 4, the ledger: no torn, merged or lost line.
+"""The ledger: no torn, merged or lost line.
 
 - A write cut short (file size limit, full disk) leaves a fragment, but the next line starts on a
   line of its own, so `llm-energy report` loses only the cut line.

@@ -1,4 +1,4 @@
-"""Issue #13 class 2, exit and lifecycle: nothing lost at exit, nothing leaked by reconfiguring.
+"""Exit and lifecycle: nothing lost at exit, nothing leaked by reconfiguring.
 
 - An application that exports over OTLP and exits without `tracker.shutdown()` still delivers
   its spans, log records and metrics (a subprocess on the running Python, so CI checks it on

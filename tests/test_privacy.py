@@ -1,4 +1,4 @@
-"""Issue #13 class 5, text that must not leave the process.
+"""Text that must not leave the process.
 
 - ``track_energy(functools.partial(ask, prompt))`` and callable objects: the span name, the
   ledger's ``function`` and the ``energy.function`` metric attribute come from the function's

@@ -1,4 +1,4 @@
-"""`llm-energy report` on hostile ledgers: every line counts or is skipped and said so (#13, 6)."""
+"""`llm-energy report` on hostile ledgers: every line counts or is skipped and said so."""
 
 from __future__ import annotations
 

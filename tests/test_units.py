@@ -1,4 +1,4 @@
-"""Human units: scaled, three significant digits, never exponent notation (#19)."""
+"""Human units: scaled, three significant digits, never exponent notation."""
 
 from __future__ import annotations
 

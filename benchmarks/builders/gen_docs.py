@@ -81,7 +81,7 @@ def telemetry_page() -> str:
 
 
 def configuration_page() -> str:
-    """The configuration reference page (Markdown) around the lead's option table."""
+    """The configuration reference page (Markdown) around the option table."""
     from tracker.config._options import options_markdown
 
     return "".join([

@@ -21,7 +21,7 @@ flush included) is printed next to it, so the worker's pricing is shown, not hid
     python -m benchmarks.speed.span_pricing_overhead [--rounds 31] [--calls 200] [--json FILE]
 
 Prints the added time of the contrib instrumentation and of the processor, and the ratio
-(processor / contrib); the goal is a ratio of at most 10 %. The processor's calling-thread work
+(processor / contrib). The processor's calling-thread work
 (``on_start`` + ``on_end``) is a few microseconds, below what the end-to-end difference resolves
 on a loaded machine, so it is also timed directly on the spans the contrib instrumentation made
 in the same run, and that ratio is printed too.
@@ -55,7 +55,6 @@ try:
 except ImportError:
     sys.exit("needs the contrib instrumentation: pip install 'llm-energy-tracker[otel]'")
 
-GOAL = 0.10
 BODY = {
     "id": "chatcmpl-bench", "object": "chat.completion", "created": 1_700_000_000,
     "model": "gpt-4o-mini-2024-07-18",
@@ -226,12 +225,11 @@ def main() -> None:
         p - c for p, c in zip(totals["contrib + processor"], totals["contrib"], strict=True))
     print(f"  added by contrib       {contrib_added:12.1f} us (calling thread)")
     print(f"  added by the processor {processor_added:12.1f} us (calling thread)")
-    print(f"  ratio processor/contrib {ratio:11.1%}  (goal <= {GOAL:.0%} on the calling thread: "
-          f"{'met' if ratio <= GOAL else 'NOT met'})")
+    print(f"  ratio processor/contrib {ratio:11.1%}  (on the calling thread)")
     print(f"  processor, whole process (worker's pricing included): {worker:.1f} us per call")
     direct = hook / contrib_added if contrib_added > 0 else float("inf")
     print(f"  processor hooks timed directly (on_start + on_end) {hook:8.2f} us per call: "
-          f"{direct:.1%} of contrib (goal <= {GOAL:.0%}: {'met' if direct <= GOAL else 'NOT met'})")
+          f"{direct:.1%} of contrib")
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({"median_us": med, "process_median_us": {
