@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import IO, Any, Protocol
 
+from tracker._isotime import parse_iso
 from tracker.export import _attributes as A
 
 __all__ = ["BY_CHOICES", "LINE_ERRORS", "Progress", "Summary", "Totals", "parse_line",
@@ -105,14 +106,11 @@ class _Malformed(ValueError):
 
 
 def parse_time(text: str) -> datetime:
-    """ISO 8601 to an aware UTC datetime (naive values are taken as UTC)."""
-    text = text.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    parsed = datetime.fromisoformat(text)
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+    """ISO 8601 to an aware UTC datetime (naive values are taken as UTC); ValueError if not."""
+    parsed = parse_iso(text)
+    if parsed is None:
+        raise ValueError("not an ISO 8601 time")
+    return parsed
 
 
 def _number(record: dict[str, Any], key: str) -> float:

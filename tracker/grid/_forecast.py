@@ -40,6 +40,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Any, NamedTuple
 
+from tracker._isotime import parse_iso
 from tracker.exceptions import ConfigError
 from tracker.grid._network import NetworkError, get_json, make_session, redact
 from tracker.grid._providers import (
@@ -88,16 +89,10 @@ def clear_cache() -> None:
 def _parse_time(value: object, source: str) -> datetime:
     if not isinstance(value, str) or not value.strip():
         raise GridError(f"{source}: forecast period without a time")
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise GridError(f"{source}: forecast time is not ISO 8601") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+    moment = parse_iso(value)
+    if moment is None:
+        raise GridError(f"{source}: forecast time is not ISO 8601")
+    return moment
 
 
 def _figure(value: object, source: str) -> float:

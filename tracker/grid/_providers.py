@@ -15,11 +15,11 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any, Protocol, runtime_checkable
 
 import requests
 
+from tracker._isotime import parse_iso
 from tracker.exceptions import TrackerError
 from tracker.grid._network import NetworkError, get_json, make_session, redact
 
@@ -103,16 +103,10 @@ def _figure(value: object, source: str) -> float:
 def _timestamp(value: object, source: str) -> str:
     if not isinstance(value, str) or not value:
         raise GridError(f"{source}: timestamp missing")
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise GridError(f"{source}: timestamp is not ISO 8601") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat()
+    moment = parse_iso(value)
+    if moment is None:
+        raise GridError(f"{source}: timestamp is not ISO 8601")
+    return moment.isoformat()
 
 
 def _get(obj: object, source: str, *path: str | int) -> Any:

@@ -254,8 +254,8 @@ def configure_grid(provider: str | None, api_url: str | None, api_token: str | N
                    zone: str | None, ttl_s: float = 900.0) -> GridRefresher | None:
     """Set up (or, with provider None, turn off) live grid intensity for the process.
 
-    `zone` defaults to "GB" for the "uk" provider; Electricity Maps needs one (the configuration passes
-    the configured region's `electricitymaps_zone`). No thread starts and nothing is fetched
+    `zone` defaults to "GB" for the "uk" provider; Electricity Maps needs one (the configuration
+    passes the configured region's `electricitymaps_zone`). No thread starts and nothing is fetched
     until the first `lookup()`. Raises ConfigError naming `grid`, `grid_api_url`,
     `grid_api_token`, `grid_zone` or `grid_ttl_s`. Replaces (and signals) any previous refresher.
     """
