@@ -25,14 +25,17 @@ def parse_iso(text: object, *, naive_is_utc: bool = True) -> datetime | None:
     """`text` as an aware UTC datetime, or None when it is not an ISO 8601 date or time."""
     if not isinstance(text, str) or not text or len(text) > _MAX_LEN:
         return None
-    value = text.strip()
-    if value.endswith(("Z", "z")):
-        value = value[:-1] + "+00:00"
-    value = _FRACTION.sub(_six_digits, value, count=1)
     try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
+        moment = datetime.fromisoformat(text)
+    except ValueError:  # Python 3.10: a trailing Z, other fraction lengths; or spaces around
+        value = text.strip()
+        if value.endswith(("Z", "z")):
+            value = value[:-1] + "+00:00"
+        value = _FRACTION.sub(_six_digits, value, count=1)
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return None
     if moment.tzinfo is None:
         if not naive_is_utc:
             return None
