@@ -18,6 +18,11 @@ Usage: the message's ``usage_metadata`` (``input_tokens`` with cached tokens inc
 ``llm_output["usage"]``, else counted from the text (flagged estimated).
 ``gen_ai.provider.name`` is LangChain's ``ls_provider`` in the semantic conventions' spelling
 and ``gen_ai.request.model`` its ``ls_model_name`` (else the model named in the invocation).
+
+Attribution: the one record of a model run (whichever integration makes it) carries
+``energy.framework`` ``langchain`` and ``energy.framework.run_name``, the run's name as LangChain
+names it: the ``run_name`` of its config (``model.with_config(run_name="summarise")``), else the
+model's class name (``ChatOpenAI``). Nothing else of the run (metadata, tags, messages) is kept.
 """
 
 from __future__ import annotations
@@ -54,7 +59,7 @@ __all__ = ["MIN_VERSION", "NAME", "EnergyCallbackHandler", "instrument", "provid
            "uninstrument"]
 
 NAME = "langchain"
-MIN_VERSION = (0, 3)  # oldest langchain-core release the test suite passes on
+MIN_VERSION = (0, 3)  # the callback API it uses; the `langchain` extra asks for >=0.3.66
 
 if tuple(int(p) for p in langchain_core.__version__.split(".")[:2] if p.isdigit()) < MIN_VERSION:
     raise IntegrationNotAvailable(
@@ -107,6 +112,21 @@ def _model(metadata: Mapping[str, Any], kwargs: Mapping[str, Any]) -> str | None
             value = params.get(key)
             if isinstance(value, str) and value:
                 return value
+    return None
+
+
+def _run_name(serialized: Any, kwargs: Mapping[str, Any]) -> str | None:
+    """The run's name as LangChain's tracers give it: ``name``, else the serialized class name."""
+    name = kwargs.get("name")
+    if isinstance(name, str) and name:
+        return name
+    if isinstance(serialized, Mapping):
+        name = serialized.get("name")
+        if isinstance(name, str) and name:
+            return name
+        ident = serialized.get("id")
+        if isinstance(ident, list) and ident and isinstance(ident[-1], str):
+            return ident[-1]
     return None
 
 
@@ -203,17 +223,23 @@ class EnergyCallbackHandler(BaseCallbackHandler):
         self._lock = threading.Lock()
         self._gate: Patcher | None = None  # the global handler stops when uninstrumented
 
-    def _begin(self, run_id: UUID, operation: str, metadata: Mapping[str, Any] | None,
-               kwargs: Mapping[str, Any], request: object) -> None:
+    def _begin(self, run_id: UUID, operation: str, serialized: Any,
+               metadata: Mapping[str, Any] | None, kwargs: Mapping[str, Any],
+               request: object) -> None:
         if self._gate is not None and not self._gate.active:
             return
         if not _config.get_config().enabled:
             return
         with guard("langchain.start"):
             metadata = metadata or {}
-            call = start_call(provider=provider_name(metadata.get("ls_provider")),
-                              operation=operation, request_model=_model(metadata, kwargs))
-            run = _Run(call, _framework.open_frame(), request)
+            names = _framework.attribution_of(NAME, _run_name(serialized, kwargs))
+            token = _framework.announce(names)
+            try:
+                call = start_call(provider=provider_name(metadata.get("ls_provider")),
+                                  operation=operation, request_model=_model(metadata, kwargs))
+            finally:
+                _framework.withdraw(token)
+            run = _Run(call, _framework.open_frame(names), request)
             with self._lock:
                 if len(self._runs) >= _MAX_RUNS:
                     self._runs.pop(next(iter(self._runs)))
@@ -233,13 +259,13 @@ class EnergyCallbackHandler(BaseCallbackHandler):
                             tags: list[str] | None = None,
                             metadata: dict[str, Any] | None = None, **kwargs: Any) -> None:
         """A chat model run starts."""
-        self._begin(run_id, "chat", metadata, kwargs, _texts(messages))
+        self._begin(run_id, "chat", serialized, metadata, kwargs, _texts(messages))
 
     def on_llm_start(self, serialized: dict[str, Any], prompts: list[str], *, run_id: UUID,
                      parent_run_id: UUID | None = None, tags: list[str] | None = None,
                      metadata: dict[str, Any] | None = None, **kwargs: Any) -> None:
         """A (completion) LLM run starts."""
-        self._begin(run_id, "text_completion", metadata, kwargs, prompts)
+        self._begin(run_id, "text_completion", serialized, metadata, kwargs, prompts)
 
     def on_llm_end(self, response: Any, *, run_id: UUID, parent_run_id: UUID | None = None,
                    **kwargs: Any) -> None:

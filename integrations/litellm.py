@@ -18,6 +18,11 @@ adds to a stream that sets no ``stream_options``), else the content counted, fla
 ``gen_ai.provider.name`` comes from ``custom_llm_provider`` or the model's prefix
 (``bedrock/...`` is ``aws.bedrock``, ``gemini/...`` ``gcp.gemini``), else from LiteLLM's own
 resolution of the model name; ``gen_ai.request.model`` is the model as passed.
+
+Attribution: the one record of a LiteLLM call (whichever integration makes it) carries
+``energy.framework`` ``litellm`` and, when the caller named the call, ``energy.framework.run_name``:
+``metadata["generation_name"]``, else ``metadata["trace_name"]``, if a string. Nothing else of
+``metadata`` is read (LiteLLM's proxy puts API keys there).
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ try:
     import litellm
 except ImportError as _exc:  # pragma: no cover - exercised only without litellm installed
     raise IntegrationNotAvailable(
-        "the litellm integration needs `pip install litellm>=1.60`"
+        "the litellm integration needs `pip install litellm>=1.109`"
     ) from _exc
 
 from tracker.config import _configure as _config
@@ -45,11 +50,12 @@ from tracker.integration import (
     make_wrapper,
     tokens_from_chars,
 )
+from tracker.recording import _framework
 
 __all__ = ["MIN_VERSION", "NAME", "instrument", "provider_name", "uninstrument"]
 
 NAME = "litellm"
-MIN_VERSION = (1, 60)  # oldest release the test suite passes on
+MIN_VERSION = (1, 109)  # oldest release the test suite passes on (the `litellm` extra)
 
 
 def _version() -> tuple[int, ...]:
@@ -232,18 +238,57 @@ _TARGETS: tuple[tuple[str, Endpoint, bool, str], ...] = (
 _patcher = Patcher()
 
 
+def _names(kwargs: Mapping[str, Any]) -> _framework.Attribution | None:
+    """``litellm`` and the caller's name for the call: only these two metadata strings."""
+    run_name = None
+    metadata = kwargs.get("metadata")
+    if isinstance(metadata, Mapping):
+        for key in ("generation_name", "trace_name"):
+            value = metadata.get(key)
+            if isinstance(value, str) and value.strip():
+                run_name = value
+                break
+    return _framework.attribution_of(NAME, run_name)
+
+
 def _with_request(endpoint: Endpoint, is_async: bool, second: str) -> Any:
     """The generic wrapper, given the request as its instance (these are plain functions)."""
     inner = make_wrapper(endpoint, is_async=is_async)
 
-    def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...],
-                kwargs: dict[str, Any]) -> Any:
+    def named(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[
+            tuple[Any, ...], dict[str, Any], _framework.Attribution | None]:
         if args and len(args) <= 2 and "model" not in kwargs and second not in kwargs:
             # completion("gpt-4o", messages): the same call with the first two named
             kwargs = {"model": args[0], **({second: args[1]} if len(args) == 2 else {}),
                       **kwargs}
             args = ()
-        return inner(wrapped, _Request(kwargs), args, kwargs)
+        try:
+            names = _names(kwargs)
+        except Exception:  # an odd metadata mapping: no run name, the call goes on
+            names = _framework.attribution_of(NAME, None)
+        return args, kwargs, names
+
+    if is_async:
+
+        async def async_wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...],
+                                kwargs: dict[str, Any]) -> Any:
+            args, kwargs, names = named(args, kwargs)
+            token = _framework.announce(names)
+            try:
+                return await inner(wrapped, _Request(kwargs), args, kwargs)
+            finally:
+                _framework.withdraw(token)
+
+        return async_wrapper
+
+    def wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...],
+                kwargs: dict[str, Any]) -> Any:
+        args, kwargs, names = named(args, kwargs)
+        token = _framework.announce(names)
+        try:
+            return inner(wrapped, _Request(kwargs), args, kwargs)
+        finally:
+            _framework.withdraw(token)
 
     return wrapper
 

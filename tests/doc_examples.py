@@ -124,7 +124,8 @@ def _update(path: Path) -> None:
         body: list[str] = []
         for step, out in zip(example.steps, outputs, strict=True):
             body.extend(step.source)
-            body.extend(out)
+            # Output that still matches (wildcards included) is kept as written.
+            body.extend(step.expected if matches(step.expected, out) else out)
         lines[example.line:example.end] = body
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The integration tests on the oldest client release each extra of pyproject.toml allows.
 # Clients whose oldest releases cannot share one environment (ollama 0.4 needs httpx < 0.28,
-# google-genai 1.10 needs httpx >= 0.28.1) are tested one after the other.
+# google-genai 1.10 needs httpx >= 0.28.1; langchain-openai 0.3 and litellm 1.109 need different
+# majors of openai) are tested one after the other.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv-min
@@ -15,3 +16,10 @@ run tests/test_openai.py tests/test_anthropic.py tests/test_google_genai.py test
   tests/test_counting.py
 .venv-min/bin/pip install -q 'ollama==0.4.0'
 run tests/test_ollama.py
+# The framework integrations, each on its extra's oldest release with the provider clients it
+# calls: langchain-openai 0.3 needs openai < 2, litellm 1.109 openai >= 2.20 (and httpx >= 0.28).
+.venv-min/bin/pip install -q 'langchain-core==0.3.66' 'langchain-openai==0.3.27' \
+  'langchain-anthropic==0.3.16' 'openai==1.92.0' 'anthropic==0.52.0'
+run tests/test_langchain.py
+.venv-min/bin/pip install -q 'litellm==1.109.0' 'openai==2.20.0'
+run tests/test_litellm.py

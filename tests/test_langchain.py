@@ -277,3 +277,48 @@ def test_uninstrument_restores_everything(ledger_otel: Otel, demo_server: DemoSe
 ])
 def test_provider_names(ls_provider: Any, expected: Any) -> None:
     assert integration.provider_name(ls_provider) == expected
+
+
+def assert_attributed(otel: Otel, run_name: str) -> None:
+    """The one record (span, ``energy.request`` log record, ledger line) names the run; the
+    metrics do not (their attribute sets stay bounded)."""
+    (span,) = otel.call_spans()
+    (log,) = [r for r in otel.logs() if r.event_name == "energy.request"]
+    (line,) = ledger_lines(otel)
+    for attrs in (dict(span.attributes or {}), dict(log.attributes or {}), line):
+        assert attrs["energy.framework"] == "langchain"
+        assert attrs["energy.framework.run_name"] == run_name
+    data = otel.metric_reader.get_metrics_data()
+    assert data is not None
+    points = [p for rm in data.resource_metrics for sm in rm.scope_metrics
+              for m in sm.metrics for p in m.data.data_points]
+    assert points
+    assert not any(k.startswith("energy.framework") for p in points for k in p.attributes)
+
+
+@pytest.mark.parametrize("provider", sorted(MODELS))
+def test_run_name_is_on_the_one_record(calls: Otel, demo_server: DemoServer,
+                                       provider: str) -> None:
+    """The provider integration's record carries the LangChain run name (`with_config`)."""
+    model = MODELS[provider](demo_server).with_config(run_name="summarise")
+    model.invoke(PROMPT, config={"metadata": {"api_key": KEY}, "tags": ["secret-tag"]})
+    assert_attributed(calls, "summarise")
+    text = calls.everything(calls.ledger)  # type: ignore[attr-defined]
+    assert KEY not in text and "secret-tag" not in text and PROMPT not in text
+
+
+def test_default_run_name_is_the_model_class(calls: Otel, demo_server: DemoServer) -> None:
+    chain = ChatPromptTemplate.from_messages([("human", "{question}")]) | \
+        chat_openai(demo_server) | StrOutputParser()
+    chain.with_config(run_name="the-chain").invoke({"question": PROMPT})
+    assert_attributed(calls, "ChatOpenAI")  # the model run's name, not the chain's
+
+
+def test_handler_record_is_attributed_too(ledger_otel: Otel, demo_server: DemoServer) -> None:
+    """Without the provider integrations the handler's own record carries the same names."""
+    tracker.instrument(INTEGRATION)
+    try:
+        chat_anthropic(demo_server).invoke(PROMPT, config={"run_name": "summarise"})
+    finally:
+        tracker.uninstrument()
+    assert_attributed(ledger_otel, "summarise")

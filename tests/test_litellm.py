@@ -340,3 +340,50 @@ def test_litellm_imports_without_the_network(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", script], env=env, cwd=tmp_path,
                           capture_output=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr.decode()[-2000:]
+
+
+SECRET = "sk-secret-in-metadata-0123456789"
+
+
+def assert_attributed(otel: Otel, run_name: str | None) -> None:
+    """The one record (span, ``energy.request`` log record, ledger line) names the LiteLLM call;
+    the metrics do not (their attribute sets stay bounded)."""
+    (span,) = otel.call_spans()
+    (log,) = [r for r in otel.logs() if r.event_name == "energy.request"]
+    (line,) = ledger_lines(otel)
+    for attrs in (dict(span.attributes or {}), dict(log.attributes or {}), line):
+        assert attrs["energy.framework"] == "litellm"
+        assert attrs.get("energy.framework.run_name") == run_name
+    data = otel.metric_reader.get_metrics_data()
+    assert data is not None
+    points = [p for rm in data.resource_metrics for sm in rm.scope_metrics
+              for m in sm.metrics for p in m.data.data_points]
+    assert points
+    assert not any(k.startswith("energy.framework") for p in points for k in p.attributes)
+
+
+@pytest.mark.parametrize("model", [OPENAI_MODEL, ANTHROPIC_MODEL])
+def test_generation_name_is_on_the_one_record(calls: Otel, demo_server: DemoServer,
+                                              model: str) -> None:
+    metadata = {"generation_name": "summarise", "trace_name": "other", "api_key": SECRET}
+    litellm.completion(messages=MESSAGES, metadata=metadata, **route(model, demo_server))
+    assert_attributed(calls, "summarise")
+    text = calls.everything(calls.ledger)  # type: ignore[attr-defined]
+    assert SECRET not in text and "sk-secret" not in text and "other" not in text
+
+
+def test_provider_record_is_attributed(calls: Otel, demo_server: DemoServer) -> None:
+    """The openai integration's record of a LiteLLM call carries LiteLLM's names too."""
+    litellm.embedding(model="openai/text-embedding-3-small", input=[PROMPT],
+                      encoding_format="float", api_base=demo_server.openai_base_url,
+                      api_key=KEY, metadata={"trace_name": "x" * 300, "api_key": SECRET})
+    (span,) = calls.call_spans()
+    assert span.attributes["gen_ai.request.model"] == "text-embedding-3-small"  # openai's record
+    assert_attributed(calls, "x" * 128)
+    assert SECRET not in calls.everything(calls.ledger)  # type: ignore[attr-defined]
+
+
+def test_no_name_without_metadata(calls: Otel, demo_server: DemoServer) -> None:
+    litellm.completion(messages=MESSAGES, metadata={"generation_name": 42},
+                       **route(ANTHROPIC_MODEL, demo_server))
+    assert_attributed(calls, None)

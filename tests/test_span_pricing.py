@@ -95,6 +95,8 @@ def setup(configure_tracker: Callable[..., Any], tmp_path: Path) -> Iterator[Set
     for client in s.clients:
         client.close()
     tracker.uninstrument()
+    # Price what is still queued now, into this test's providers, not into the next test's.
+    processor.shutdown()
 
 
 @pytest.fixture

@@ -199,3 +199,27 @@ def test_cli_bad_input_exits_2_naming_the_field(extra: list[str], field: str,
     argv = ["estimate-training", "--model", "llama-3.1-8b", "--tokens", "1000", *extra]
     assert cli_main(argv) == 2
     assert field in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("written", "tokens"), [
+    ("300000000000", 300_000_000_000), ("300_000_000_000", 300_000_000_000),
+    ("3e11", 300_000_000_000), ("300B", 300_000_000_000), ("15T", 15_000_000_000_000),
+    ("2.5M", 2_500_000), ("10k", 10_000),
+])
+def test_cli_token_counts_as_model_cards_write_them(written: str, tokens: int,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """``--tokens`` takes plain, scientific and suffixed counts; the FLOP note has no ``e+``."""
+    argv = ["estimate-training", "--model", "llama-3.1-8b", "--tokens", written]
+    assert cli_main([*argv, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["training_tokens"] == tokens
+    assert cli_main(argv) == 0
+    table = capsys.readouterr().out
+    assert f"{tokens:,} tokens" in table and "e+" not in table
+
+
+@pytest.mark.parametrize("written", ["abc", "1.5", "1e400", "nan", "3x", ""])
+def test_cli_token_count_that_is_not_one_exits_2(written: str,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """A count that is not a whole number is refused by the argument parser, naming --tokens."""
+    assert cli_main(["estimate-training", "--model", "llama-3.1-8b", "--tokens", written]) == 2
+    assert "--tokens" in capsys.readouterr().err

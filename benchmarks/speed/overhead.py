@@ -228,14 +228,17 @@ class Toggle:
 def floor_attributes() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any],
                                 dict[str, Any]]:
     """Attributes of the same number and types as ours: the duration histogram's (3), the token
-    histogram's per token type (4 each) and the call span's and log record's (24)."""
+    histogram's per token type (4 each) and the call span's and log record's (30: 14 floats,
+    11 strings, 2 ints, 2 booleans and the finish reasons, a sequence of strings)."""
     base = {"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai",
             "gen_ai.request.model": MODEL}
     t_in, t_out = ({**base, "gen_ai.token.type": t} for t in ("input", "output"))
     attrs: dict[str, Any] = {**base, "gen_ai.response.model": MODEL + "-2024-07-18",
+                             "gen_ai.response.id": "chatcmpl-bench",
+                             "gen_ai.response.finish_reasons": ["stop"],
                              "gen_ai.usage.input_tokens": 25, "gen_ai.usage.output_tokens": 50}
-    attrs.update({f"energy.float_{i}": 1e-6 * (i + 1) for i in range(12)})
-    attrs.update({f"energy.str_{i}": "registry" for i in range(5)})
+    attrs.update({f"energy.float_{i}": 1e-6 * (i + 1) for i in range(14)})
+    attrs.update({f"energy.str_{i}": "registry" for i in range(6)})
     attrs.update({"energy.flag_0": True, "energy.flag_1": False})
     return base, t_in, t_out, attrs
 
@@ -243,7 +246,7 @@ def floor_attributes() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any],
 def _floor(providers: dict[str, Any]) -> None:
     """The OpenTelemetry SDK work alone that our signals need, with no tracker code at all.
 
-    One CLIENT span and one log record with 24 attributes of the same types as ours, and three
+    One CLIENT span and one log record with 30 attributes of the same types as ours, and three
     histogram measurements; attributes prebuilt, emitted when `create()` returns (a stream's
     chunks cost nothing here). What remains above this line is the SDK's own code.
     """

@@ -28,6 +28,30 @@ def _fmt(value: float) -> str:
     return f"{value:.4g}"
 
 
+def _flop(value: float) -> str:
+    """A FLOP count as scaling-law papers write it: ``3.14e23``."""
+    mantissa, _, exponent = f"{value:.3g}".partition("e")
+    return f"{mantissa}e{int(exponent)}" if exponent else mantissa
+
+
+_SUFFIXES = {"k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}
+
+
+def _count(text: str) -> int:
+    """A token count: ``300000000000``, ``300_000_000_000``, ``3e11``, ``300B``, ``15T``."""
+    raw = text.strip().replace("_", "").replace(",", "")
+    scale = _SUFFIXES.get(raw[-1:].lower(), 1.0)
+    number = raw[:-1] if scale != 1.0 else raw
+    try:
+        value = float(number) * scale
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a count (e.g. 300000000000, 3e11, 300B, 15T)") from None
+    if not value == value or value in (float("inf"), float("-inf")) or value != int(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of tokens")
+    return int(value)
+
+
 def _kwh(value: float) -> str:
     if value >= 1e4:
         return f"{_fmt(value / 1e3)} MWh"
@@ -47,7 +71,7 @@ def _print_table(e: TrainingEstimate) -> None:
     print(f"{e.model}: {e.method} training{lora}, {e.training_tokens:,} tokens, "
           f"{_fmt(e.params_b)}B parameters (an estimate: no hardware counters are read)")
     hours_note = ("given" if e.accelerator_hours_given else
-                  f"{e.flops:.3g} FLOP at MFU {_fmt(e.mfu or 0.0)}; "
+                  f"{_flop(e.flops)} FLOP at MFU {_fmt(e.mfu or 0.0)}; "
                   f"range {_fmt(e.accelerator_hours_min)} - {_fmt(e.accelerator_hours_max)}")
     rows = [
         ("energy", _kwh(e.energy_kwh),
@@ -89,7 +113,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="registry name, or any name together with --params-b")
     p.add_argument("--params-b", type=float, help="parameters in billions (model not in registry)")
     p.add_argument("--active-params-b", type=float, help="active parameters (MoE), billions")
-    p.add_argument("--tokens", type=int, required=True, help="training tokens")
+    p.add_argument("--tokens", type=_count, required=True,
+                   help="training tokens: 300000000000, 3e11, 300B or 15T")
     p.add_argument("--hardware", help="accelerator (default h100): v100, a100-80gb, tpu-v4, ...")
     p.add_argument("--gpus", type=int, help="accelerators used (for the wall-clock time)")
     p.add_argument("--gpu-hours", type=float, help="published accelerator-hours (win over FLOPs)")

@@ -69,6 +69,13 @@ ENERGY_SERVER_KWH: Final = "energy.server_kwh"
 ENERGY_CALLS: Final = "energy.calls"
 #: Name of the innermost tracked function or block (a metric attribute).
 ENERGY_FUNCTION: Final = "energy.function"
+#: The framework a call was made through (``langchain``, ``litellm``), on its span, log record
+#: and ledger line whichever integration recorded it; never a metric attribute.
+ENERGY_FRAMEWORK: Final = "energy.framework"
+#: The caller's name for that framework call: LangChain's run name, LiteLLM's
+#: ``metadata["generation_name"]`` (else ``"trace_name"``); at most 128 characters. Not a metric
+#: attribute.
+ENERGY_FRAMEWORK_RUN_NAME: Final = "energy.framework.run_name"
 #: Prefix of the durations a local server reported for a call (Ollama): ``total``, ``load``,
 #: ``prompt_eval``, ``eval``, each as ``energy.server.<name>_duration_s`` (seconds).
 ENERGY_SERVER_DURATION_PREFIX: Final = "energy.server."

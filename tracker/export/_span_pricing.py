@@ -55,6 +55,7 @@ _WAKE_AT: Final = 64
 _MARKERS: Final = ("gen_ai.operation.name", "gen_ai.system", "gen_ai.provider.name",
                    "llm.request.type")
 _takes_cached: dict[type, bool] = {}
+_yield = time.sleep
 
 
 def _price_kwargs(pricer: Any, cached: int | None) -> dict[str, Any]:
@@ -219,6 +220,9 @@ class EnergySpanProcessor(SpanProcessor):
                     report("span_pricing.worker", exc)
                 finally:
                     self._busy = False
+                # Hand the interpreter lock over between spans: an application thread waiting
+                # for it waits for one span's pricing, not for the 5 ms switch interval.
+                _yield(0)
             if self._shutdown:
                 return
             wake.wait(_INTERVAL_S)

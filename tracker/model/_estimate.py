@@ -24,7 +24,7 @@ from tracker.model import _calibrated as calibrated
 from tracker.model import _embodied as embodied
 from tracker.model._boundaries import FLEET_IDLE_SHARE, calibrated_corners, flops_corners
 from tracker.model._engines import ENGINES, normalise_engine
-from tracker.model._estimate_result import Estimate, Range
+from tracker.model._estimate_result import Estimate, Range, build_estimate
 from tracker.model._inputs import (
     MAX_BATCH_SIZE,
     MAX_GPUS,
@@ -182,7 +182,7 @@ class CallPricer:
         kwh, kwh_min, kwh_max = srv * f, srv_min * f, srv_max * f
         e = self.emb_per_acc_kwh
         emb = acc * e[0]
-        return Estimate(
+        return build_estimate(
             energy_kwh=kwh, energy_kwh_min=kwh_min, energy_kwh_max=kwh_max,
             accelerator_kwh=acc, gco2e=kwh * ci, gco2e_min=kwh_min * ci, gco2e_max=kwh_max * ci,
             usd=kwh * self.price_usd_per_kwh, water_l=kwh / self.pue * self.wue,

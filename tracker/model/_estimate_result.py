@@ -6,10 +6,11 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
 from typing import Any, NamedTuple
 
-__all__ = ["Estimate", "Range"]
+__all__ = ["Estimate", "Range", "build_estimate"]
 
 
 class Range(NamedTuple):
@@ -100,3 +101,27 @@ class Estimate:
     def embodied(self) -> Range:
         """Manufacturing emissions amortised over the request (gCO2e) with their range."""
         return Range(self.embodied_gco2e, self.embodied_gco2e_min, self.embodied_gco2e_max)
+
+
+def _constructor() -> Callable[..., Estimate]:
+    """A keyword-only constructor of `Estimate` that fills its slots directly.
+
+    The same object as ``Estimate(**fields)``, built about twice as fast: a frozen dataclass's
+    ``__init__`` sets each of its 40 fields through ``object.__setattr__``, and an estimate is
+    built on every call the SDK records. Every field is required (a missing one is a TypeError).
+    """
+    names = [f.name for f in fields(Estimate)]
+    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": Estimate}
+    body = []
+    for i, name in enumerate(names):
+        namespace[f"_set{i}"] = Estimate.__dict__[name].__set__
+        body.append(f"    _set{i}(o, {name})\n")
+    source = f"def build(*, {', '.join(names)}):\n    o = _new(_cls)\n{''.join(body)}    return o\n"
+    exec(source, namespace)  # as dataclasses builds __init__
+    build: Callable[..., Estimate] = namespace["build"]
+    build.__doc__ = "Build an `Estimate` from all its fields, by keyword."
+    return build
+
+
+#: ``build_estimate(**fields)`` == ``Estimate(**fields)``, for the per-call hot path.
+build_estimate = _constructor()

@@ -7,21 +7,24 @@ validated by pydantic, read once per process on first use). Users add or overrid
 one replaces it.
 
 Look-ups are case-insensitive dictionary look-ups, cached per name. Model names resolve, in order:
-exact name or alias; then the name with deterministic decorations removed, one at a time: provider
-prefixes (`openai/`, `models/`, `meta-llama/`, Bedrock `us.anthropic.`), serving suffixes
-(`:free`, `:beta`, Bedrock `-v2:0`, Vertex `@20240620`), dated snapshots (`-2024-08-06`,
-`-20250929`, `-0613`, `-2507`, `-001`), `-latest`, `-preview`, `-exp`, `-instruct`, `-chat`, `-it`,
-`-hf`, `-thinking`, Ollama's `:latest` and quantisation tags (`qwen3:8b-q4_K_M`). Dots between
-digits equal dashes (`claude-3.5-sonnet` = `claude-3-5-sonnet`).
+exact name or alias; then the name with deterministic decorations removed or rewritten, one at a
+time: Ollama's `:latest` and quantisation tags (`qwen3:8b-q4_K_M`), provider prefixes (`openai/`,
+`models/`, `meta-llama/`, Bedrock `us.anthropic.`), serving suffixes (`:free`, `:beta`, Bedrock
+`-v2:0`, `-1:0`, `:200k`, Vertex `@20240620`), dated snapshots (`-2024-08-06`, `-20250929`,
+`-0613`, `-2507`, `-001`), `-latest`, `-preview`, `-exp`, `-instruct`, `-chat`, `-it`, `-hf`,
+`-thinking`; last, an Ollama size tag becomes a dash (`qwen3:30b-a3b` = `qwen3-30b-a3b`) and a
+family fused to its version gets one (Bedrock `llama3-2-3b` = `llama-3-2-3b`, Ollama `phi4` =
+`phi-4`). Dots between digits equal dashes (`claude-3.5-sonnet` = `claude-3-5-sonnet`).
+A few bare names mean one model on Ollama and another elsewhere (`deepseek-r1` is the 671B model
+on every API but Ollama's 8B distillation): those carry a provider-scoped alias
+(`ollama/deepseek-r1`), used for `ollama/...` names (LiteLLM's spelling) and by
+`find_model(name, provider="ollama")`.
 Nothing is fuzzy-matched: an unknown name raises with close-name suggestions.
 """
 
 from __future__ import annotations
 
-import importlib
-import json
 import re
-import sys
 import threading
 from collections.abc import Callable
 from functools import cache
@@ -29,7 +32,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from tracker.exceptions import (
     ConfigError,
@@ -37,6 +40,7 @@ from tracker.exceptions import (
     UnknownModelError,
     UnknownRegionError,
 )
+from tracker.model._registry_file import Spec, read_file
 from tracker.model._specs import HardwareSpec, ModelSpec, RegionSpec
 
 __all__ = [
@@ -51,18 +55,32 @@ __all__ = [
 #: Region used when nothing is configured: the world average grid (458.3 g/kWh, OWID via EcoLogits).
 WORLD = "world"
 
-Spec = ModelSpec | HardwareSpec | RegionSpec
 S = TypeVar("S", ModelSpec, HardwareSpec, RegionSpec)
 
 _DIGIT_DOT = re.compile(r"(?<=\d)\.(?=\d)")
-_MODEL_RULES = tuple(re.compile(p) for p in (
+_Rule = tuple[re.Pattern[str], str]
+
+
+def _rules(*rules: str | tuple[str, str]) -> tuple[_Rule, ...]:
+    """Compiled rules: a pattern alone is removed; a (pattern, replacement) pair rewrites."""
+    return tuple((re.compile(r), "") if isinstance(r, str) else (re.compile(r[0]), r[1])
+                 for r in rules)
+
+
+#: Ollama's tag decorations, the only rules tried on a provider-scoped name.
+_TAG_RULES = _rules(
+    r":latest$",                                # Ollama's default tag
+    r"-(instruct-|text-|chat-|it-)?(q\d\w*|qat|fp16|bf16|fp8)$",  # Ollama quantisation tags
+)
+_MODEL_RULES = _rules(
+    (r"^ollama_chat/", "ollama/"),              # LiteLLM's two spellings of an Ollama model
+    *(rule.pattern for rule, _ in _TAG_RULES),  # before prefixes: `ollama/x:latest` -> `ollama/x`
     r"^.*/",                                    # openai/gpt-4o, models/..., meta-llama/...
     r"^(us|eu|apac|global|jp|au|ca)\.",         # Bedrock cross-region inference prefix
     r"^(anthropic|meta|mistral|cohere|amazon|ai21|deepseek|openai|qwen|google|xai|moonshotai?)\.",
     r":(free|beta|extended|thinking|nitro|floor|online|exacto)$",   # OpenRouter variants
-    r":latest$",                                # Ollama's default tag
-    r"-(instruct-|text-|chat-|it-)?(q\d\w*|qat|fp16|bf16|fp8)$",  # Ollama quantisation tags
-    r"-v\d+:\d+$",                              # Bedrock -v1:0
+    r":(\d+k|mm)$",                             # Bedrock context/modality variants (:200k, :mm)
+    r"-v?\d+:\d+$",                             # Bedrock -v1:0, -v2:0, -1:0
     r"@(\d{8}|\d{3}|latest|default)$",          # Vertex @20240620, @001
     r"-(\d{4}-\d{2}-\d{2}|\d{8})$",             # -2024-08-06, -20250929
     r"-latest$",
@@ -71,15 +89,18 @@ _MODEL_RULES = tuple(re.compile(p) for p in (
     r"-(\d{4}|\d{3})$",                         # -0613, -2507, -001
     r"-(instruct|chat|it|hf)$",
     r"-thinking$",
-))
-_HARDWARE_RULES = tuple(re.compile(p) for p in (r"^(nvidia|amd|google|tesla)-", r"^tesla-"))
+    (r":", "-"),                                # Ollama size tag: qwen3:30b-a3b -> qwen3-30b-a3b
+    (r"^(llama|gemma|phi)(?=\d)", r"\1-"),       # llama3-2-3b -> llama-3-2-3b, phi4 -> phi-4
+)
+_HARDWARE_RULES = _rules(r"^(nvidia|amd|google|tesla)-", r"^tesla-")
+#: A provider name usable as a scope (`ollama`, `aws.bedrock`): anything else is ignored.
+_SCOPE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,31}$", re.IGNORECASE)
 
 
 #: Longest name looked up; a longer model, hardware or region name is unknown (without this, the
 #: suffix rules would take quadratic time on a long hostile name).
 MAX_NAME_LENGTH = 256
 #: Deepest nesting accepted in a registry file (entries are two levels deep).
-_MAX_DEPTH = 32
 
 
 def _key(name: str) -> str:
@@ -114,12 +135,13 @@ def _builtin(filename: str) -> tuple[Spec, ...]:
 class _Table(Generic[S]):
     """Entries of one kind, an alias index and a resolution cache."""
 
-    def __init__(self, key: Callable[[str], str], rules: tuple[re.Pattern[str], ...]) -> None:
+    def __init__(self, key: Callable[[str], str], rules: tuple[_Rule, ...]) -> None:
         self._key = key
         self._rules = rules
         self.entries: dict[str, S] = {}        # key of canonical name -> spec (insertion order)
         self._index: dict[str, str] = {}       # key of name or alias -> key of canonical name
         self._cache: dict[str, S | None] = {}
+        self._scoped: dict[tuple[str, str], S | None] = {}
 
     def add(self, spec: S) -> None:
         canonical = self._key(spec.name)
@@ -128,6 +150,7 @@ class _Table(Generic[S]):
             self._index[self._key(alias)] = canonical
         self._index[canonical] = canonical     # a name always wins over another entry's alias
         self._cache = {}
+        self._scoped = {}
 
     def find(self, name: str) -> S | None:
         if not isinstance(name, str) or len(name) > MAX_NAME_LENGTH:
@@ -138,8 +161,8 @@ class _Table(Generic[S]):
         key = self._key(name)
         found = self._index.get(key)
         while found is None:
-            for rule in self._rules:
-                shorter = rule.sub("", key, count=1)
+            for rule, replacement in self._rules:
+                shorter = rule.sub(replacement, key, count=1)
                 if shorter != key and shorter:
                     key = shorter
                     break
@@ -149,6 +172,26 @@ class _Table(Generic[S]):
         spec = self.entries[found] if found is not None else None
         if len(self._cache) < 4096:
             self._cache[name] = spec
+        return spec
+
+    def find_scoped(self, scope: str, name: str) -> S | None:
+        """The entry with the alias `scope/name` (Ollama tags removed), or None: no other rule."""
+        if (scope, name) in self._scoped:
+            return self._scoped[(scope, name)]
+        key = self._key(f"{scope}/{name}")
+        found = self._index.get(key)
+        while found is None:
+            for rule, _ in _TAG_RULES:
+                shorter = rule.sub("", key, count=1)
+                if shorter != key:
+                    key = shorter
+                    break
+            else:
+                break
+            found = self._index.get(key)
+        spec = self.entries[found] if found is not None else None
+        if len(self._scoped) < 4096:
+            self._scoped[(scope, name)] = spec
         return spec
 
     def known(self) -> list[str]:
@@ -198,13 +241,25 @@ class Registry:
             raise ConfigError("registry", f"expected ModelSpec, HardwareSpec or RegionSpec, got "
                               f"{type(spec).__name__}")
 
-    def find_model(self, name: str) -> ModelSpec | None:
-        """The model called `name` (an alias, dated snapshot, prefixed id ...), or None."""
-        return self._ready()._models.find(name)
+    def find_model(self, name: str, provider: str | None = None) -> ModelSpec | None:
+        """The model called `name` (an alias, dated snapshot, prefixed id ...), or None.
 
-    def model(self, name: str) -> ModelSpec:
-        """The model called `name`; raises UnknownModelError (with suggestions) if unknown."""
-        spec = self.find_model(name)
+        `provider` (a `gen_ai.provider.name` such as ``ollama``) first tries the aliases scoped
+        to it (`ollama/deepseek-r1`: Ollama's bare `deepseek-r1` is an 8B distillation, the
+        671B model everywhere else); a provider without scoped aliases changes nothing.
+        """
+        models = self._ready()._models
+        if (provider is not None and isinstance(name, str) and isinstance(provider, str)
+                and len(name) <= MAX_NAME_LENGTH and _SCOPE.match(provider)):
+            scoped = models.find_scoped(provider, name.rsplit("/", 1)[-1]
+                                        if name.lower().startswith("library/") else name)
+            if scoped is not None:
+                return scoped
+        return models.find(name)
+
+    def model(self, name: str, provider: str | None = None) -> ModelSpec:
+        """The model called `name` (see `find_model`); raises UnknownModelError if unknown."""
+        spec = self.find_model(name, provider)
         if spec is None:
             raise UnknownModelError("model", *_unknown(name, self._models))
         return spec
@@ -249,98 +304,12 @@ class Registry:
         `ConfigError("registry_file", ...)` naming the file, the entry and the field.
         TOML needs Python 3.11+ (tomllib) or the `tomli` package on 3.10; JSON always works.
         """
-        specs = _read_file(Path(path))
+        specs = read_file(Path(path))
         self._ready()
         with self._lock:
             for spec in specs:
                 self._add(spec)
         _changed()
-
-
-_SECTIONS: dict[str, type[ModelSpec] | type[HardwareSpec] | type[RegionSpec]] = {
-    "models": ModelSpec, "hardware": HardwareSpec, "regions": RegionSpec,
-}
-
-
-def _parse_toml(text: str, where: str) -> Any:
-    if sys.version_info >= (3, 11):
-        import tomllib
-
-        return tomllib.loads(text)
-    try:
-        toml: Any = importlib.import_module("tomli")
-    except ImportError:
-        raise ConfigError("registry_file", f"{where}: reading TOML on Python 3.10 needs the "
-                          "'tomli' package; install it or use a JSON file") from None
-    return toml.loads(text)
-
-
-def _read_file(path: Path) -> list[Spec]:
-    where = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError("registry_file", f"{where}: cannot read ({exc})") from None
-    try:
-        data = _parse_toml(text, where) if path.suffix.lower() == ".toml" else json.loads(text)
-    except ConfigError:
-        raise
-    except ValueError as exc:  # json.JSONDecodeError and tomllib.TOMLDecodeError
-        raise ConfigError("registry_file", f"{where}: not valid {path.suffix or 'JSON'}: "
-                          f"{exc}") from None
-    except RecursionError:
-        raise ConfigError("registry_file", f"{where}: nested too deeply") from None
-    if _too_deep(data, _MAX_DEPTH):
-        raise ConfigError("registry_file", f"{where}: nested more than {_MAX_DEPTH} levels deep")
-    if not isinstance(data, dict):
-        raise ConfigError("registry_file", f"{where}: expected a table/object with keys "
-                          f"{sorted(_SECTIONS)}")
-    unknown = sorted(set(data) - set(_SECTIONS))
-    if unknown:
-        raise ConfigError("registry_file", f"{where}: unknown section(s) {unknown}; expected "
-                          f"{sorted(_SECTIONS)}")
-    specs: list[Spec] = []
-    for section, spec_type in _SECTIONS.items():
-        entries = data.get(section, [])
-        if not isinstance(entries, list):
-            raise ConfigError("registry_file", f"{where}: '{section}' must be a list of entries")
-        for i, entry in enumerate(entries):
-            label = f"{section}[{i}]"
-            if isinstance(entry, dict) and isinstance(entry.get("name"), str):
-                label += f" ({entry['name']!r})"
-            try:
-                specs.append(spec_type.model_validate(entry))
-            except ValidationError as exc:
-                raise ConfigError("registry_file", f"{where}: {label}: {_describe(exc)}") from None
-            except (RecursionError, OverflowError) as exc:
-                raise ConfigError("registry_file", f"{where}: {label}: invalid entry "
-                                  f"({type(exc).__name__})") from None
-    return specs
-
-
-def _too_deep(data: Any, limit: int) -> bool:
-    """Whether `data` nests lists/objects deeper than `limit` (iterative: no recursion)."""
-    stack: list[tuple[Any, int]] = [(data, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            children: Any = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
-        if depth >= limit:
-            return True
-        stack.extend((child, depth + 1) for child in children)
-    return False
-
-
-def _describe(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors(include_url=False):
-        loc = ".".join(str(p) for p in err["loc"]) or "entry"
-        parts.append(f"field '{loc}': {err['msg']}")
-    return "; ".join(parts)
 
 
 _REGISTRY: Registry | None = None

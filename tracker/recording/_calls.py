@@ -42,6 +42,7 @@ from tracker.reduce import _budgets
 if TYPE_CHECKING:
     from tracker.grid._providers import GridReading
     from tracker.model._estimate import CallPricer, Estimate
+    from tracker.model._specs import ModelSpec
 
 __all__ = ["LLMCall", "record_usage", "start_call"]
 
@@ -113,16 +114,24 @@ def _first_known(lookup: Any, names: tuple[str, ...]) -> str | None:
 def _build_priced(runtime: Runtime, model: str | None, provider: str | None) -> _Priced:
     from tracker.model._estimate import pricer
 
-    if not provider and model:
+    target: str | ModelSpec | None = model
+    if model and provider:
+        # A name that means another model on this provider (Ollama's `deepseek-r1` is an 8B
+        # distill, elsewhere the 671B model) resolves through that provider's aliases.
+        registry = get_registry()
+        scoped = registry.find_model(model, provider)
+        if scoped is not None and scoped is not registry.find_model(model):
+            target = scoped
+    elif model:
         # A closed model is served only by its maker: its deployment is a fair assumption.
         spec = get_registry().find_model(model)
         if spec is not None and spec.estimated and deployment_for(spec.provider) is not None:
             provider = spec.provider
     try:
-        built = pricer(model, unknown_model="fallback", **_pricer_kwargs(runtime, provider))
+        built = pricer(target, unknown_model="fallback", **_pricer_kwargs(runtime, provider))
     except Exception as exc:  # a provider default the registry rejects: drop the defaults
         report("usage.provider_defaults", exc)
-        built = pricer(model, unknown_model="fallback", **_pricer_kwargs(runtime, None))
+        built = pricer(target, unknown_model="fallback", **_pricer_kwargs(runtime, None))
     live = built.grid_source == "registry" and built.region == runtime.live_region
     return _Priced(built, provider, live)
 
@@ -146,13 +155,15 @@ class LLMCall:
     context of the moment the call began (so it nests exactly as if it had been open throughout).
     """
 
-    __slots__ = ("_attributes", "_done", "_parent", "_runtime", "_scope", "_start_ns", "_t0",
-                 "model", "operation", "provider")
+    __slots__ = ("_attributes", "_done", "_names", "_parent", "_runtime", "_scope", "_start_ns",
+                 "_t0", "model", "operation", "provider")
 
     def __init__(self, runtime: Runtime | None, scope: EnergyScope | None,
                  provider: str | None, operation: str, model: str | None,
-                 attributes: dict[str, Any], *, timed: bool = True) -> None:
+                 attributes: dict[str, Any], *, timed: bool = True,
+                 names: _framework.Attribution | None = None) -> None:
         self._runtime = runtime
+        self._names = names  # the framework call this call was made through, if any
         self._scope = scope
         self.provider = provider
         self.operation = operation
@@ -240,6 +251,8 @@ class LLMCall:
                 or usage.cache_creation_input_tokens is not None or usage.response_id is not None \
                 or usage.finish_reasons is not None or usage.server_durations is not None:
             _add_usage_details(attrs, usage)
+        if self._names is not None:
+            _add_framework(attrs, self._names)
         attributes = self._attributes
         base = runtime.labels
         if scope is None and not attributes:
@@ -260,9 +273,18 @@ class LLMCall:
             initial[A.GEN_AI_PROVIDER_NAME] = provider
         if model:
             initial[A.GEN_AI_REQUEST_MODEL] = model
+        if self._names is not None:
+            _add_framework(initial, self._names)
         telemetry.end_failed_call(f"{operation} {model}" if model else operation, initial, error,
                                   self._parent, self._start_ns, duration_s,
                                   (operation, provider, model))
+
+
+def _add_framework(attrs: dict[str, Any], names: _framework.Attribution) -> None:
+    """The framework's attribution (span, log record, ledger line; never metrics)."""
+    attrs[A.ENERGY_FRAMEWORK] = names[0]
+    if names[1] is not None:
+        attrs[A.ENERGY_FRAMEWORK_RUN_NAME] = names[1]
 
 
 _SERVER_DURATIONS = frozenset(("total", "load", "prompt_eval", "eval"))
@@ -319,8 +341,10 @@ def _start(provider: str | None, operation: str, request_model: str | None,
         runtime = get_runtime()
         if not runtime.config.enabled:
             return _DISABLED
+        names = None
         if _framework.ACTIVE:  # "never twice": this call is the one record of a framework call
             _framework.claim()
+            names = _framework.attribution()
         scope = current_scope()
         if not isinstance(request_model, str):  # a number or object passed as the model
             request_model = None
@@ -333,7 +357,8 @@ def _start(provider: str | None, operation: str, request_model: str | None,
         model = request_model or (scope.model if scope is not None else None) \
             or runtime.config.model
         return LLMCall(runtime, scope, provider, operation, model,
-                       _user_attributes(attributes) if attributes else {}, timed=timed)
+                       _user_attributes(attributes) if attributes else {}, timed=timed,
+                       names=names)
     except Exception as exc:
         report("usage.start_call", exc)
         return _DISABLED
