@@ -120,6 +120,11 @@ def assert_one_record_per_span(setup: Setup, spans: list[Any]) -> None:
     assert len(records) == len(spans) == len(lines)
     by_span = {r.span_id: r for r in records}
     lines_by_span = {line["span_id"]: line for line in lines}
+    missing = [(s.name, s.instrumentation_scope.name) for s in spans
+               if s.context.span_id not in by_span]
+    assert not missing, (missing, [(r.attributes.get("energy.priced_from"),
+                                    r.attributes.get("gen_ai.operation.name")) for r in records
+                                   if r.span_id not in {s.context.span_id for s in spans}])
     for span in spans:
         record = by_span[span.context.span_id]
         assert record.trace_id == span.context.trace_id

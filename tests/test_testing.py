@@ -6,6 +6,7 @@ import openai
 
 import tracker
 from tracker.cli._demo_server import DemoServer
+from tracker.instrumentation._registry import instrumented
 from tracker.testing import capture
 
 
@@ -19,7 +20,9 @@ def test_capture_sees_an_instrumented_call_and_resets_afterwards() -> None:
                                                messages=[{"role": "user", "content": "hi"}])
 
             feature()
-        tracker.uninstrument("openai")
+        assert "openai" not in instrumented()  # put back at the end
+        client.chat.completions.create(model="gpt-4o-mini",
+                                       messages=[{"role": "user", "content": "after"}])
     (call,) = emitted.calls
     assert call.name == "chat gpt-4o-mini"
     assert call.attributes["energy.kwh"] > 0
@@ -34,3 +37,14 @@ def test_capture_of_record_usage() -> None:
     with capture(instrument=False) as emitted:
         tracker.record_usage("gpt-4o-mini", 100, 200, provider="openai")
     assert len(emitted.calls) == 1 and emitted.total("energy.emissions") > 0
+
+
+def test_capture_leaves_instrumentation_made_before_it() -> None:
+    """What the application instrumented before the block stays instrumented after it."""
+    tracker.instrument("openai")
+    try:
+        with capture(instrument=["openai"]):
+            pass
+        assert "openai" in instrumented()
+    finally:
+        tracker.uninstrument("openai")

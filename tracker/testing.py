@@ -42,6 +42,7 @@ except ImportError:  # opentelemetry-sdk < 1.39
 from tracker.config._configure import configure
 from tracker.config._runtime import reset
 from tracker.export import _attributes as A
+from tracker.instrumentation._registry import instrumented, uninstrument
 
 __all__ = ["Captured", "capture"]
 
@@ -92,7 +93,10 @@ class Captured:
 
 @contextmanager
 def capture(**options: Any) -> Iterator[Captured]:
-    """Configure the SDK on in-memory providers for the block, then reset it."""
+    """Configure the SDK on in-memory providers for the block, then reset it.
+
+    Client libraries the block's configuration instrumented are uninstrumented at its end.
+    """
     captured = Captured()
     tracer_provider = TracerProvider()
     tracer_provider.add_span_processor(SimpleSpanProcessor(captured.span_exporter))
@@ -103,10 +107,16 @@ def capture(**options: Any) -> Iterator[Captured]:
                                 "tracer_provider": tracer_provider,
                                 "meter_provider": meter_provider,
                                 "logger_provider": logger_provider}
+    before = set(instrumented())
     configure(**settings)
     try:
         yield captured
     finally:
+        # The client libraries the block's configure() instrumented are put back, so calls
+        # after the block are not recorded by a configuration that no longer exists.
+        added = set(instrumented()) - before
+        if added:
+            uninstrument(*sorted(added))
         reset()
         tracer_provider.shutdown()
         logger_provider.shutdown()
