@@ -113,6 +113,31 @@ class Otel:
         text = ledger.read_text() if ledger is not None and ledger.exists() else ""
         return "\n".join([*spans, *logs, data.to_json() if data else "", text])
 
+    def ledger_lines(self) -> list[dict[str, Any]]:
+        """The lines of the ledger at ``self.ledger`` (set by the fixture that configured it)."""
+        import json
+
+        path = getattr(self, "ledger", None)
+        if path is None or not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+    def assert_attributed(self, framework: str, run_name: str | None) -> None:
+        """The one record (span, ``energy.request`` log record, ledger line) names the framework
+        call; the metrics do not (their attribute sets stay bounded)."""
+        (span,) = self.call_spans()
+        (log,) = [r for r in self.logs() if r.event_name == "energy.request"]
+        (line,) = self.ledger_lines()
+        for attrs in (dict(span.attributes or {}), dict(log.attributes or {}), line):
+            assert attrs["energy.framework"] == framework
+            assert attrs.get("energy.framework.run_name") == run_name
+        data = self.metric_reader.get_metrics_data()
+        assert data is not None
+        points = [p for rm in data.resource_metrics for sm in rm.scope_metrics
+                  for m in sm.metrics for p in m.data.data_points]
+        assert points
+        assert not any(k.startswith("energy.framework") for p in points for k in p.attributes)
+
     def shutdown(self) -> None:
         self.tracer_provider.shutdown()
         self.meter_provider.shutdown()

@@ -9,7 +9,6 @@ the run from LangChain's ``usage_metadata``.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -83,13 +82,6 @@ def calls(request: pytest.FixtureRequest, ledger_otel: Otel) -> Iterator[Otel]:
     tracker.uninstrument()
 
 
-def ledger_lines(otel: Otel) -> list[dict[str, Any]]:
-    path: Path = otel.ledger  # type: ignore[attr-defined]
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
 def assert_one_call_per_request(otel: Otel, server: DemoServer, before: int,
                                 estimated: bool = False) -> Any:
     served = server.served[before:]
@@ -102,7 +94,7 @@ def assert_one_call_per_request(otel: Otel, server: DemoServer, before: int,
         assert attrs["gen_ai.usage.input_tokens"] == served[0].input_tokens
         assert attrs["gen_ai.usage.output_tokens"] == served[0].output_tokens
         assert attrs.get("energy.tokens_estimated") is not True
-    assert len(ledger_lines(otel)) == 1
+    assert len(otel.ledger_lines()) == 1
     return spans[0]
 
 
@@ -210,7 +202,7 @@ def test_direct_provider_calls_stay_priced_once(calls: Otel, demo_server: DemoSe
     assert [s.attributes["gen_ai.provider.name"] for s in spans] == ["openai", "anthropic"]
     for span, served in zip(spans, demo_server.served[-2:], strict=True):
         assert span.attributes["gen_ai.usage.input_tokens"] == served.input_tokens
-    assert len(ledger_lines(calls)) == 2
+    assert len(calls.ledger_lines()) == 2
 
 
 @pytest.mark.parametrize("provider", sorted(MODELS))
@@ -279,30 +271,13 @@ def test_provider_names(ls_provider: Any, expected: Any) -> None:
     assert integration.provider_name(ls_provider) == expected
 
 
-def assert_attributed(otel: Otel, run_name: str) -> None:
-    """The one record (span, ``energy.request`` log record, ledger line) names the run; the
-    metrics do not (their attribute sets stay bounded)."""
-    (span,) = otel.call_spans()
-    (log,) = [r for r in otel.logs() if r.event_name == "energy.request"]
-    (line,) = ledger_lines(otel)
-    for attrs in (dict(span.attributes or {}), dict(log.attributes or {}), line):
-        assert attrs["energy.framework"] == "langchain"
-        assert attrs["energy.framework.run_name"] == run_name
-    data = otel.metric_reader.get_metrics_data()
-    assert data is not None
-    points = [p for rm in data.resource_metrics for sm in rm.scope_metrics
-              for m in sm.metrics for p in m.data.data_points]
-    assert points
-    assert not any(k.startswith("energy.framework") for p in points for k in p.attributes)
-
-
 @pytest.mark.parametrize("provider", sorted(MODELS))
 def test_run_name_is_on_the_one_record(calls: Otel, demo_server: DemoServer,
                                        provider: str) -> None:
     """The provider integration's record carries the LangChain run name (`with_config`)."""
     model = MODELS[provider](demo_server).with_config(run_name="summarise")
     model.invoke(PROMPT, config={"metadata": {"api_key": KEY}, "tags": ["secret-tag"]})
-    assert_attributed(calls, "summarise")
+    calls.assert_attributed("langchain", "summarise")
     text = calls.everything(calls.ledger)  # type: ignore[attr-defined]
     assert KEY not in text and "secret-tag" not in text and PROMPT not in text
 
@@ -311,7 +286,7 @@ def test_default_run_name_is_the_model_class(calls: Otel, demo_server: DemoServe
     chain = ChatPromptTemplate.from_messages([("human", "{question}")]) | \
         chat_openai(demo_server) | StrOutputParser()
     chain.with_config(run_name="the-chain").invoke({"question": PROMPT})
-    assert_attributed(calls, "ChatOpenAI")  # the model run's name, not the chain's
+    calls.assert_attributed("langchain", "ChatOpenAI")  # the model run's name, not the chain's
 
 
 def test_handler_record_is_attributed_too(ledger_otel: Otel, demo_server: DemoServer) -> None:
@@ -321,4 +296,4 @@ def test_handler_record_is_attributed_too(ledger_otel: Otel, demo_server: DemoSe
         chat_anthropic(demo_server).invoke(PROMPT, config={"run_name": "summarise"})
     finally:
         tracker.uninstrument()
-    assert_attributed(ledger_otel, "summarise")
+    ledger_otel.assert_attributed("langchain", "summarise")

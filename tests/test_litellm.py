@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import json
 import os
 import socket
 import subprocess
@@ -105,13 +104,6 @@ def run_async(body: Callable[[], Any]) -> Any:
     return asyncio.run(main())
 
 
-def ledger_lines(otel: Otel) -> list[dict[str, Any]]:
-    path: Path = otel.ledger  # type: ignore[attr-defined]
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
 def route(model: str, server: DemoServer) -> dict[str, Any]:
     base = server.openai_base_url if model.startswith("openai/") else server.anthropic_base_url
     return {"model": model, "api_base": base, "api_key": KEY, "max_tokens": 64}
@@ -129,7 +121,7 @@ def assert_one_call_per_request(otel: Otel, server: DemoServer, before: int) -> 
     assert attrs["gen_ai.usage.output_tokens"] == served[0].output_tokens
     assert attrs["energy.kwh"] > 0
     assert attrs.get("energy.tokens_estimated") is not True
-    lines = ledger_lines(otel)
+    lines = otel.ledger_lines()
     assert len(lines) == 1
     return span
 
@@ -248,7 +240,7 @@ def test_direct_provider_calls_stay_priced_once(calls: Otel, demo_server: DemoSe
     for span, served in zip(spans, demo_server.served[-2:], strict=True):
         assert span.attributes["gen_ai.usage.input_tokens"] == served.input_tokens
         assert span.attributes["energy.kwh"] > 0
-    assert len(ledger_lines(calls)) == 2
+    assert len(calls.ledger_lines()) == 2
 
 
 @pytest.mark.parametrize("model", [OPENAI_MODEL, ANTHROPIC_MODEL])
@@ -345,29 +337,12 @@ def test_litellm_imports_without_the_network(tmp_path: Path) -> None:
 SECRET = "sk-secret-in-metadata-0123456789"
 
 
-def assert_attributed(otel: Otel, run_name: str | None) -> None:
-    """The one record (span, ``energy.request`` log record, ledger line) names the LiteLLM call;
-    the metrics do not (their attribute sets stay bounded)."""
-    (span,) = otel.call_spans()
-    (log,) = [r for r in otel.logs() if r.event_name == "energy.request"]
-    (line,) = ledger_lines(otel)
-    for attrs in (dict(span.attributes or {}), dict(log.attributes or {}), line):
-        assert attrs["energy.framework"] == "litellm"
-        assert attrs.get("energy.framework.run_name") == run_name
-    data = otel.metric_reader.get_metrics_data()
-    assert data is not None
-    points = [p for rm in data.resource_metrics for sm in rm.scope_metrics
-              for m in sm.metrics for p in m.data.data_points]
-    assert points
-    assert not any(k.startswith("energy.framework") for p in points for k in p.attributes)
-
-
 @pytest.mark.parametrize("model", [OPENAI_MODEL, ANTHROPIC_MODEL])
 def test_generation_name_is_on_the_one_record(calls: Otel, demo_server: DemoServer,
                                               model: str) -> None:
     metadata = {"generation_name": "summarise", "trace_name": "other", "api_key": SECRET}
     litellm.completion(messages=MESSAGES, metadata=metadata, **route(model, demo_server))
-    assert_attributed(calls, "summarise")
+    calls.assert_attributed("litellm", "summarise")
     text = calls.everything(calls.ledger)  # type: ignore[attr-defined]
     assert SECRET not in text and "sk-secret" not in text and "other" not in text
 
@@ -379,11 +354,11 @@ def test_provider_record_is_attributed(calls: Otel, demo_server: DemoServer) -> 
                       api_key=KEY, metadata={"trace_name": "x" * 300, "api_key": SECRET})
     (span,) = calls.call_spans()
     assert span.attributes["gen_ai.request.model"] == "text-embedding-3-small"  # openai's record
-    assert_attributed(calls, "x" * 128)
+    calls.assert_attributed("litellm", "x" * 128)
     assert SECRET not in calls.everything(calls.ledger)  # type: ignore[attr-defined]
 
 
 def test_no_name_without_metadata(calls: Otel, demo_server: DemoServer) -> None:
     litellm.completion(messages=MESSAGES, metadata={"generation_name": 42},
                        **route(ANTHROPIC_MODEL, demo_server))
-    assert_attributed(calls, None)
+    calls.assert_attributed("litellm", None)

@@ -158,10 +158,21 @@ class _Table(Generic[S]):
         hit = self._cache.get(name)
         if hit is not None or name in self._cache:
             return hit
-        key = self._key(name)
+        found = self._resolve(self._key(name), self._rules)
+        spec = self.entries[found] if found is not None else None
+        if len(self._cache) < 4096:
+            self._cache[name] = spec
+        return spec
+
+    def _resolve(self, key: str, rules: tuple[_Rule, ...]) -> str | None:
+        """The canonical key `key` resolves to, or None.
+
+        Looked up as is, then again after each rewrite (the first rule that changes it, one at
+        a time) until found or no rule applies.
+        """
         found = self._index.get(key)
         while found is None:
-            for rule, replacement in self._rules:
+            for rule, replacement in rules:
                 shorter = rule.sub(replacement, key, count=1)
                 if shorter != key and shorter:
                     key = shorter
@@ -169,26 +180,13 @@ class _Table(Generic[S]):
             else:
                 break
             found = self._index.get(key)
-        spec = self.entries[found] if found is not None else None
-        if len(self._cache) < 4096:
-            self._cache[name] = spec
-        return spec
+        return found
 
     def find_scoped(self, scope: str, name: str) -> S | None:
         """The entry with the alias `scope/name` (Ollama tags removed), or None: no other rule."""
         if (scope, name) in self._scoped:
             return self._scoped[(scope, name)]
-        key = self._key(f"{scope}/{name}")
-        found = self._index.get(key)
-        while found is None:
-            for rule, _ in _TAG_RULES:
-                shorter = rule.sub("", key, count=1)
-                if shorter != key:
-                    key = shorter
-                    break
-            else:
-                break
-            found = self._index.get(key)
+        found = self._resolve(self._key(f"{scope}/{name}"), _TAG_RULES)
         spec = self.entries[found] if found is not None else None
         if len(self._scoped) < 4096:
             self._scoped[(scope, name)] = spec
