@@ -229,7 +229,8 @@ class _Handler(BaseHTTPRequestHandler):
                    headers: Mapping[str, str] | None = None) -> None:
         data = json.dumps(payload).encode()
         self._head(status, "application/json", {
-            **(headers or {}), "content-length": str(len(data) * (2 if truncate else 1))})
+            **(headers or {}), "content-length": str(len(data) * (2 if truncate else 1)),
+            **({"connection": "close"} if truncate else {})})
         self.wfile.write(data[: len(data) // 2] if truncate else data)
         if truncate:
             self.close_connection = True
@@ -254,7 +255,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _stream(self, frames: Iterator[bytes], fault: str | None, content_type: str,
                 malformed: bytes, headers: Mapping[str, str] | None = None) -> None:
-        self._head(200, content_type, {**(headers or {}), "transfer-encoding": "chunked"})
+        # The connection closes after a stream: say so, or a client may reuse it from its pool
+        # for the next request and find it closed under it.
+        self._head(200, content_type, {**(headers or {}), "transfer-encoding": "chunked",
+                                       "connection": "close"})
         self.close_connection = True
         for i, frame in enumerate(frames):
             if fault == "truncate" and i == 4:
