@@ -232,8 +232,6 @@ class _Handler(BaseHTTPRequestHandler):
             **(headers or {}), "content-length": str(len(data) * (2 if truncate else 1)),
             **({"connection": "close"} if truncate else {})})
         self.wfile.write(data[: len(data) // 2] if truncate else data)
-        if truncate:
-            self.close_connection = True
 
     def _head(self, status: int, content_type: str, headers: Mapping[str, str]) -> None:
         self.send_response(status)
@@ -255,11 +253,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _stream(self, frames: Iterator[bytes], fault: str | None, content_type: str,
                 malformed: bytes, headers: Mapping[str, str] | None = None) -> None:
-        # The connection closes after a stream: say so, or a client may reuse it from its pool
-        # for the next request and find it closed under it.
+        # Closed after a stream; the header says so (a client must not reuse it from its pool).
         self._head(200, content_type, {**(headers or {}), "transfer-encoding": "chunked",
                                        "connection": "close"})
-        self.close_connection = True
         for i, frame in enumerate(frames):
             if fault == "truncate" and i == 4:
                 return  # drop the connection without the terminating chunk
