@@ -15,7 +15,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
 
 import tracker
-from tracker.cli._demo_server import DemoServer
+from tracker.demo._server import DemoServer
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ from contextlib import ExitStack
 import openai
 
 import tracker
-from tracker.cli._demo_server import DemoServer
+from tracker.demo._server import DemoServer
 
 
 def main() -> None:

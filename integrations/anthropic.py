@@ -32,7 +32,6 @@ except ImportError as _exc:  # pragma: no cover - exercised only without anthrop
         "the anthropic integration needs `pip install anthropic>=0.45`"
     ) from _exc
 
-from tracker.config import _configure as _config
 from tracker.integration import (
     CountingStrategy,
     Endpoint,
@@ -46,6 +45,7 @@ from tracker.integration import (
     wrap_stream,
 )
 from tracker.recording import _calls as _usage
+from tracker.setup import _configure as _config
 
 __all__ = ["MIN_VERSION", "NAME", "instrument", "provider_name", "uninstrument"]
 

@@ -27,7 +27,6 @@ except ImportError as _exc:  # pragma: no cover - exercised only without cohere 
     ) from _exc
 
 from tracker._internal_errors import report
-from tracker.config import _configure as _config
 from tracker.integration import (
     CountingStrategy,
     Endpoint,
@@ -38,6 +37,7 @@ from tracker.integration import (
     start_call,
     wrap_stream,
 )
+from tracker.setup import _configure as _config
 
 __all__ = ["MIN_VERSION", "NAME", "instrument", "uninstrument"]
 

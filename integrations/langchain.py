@@ -42,7 +42,6 @@ except ImportError as _exc:  # pragma: no cover - exercised only without langcha
         "the langchain integration needs `pip install langchain-core>=0.3`"
     ) from _exc
 
-from tracker.config import _configure as _config
 from tracker.integration import (
     LLMCall,
     Patcher,
@@ -54,6 +53,7 @@ from tracker.integration import (
     tokens_from_chars,
 )
 from tracker.recording import _framework
+from tracker.setup import _configure as _config
 
 __all__ = ["MIN_VERSION", "NAME", "EnergyCallbackHandler", "instrument", "provider_name",
            "uninstrument"]

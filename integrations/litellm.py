@@ -39,7 +39,6 @@ except ImportError as _exc:  # pragma: no cover - exercised only without litellm
         "the litellm integration needs `pip install litellm>=1.109`"
     ) from _exc
 
-from tracker.config import _configure as _config
 from tracker.integration import (
     CountingStrategy,
     Endpoint,
@@ -51,6 +50,7 @@ from tracker.integration import (
     tokens_from_chars,
 )
 from tracker.recording import _framework
+from tracker.setup import _configure as _config
 
 __all__ = ["MIN_VERSION", "NAME", "instrument", "provider_name", "uninstrument"]
 

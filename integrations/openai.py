@@ -35,7 +35,6 @@ except ImportError as _exc:  # pragma: no cover - exercised only without openai 
     ) from _exc
 
 from integrations._compatible_hosts import provider_from_url
-from tracker.config import _configure as _config
 from tracker.integration import (
     AsyncStreamProxy,
     CountingStrategy,
@@ -51,6 +50,7 @@ from tracker.integration import (
     tokens_from_chars,
 )
 from tracker.integration import Usage as StreamResult
+from tracker.setup import _configure as _config
 
 __all__ = ["MIN_VERSION", "NAME", "instrument", "provider_name", "uninstrument"]
 

@@ -183,7 +183,7 @@ def configured(configure_tracker: Callable[..., Otel]) -> Otel:
 @pytest.fixture(scope="session")
 def demo_server() -> Iterator[Any]:
     """The bundled local server speaking every provider's protocol (one per test session)."""
-    from tracker.cli._demo_server import DemoServer
+    from tracker.demo._server import DemoServer
 
     with DemoServer() as server:
         yield server

@@ -11,15 +11,15 @@ python3 -m venv .venv-min
 run() { .venv-min/bin/python -m pytest -q "$@"; }
 .venv-min/bin/pip install -q 'openai==1.92.0' 'anthropic==0.45.0' 'google-genai==1.10.0' \
   'boto3==1.37.25' 'botocore==1.37.25' 'mistralai==1.9.11' 'cohere==5.18.0'
-run tests/test_openai.py tests/test_anthropic.py tests/test_google_genai.py tests/test_bedrock.py \
-  tests/test_mistral.py tests/test_cohere.py tests/test_instrumentation.py tests/test_demo.py \
-  tests/test_counting.py
+run tests/integrations/test_openai.py tests/integrations/test_anthropic.py tests/integrations/test_google_genai.py tests/integrations/test_bedrock.py \
+  tests/integrations/test_mistral.py tests/integrations/test_cohere.py tests/instrumentation/test_instrumentation.py tests/demo/test_demo.py \
+  tests/recording/test_counting.py
 .venv-min/bin/pip install -q 'ollama==0.4.0'
-run tests/test_ollama.py
+run tests/integrations/test_ollama.py
 # The framework integrations, each on its extra's oldest release with the provider clients it
 # calls: langchain-openai 0.3 needs openai < 2, litellm 1.109 openai >= 2.20 (and httpx >= 0.28).
 .venv-min/bin/pip install -q 'langchain-core==0.3.66' 'langchain-openai==0.3.27' \
   'langchain-anthropic==0.3.16' 'openai==1.92.0' 'anthropic==0.52.0'
-run tests/test_langchain.py
+run tests/integrations/test_langchain.py
 .venv-min/bin/pip install -q 'litellm==1.109.0' 'openai==2.20.0'
-run tests/test_litellm.py
+run tests/integrations/test_litellm.py

@@ -97,6 +97,52 @@ def test_no_import_cycle() -> None:
             walk(name)
 
 
+#: The layers, lowest first: a module may import its own package and any lower layer, never a
+#: higher one (docs/development.md explains each). Top-level modules of `tracker` are named
+#: one by one; a new subpackage must be given its place here.
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("tracker._attributes", "tracker._internal_errors", "tracker._isotime", "tracker._usage",
+     "tracker._version", "tracker.exceptions"),
+    ("tracker.model",),
+    ("tracker.grid",),
+    ("tracker.config",),
+    ("tracker.export",),
+    ("tracker.recording",),
+    ("tracker.reduce",),
+    ("tracker.instrumentation",),
+    ("tracker.footprint",),
+    ("tracker.render",),
+    ("tracker.setup",),
+    ("tracker.demo",),
+    ("tracker.cli",),
+    ("tracker", "tracker.__main__", "tracker.integration", "tracker.testing"),
+    ("integrations",),
+)
+
+
+def _layer(module: str) -> int:
+    best, rank = -1, -1
+    for index, names in enumerate(LAYERS):
+        for name in names:
+            if (module == name or module.startswith(name + ".")) and len(name) > best:
+                best, rank = len(name), index
+    return rank
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_module_has_a_layer(name: str) -> None:
+    assert _layer(name) >= 0, f"{name} belongs to no layer of LAYERS"
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_imports_follow_the_layers(name: str) -> None:
+    """No import runs upward, at any depth of a module (function-level imports included)."""
+    own = _layer(name)
+    upward = sorted(edge for edge in GRAPH[name]
+                    if _layer(edge) > own and edge not in ("tracker",))
+    assert not upward, f"{name} (layer {own}) imports higher layers: {upward}"
+
+
 def test_the_core_never_imports_an_integration() -> None:
     for name, edges in GRAPH.items():
         if name.startswith("tracker"):

@@ -12,8 +12,8 @@ from types import ModuleType
 
 import pytest
 
+from tracker import _attributes as A
 from tracker.config._options import env_name, option_specs
-from tracker.export import _attributes as A
 
 ROOT = Path(__file__).resolve().parents[1]
 

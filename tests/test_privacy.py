@@ -22,7 +22,7 @@ import pytest
 from opentelemetry.trace import SpanKind
 
 import tracker
-from tracker.export import _attributes as A
+from tracker import _attributes as A
 
 PROMPT = "my-secret-prompt-7f3a: summarise the merger memo"
 SECRET = "sk-canary-0123456789abcdef"

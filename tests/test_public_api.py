@@ -42,6 +42,6 @@ def test_every_public_name_has_one_source_and_import_is_lazy() -> None:
     assert json.loads(out.stdout) == []
     with_config = subprocess.run(
         [sys.executable, "-c", "import sys, tracker; tracker.configure; "
-         "print('tracker.config._configure' in sys.modules)"],
+         "print('tracker.setup._configure' in sys.modules)"],
         capture_output=True, text=True, check=True)
     assert with_config.stdout.strip() == "True"

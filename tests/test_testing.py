@@ -5,7 +5,7 @@ from __future__ import annotations
 import openai
 
 import tracker
-from tracker.cli._demo_server import DemoServer
+from tracker.demo._server import DemoServer
 from tracker.instrumentation._registry import instrumented
 from tracker.testing import capture
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from tracker._version import VERSION as __version__
-    from tracker.config._configure import Config, configure, get_config, reset, shutdown
+    from tracker.config._budget_spec import Budget
     from tracker.exceptions import (
         BudgetExceeded,
         ConfigError,
@@ -21,25 +21,26 @@ if TYPE_CHECKING:
         UnknownModelError,
         UnknownRegionError,
     )
-    from tracker.export._enriching_exporter import EnergyEnrichingSpanExporter
-    from tracker.export._span_pricing import EnergySpanProcessor
     from tracker.instrumentation._registry import instrument, uninstrument
     from tracker.model._estimate import CallPricer, Estimate, estimate
     from tracker.model._registry import get_registry, load_registry_file, register
     from tracker.model._specs import HardwareSpec, ModelSpec, RegionSpec
     from tracker.model._training import TrainingEstimate, estimate_training
     from tracker.recording._calls import LLMCall, record_usage, start_call
+    from tracker.recording._enriching_exporter import EnergyEnrichingSpanExporter
     from tracker.recording._returned import is_recorded, mark_recorded
-    from tracker.recording._scope import EnergyScope, track_energy
-    from tracker.reduce._budget_spec import Budget
+    from tracker.recording._scope import EnergyScope
+    from tracker.recording._span_pricing import EnergySpanProcessor
     from tracker.reduce._compare import compare
     from tracker.reduce._timing import best_window, carbon_aware
+    from tracker.reduce._track import track_energy
+    from tracker.setup._configure import Config, configure, get_config, reset, shutdown
 
 
 #: public name -> the module that defines it
 _SOURCES: dict[str, str] = {
     **dict.fromkeys(("Config", "configure", "get_config", "reset", "shutdown"),
-                    "config._configure"),
+                    "setup._configure"),
     **dict.fromkeys(("CallPricer", "Estimate", "estimate"), "model._estimate"),
     **dict.fromkeys(("BudgetExceeded", "ConfigError", "IntegrationNotAvailable", "TrackerError",
                      "UnknownHardwareError", "UnknownModelError", "UnknownRegionError"),
@@ -47,13 +48,14 @@ _SOURCES: dict[str, str] = {
     **dict.fromkeys(("instrument", "uninstrument"), "instrumentation._registry"),
     **dict.fromkeys(("get_registry", "load_registry_file", "register"), "model._registry"),
     **dict.fromkeys(("is_recorded", "mark_recorded"), "recording._returned"),
-    **dict.fromkeys(("EnergyScope", "track_energy"), "recording._scope"),
+    "EnergyScope": "recording._scope",
+    "track_energy": "reduce._track",
     **dict.fromkeys(("HardwareSpec", "ModelSpec", "RegionSpec"), "model._specs"),
     **dict.fromkeys(("TrainingEstimate", "estimate_training"), "model._training"),
     **dict.fromkeys(("LLMCall", "record_usage", "start_call"), "recording._calls"),
-    "Budget": "reduce._budget_spec",
-    "EnergyEnrichingSpanExporter": "export._enriching_exporter",
-    "EnergySpanProcessor": "export._span_pricing",
+    "Budget": "config._budget_spec",
+    "EnergyEnrichingSpanExporter": "recording._enriching_exporter",
+    "EnergySpanProcessor": "recording._span_pricing",
     "compare": "reduce._compare",
     **dict.fromkeys(("best_window", "carbon_aware"), "reduce._timing"),
 }

@@ -19,6 +19,7 @@ The module an integration lives in must expose ``instrument()`` and ``uninstrume
 from __future__ import annotations
 
 from tracker._internal_errors import guard
+from tracker._usage import Usage, count
 from tracker.exceptions import IntegrationNotAvailable
 from tracker.instrumentation._registry import register_integration
 from tracker.instrumentation._wrapper import Endpoint, Patcher, make_wrapper
@@ -34,7 +35,6 @@ from tracker.recording._streams import (
     tokens_from_chars,
     wrap_stream,
 )
-from tracker.recording._usage import Usage, count
 
 __all__ = [
     "AsyncStreamProxy",

@@ -39,10 +39,10 @@ except ImportError:  # opentelemetry-sdk < 1.39
         InMemoryLogExporter as _LogExporter,
     )
 
-from tracker.config._configure import configure
-from tracker.config._runtime import reset
-from tracker.export import _attributes as A
+from tracker import _attributes as A
 from tracker.instrumentation._registry import instrumented, uninstrument
+from tracker.recording._runtime import reset
+from tracker.setup._configure import configure
 
 __all__ = ["Captured", "capture"]
 

@@ -3,7 +3,7 @@
 - ``docs/configuration.md``: the option table of `tracker.config._options` (`options_markdown()`:
   name, environment variable, default, meaning), under a short introduction.
 - ``docs/telemetry.md``: every attribute, metric, unit and event name defined in
-  `tracker/export/_attributes.py` (the one module that defines them), grouped by the module's
+  `tracker/_attributes.py` (the one module that defines them), grouped by the module's
   section comments, with each name's ``#:`` comment as its description.
 
 Run ``python -m benchmarks.builders.gen_docs`` to rewrite both pages, ``--check`` to exit 1
@@ -30,7 +30,7 @@ _SECTION = re.compile(r"^# -+ (.+)$")
 
 def _attribute_rows() -> list[tuple[str, str, str, str]]:
     """(section, constant, value, description) for each string or tuple constant, in order."""
-    from tracker.export import _attributes
+    from tracker import _attributes
 
     source = Path(_attributes.__file__).read_text(encoding="utf-8")
     lines = source.splitlines()
@@ -63,7 +63,7 @@ def telemetry_page() -> str:
     """The telemetry reference page (Markdown)."""
     out = [GENERATED, "# Telemetry reference\n\n",
            "Every span attribute, metric, unit and event name the SDK emits, as defined in "
-           "`tracker/export/_attributes.py`, the one module that defines them. These names are "
+           "`tracker/_attributes.py`, the one module that defines them. These names are "
            "a public contract: dashboards and alerts built on them keep working across releases, "
            "and renaming one is a breaking change. Standard facts use the OpenTelemetry GenAI "
            "semantic conventions (`gen_ai.*`); energy, carbon, cost and water live in the "

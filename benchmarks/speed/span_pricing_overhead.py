@@ -51,7 +51,7 @@ from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
 import tracker
-from tracker.export._span_pricing import EnergySpanProcessor
+from tracker.recording._span_pricing import EnergySpanProcessor
 
 try:
     from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor

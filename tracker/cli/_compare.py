@@ -18,10 +18,10 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from tracker.cli import _units as U
-from tracker.cli._tables import render_table
 from tracker.exceptions import ConfigError
 from tracker.reduce._compare import Comparison, Row, compare
+from tracker.render import _units as U
+from tracker.render._tables import render_table
 
 __all__ = ["main", "print_comparison"]
 
@@ -121,7 +121,7 @@ def print_comparison(result: Comparison, out: TextIO | None = None) -> None:
 def _plot(result: Comparison, path: str) -> None:
     items = [(r.alternative, r.gco2e) for r in result.rows]
     if path.lower().endswith(".svg"):
-        from tracker.cli._charts import bar_chart
+        from tracker.render._charts import bar_chart
 
         text = bar_chart(items, U.CARBON, "carbon per alternative")
         try:

@@ -12,9 +12,9 @@ import math
 import sys
 from typing import TextIO
 
-from tracker.cli import _units as U
 from tracker.exceptions import ConfigError
 from tracker.model._estimate import Estimate, estimate
+from tracker.render import _units as U
 
 __all__ = ["main", "print_card"]
 

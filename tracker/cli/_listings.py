@@ -7,9 +7,9 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from tracker.cli import _units as U
-from tracker.cli._tables import render_table
 from tracker.model._registry import get_registry
+from tracker.render import _units as U
+from tracker.render._tables import render_table
 
 __all__ = ["hardware_main", "models_main", "regions_main"]
 

@@ -22,8 +22,6 @@ import os
 import sys
 from datetime import datetime, timedelta
 
-from tracker.cli._columns import human_columns
-from tracker.cli._tables import Progress, render_table
 from tracker.export._ledger_reader import (
     BY_CHOICES,
     Summary,
@@ -31,6 +29,8 @@ from tracker.export._ledger_reader import (
     sorted_groups,
     summarize,
 )
+from tracker.render._columns import human_columns
+from tracker.render._tables import Progress, render_table
 
 __all__ = ["main"]
 
@@ -152,7 +152,7 @@ def main(argv: list[str]) -> int:
     try:
         summary = _read(args, progress)
         if args.html:
-            from tracker.cli._html import write_report
+            from tracker.render._html import write_report
 
             write_report(args, progress)
     except OSError as exc:
@@ -176,7 +176,7 @@ def main(argv: list[str]) -> int:
     else:
         _print_table(summary, args.by)
     if args.plot:
-        from tracker.cli._plot import plot
+        from tracker.render._plot import plot
 
         try:
             plot(summary, args.plot, args.by)

@@ -15,11 +15,11 @@ import sys
 from datetime import datetime, timezone
 from typing import Any
 
-from tracker.cli import _units as U
 from tracker.exceptions import ConfigError
 from tracker.grid._forecast import FORECAST_PROVIDERS
 from tracker.grid._providers import GridError
 from tracker.reduce._timing import Window, best_window
+from tracker.render import _units as U
 
 __all__ = ["main"]
 

@@ -3,7 +3,7 @@
 Each field of `Config` is declared once, with `option()`: its type (the annotation), its default,
 the parser that validates a value (from an argument, or from ``TRACKER_<NAME>`` as a string) and
 its help text. Everything else comes from this table: `configure()`'s keyword arguments and their
-validation (`tracker.config._configure`), the environment variables (`env_name()`), `repr()` with
+validation (`tracker.setup._configure`), the environment variables (`env_name()`), `repr()` with
 secrets hidden, and the configuration reference in ``docs/configuration.md``
 (`options_markdown()`, checked by a test). Adding an option is adding one field here.
 """
@@ -18,8 +18,8 @@ from types import MappingProxyType
 from typing import Any
 
 from tracker.config import _parsers as P
+from tracker.config._budget_spec import Budget, budgets_option
 from tracker.model._deployment import Deployment
-from tracker.reduce._budget_spec import Budget, budgets_option
 
 __all__ = ["Config", "Option", "env_name", "option_specs", "options_markdown"]
 

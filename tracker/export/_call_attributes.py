@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tracker.export import _attributes as A
+from tracker import _attributes as A
 
 if TYPE_CHECKING:
     from tracker.grid._providers import GridReading

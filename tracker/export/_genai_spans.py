@@ -28,7 +28,8 @@ from typing import Any, Final
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
-from tracker.export import _attributes as A
+from tracker import _attributes as A
+from tracker._usage import parse_count
 
 __all__ = [
     "PRICED_OPERATIONS",
@@ -67,7 +68,6 @@ _REQUEST_MODEL: Final = (A.GEN_AI_REQUEST_MODEL, "llm.request.model")
 _RESPONSE_MODEL: Final = (A.GEN_AI_RESPONSE_MODEL, "llm.response.model")
 #: Longest model or provider name read from a span (longer ones are ignored).
 _MAX_NAME: Final = 256
-_MAX_TOKENS: Final = 10**12
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,12 +103,6 @@ def _name(value: Any) -> str | None:
     return value if type(value) is str and 0 < len(value) <= _MAX_NAME else None
 
 
-def _count(value: Any) -> int | None:
-    if type(value) is float and value.is_integer():  # a few vendors record counts as doubles
-        value = int(value)
-    return value if type(value) is int and 0 <= value <= _MAX_TOKENS else None
-
-
 def scope_name(span: Any) -> str:
     """The instrumentation scope name of a span ("" when it has none)."""
     scope = getattr(span, "instrumentation_scope", None)
@@ -140,10 +134,10 @@ def read_call(span: Any) -> SpanCall | None:
     if operation not in PRICED_OPERATIONS:
         return None
     attrs = dict(attrs)  # one copy: lookups on a plain dict are several times faster
-    n_in = _count(_first(attrs, _INPUT))
-    n_out = _count(_first(attrs, _OUTPUT))
+    n_in = parse_count(_first(attrs, _INPUT))
+    n_out = parse_count(_first(attrs, _OUTPUT))
     if n_out is None and n_in is not None:
-        total = _count(_first(attrs, _TOTAL))
+        total = parse_count(_first(attrs, _TOTAL))
         if total is not None and total >= n_in:
             n_out = total - n_in
     if n_in is None and n_out is None:
@@ -160,9 +154,9 @@ def read_call(span: Any) -> SpanCall | None:
         response_model=_name(_first(attrs, _RESPONSE_MODEL)),
         input_tokens=n_in,
         output_tokens=n_out,
-        cache_read_input_tokens=_count(_first(attrs, _CACHE_READ)),
-        cache_creation_input_tokens=_count(_first(attrs, _CACHE_CREATION)),
-        reasoning_output_tokens=_count(_first(attrs, _REASONING)),
+        cache_read_input_tokens=parse_count(_first(attrs, _CACHE_READ)),
+        cache_creation_input_tokens=parse_count(_first(attrs, _CACHE_CREATION)),
+        reasoning_output_tokens=parse_count(_first(attrs, _REASONING)),
         scope=scope,
         trace_id=ctx.trace_id,
         span_id=ctx.span_id,

@@ -17,8 +17,8 @@ from typing import Any
 from opentelemetry import metrics
 from opentelemetry.metrics import CallbackOptions, Observation
 
+from tracker import _attributes as A
 from tracker._version import VERSION
-from tracker.export import _attributes as A
 
 __all__ = [
     "MAX_ENERGY_SETS",

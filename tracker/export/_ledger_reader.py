@@ -6,7 +6,7 @@ line number kept, and skipped; it never stops the pass (numbers too large for a 
 timestamps outside the representable range, nesting too deep to parse, negative or implausibly
 large values are malformed too). Used by ``llm-energy report`` and by `tracker.compare()`.
 
-Fields read from each line (`tracker.export._ledger`, `tracker.export._attributes`):
+Fields read from each line (`tracker.export._ledger`, `tracker._attributes`):
 ``timestamp`` (ISO 8601), ``energy.kwh``, ``energy.gco2e``, ``energy.usd``, ``energy.water_l``,
 ``gen_ai.usage.input_tokens``, ``gen_ai.usage.output_tokens``, and for grouping
 ``gen_ai.request.model`` (else ``gen_ai.response.model``, ``energy.model``),
@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import IO, Any, Protocol
 
+from tracker import _attributes as A
 from tracker._isotime import parse_iso
-from tracker.export import _attributes as A
 
 __all__ = ["BY_CHOICES", "LINE_ERRORS", "Progress", "Summary", "Totals", "parse_line",
            "parse_time", "sorted_groups", "stream_position", "summarize"]

@@ -2,7 +2,7 @@
 
 It also hands every per-request record to the local ledger and to the ``tracker.requests``
 standard-library logger, so all three outputs carry the same fields. Names come from
-`tracker.export._attributes` (telemetry.md is the contract).
+`tracker._attributes` (telemetry.md is the contract).
 
 Providers passed to `configure()` are used; otherwise the global ones (through the API's proxies,
 so a provider the application sets later is picked up). Nothing is configured globally.
@@ -29,9 +29,9 @@ from typing import TYPE_CHECKING, Any
 from opentelemetry import _logs, context, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from tracker import _attributes as A
 from tracker._internal_errors import report
 from tracker._version import VERSION
-from tracker.export import _attributes as A
 from tracker.export._call_attributes import CallStatic
 from tracker.export._instruments import MAX_ENERGY_SETS, metrics_for
 from tracker.export._ledger import encode_line

@@ -19,14 +19,14 @@ import wrapt
 from opentelemetry import trace
 
 from tracker._internal_errors import guard, report
-from tracker.config import _configure as _config
+from tracker._usage import Usage
 from tracker.exceptions import BudgetExceeded
 from tracker.export import _genai_spans as _stacked
 from tracker.recording import _calls as _usage
 from tracker.recording import _framework
 from tracker.recording import _returned as _responses
+from tracker.recording._runtime import get_runtime
 from tracker.recording._streams import StreamStrategy, estimate_tokens, wrap_stream
-from tracker.recording._usage import Usage
 
 __all__ = ["Endpoint", "Patcher", "RawResponseProxy", "Usage", "make_wrapper"]
 
@@ -268,7 +268,7 @@ def make_wrapper(endpoint: Endpoint, *, is_async: bool) -> Callable[..., Any]:
 
         async def async_wrapper(wrapped: Callable[..., Any], instance: Any,
                                 args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-            if not _config.get_config().enabled:
+            if not get_runtime().config.enabled:
                 return await wrapped(*args, **kwargs)
             call, kwargs = _begin(endpoint, instance, kwargs)
             entered = _enter(call) if _stacked.ACTIVE else None
@@ -287,7 +287,7 @@ def make_wrapper(endpoint: Endpoint, *, is_async: bool) -> Callable[..., Any]:
 
     def wrapper(wrapped: Callable[..., Any], instance: Any,
                 args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if not _config.get_config().enabled:
+        if not get_runtime().config.enabled:
             return wrapped(*args, **kwargs)
         call, kwargs = _begin(endpoint, instance, kwargs)
         entered = _enter(call) if _stacked.ACTIVE else None
@@ -311,7 +311,7 @@ def _framework_wrapper(endpoint: Endpoint, *, is_async: bool) -> Callable[..., A
 
         async def async_wrapper(wrapped: Callable[..., Any], instance: Any,
                                 args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-            if not _config.get_config().enabled:
+            if not get_runtime().config.enabled:
                 return await wrapped(*args, **kwargs)
             call, kwargs = _begin(endpoint, instance, kwargs)  # (claims an enclosing frame)
             frame = _framework.open_frame()
@@ -329,7 +329,7 @@ def _framework_wrapper(endpoint: Endpoint, *, is_async: bool) -> Callable[..., A
 
     def wrapper(wrapped: Callable[..., Any], instance: Any,
                 args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if not _config.get_config().enabled:
+        if not get_runtime().config.enabled:
             return wrapped(*args, **kwargs)
         call, kwargs = _begin(endpoint, instance, kwargs)
         frame = _framework.open_frame()

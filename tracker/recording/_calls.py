@@ -21,23 +21,22 @@ from __future__ import annotations
 import math
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context
 
+from tracker import _attributes as A
 from tracker._internal_errors import report
-from tracker.config._runtime import BoundedCache, Runtime, get_runtime
-from tracker.export import _attributes as A
+from tracker._usage import Usage, count
 from tracker.export._call_attributes import CallStatic
 from tracker.model import _registry
 from tracker.model._deployments import deployment_for
 from tracker.model._registry import get_registry
 from tracker.recording import _framework
 from tracker.recording._energy_scope import EnergyScope, current_scope
-from tracker.recording._usage import Usage, count
-from tracker.reduce import _budgets
+from tracker.recording._runtime import BoundedCache, Runtime, get_runtime
 
 if TYPE_CHECKING:
     from tracker.grid._providers import GridReading
@@ -45,6 +44,11 @@ if TYPE_CHECKING:
     from tracker.model._specs import ModelSpec
 
 __all__ = ["LLMCall", "record_usage", "start_call"]
+
+#: Run before every call starts, or None (the usual case: one module attribute load). Set by
+#: `tracker.reduce._budgets` once a budget with ``on_exceed="raise"`` was crossed; it raises
+#: `BudgetExceeded` for a call that would spend it. (Recording never imports reduce.)
+before_call: Callable[[Mapping[str, Any] | None], None] | None = None
 
 _DENY = ("prompt", "message", "content", "completion", "key", "secret", "passw", "pwd", "auth",
          "bearer", "header", "text", "cookie", "session", "credential", "signature", "jwt",
@@ -334,7 +338,7 @@ def start_call(*, provider: str | None, operation: str = "chat", request_model: 
 
 def _start(provider: str | None, operation: str, request_model: str | None,
            attributes: Mapping[str, Any] | None, timed: bool) -> LLMCall:
-    hook = _budgets.BEFORE_CALL  # a crossed budget with on_exceed="raise" raises here
+    hook = before_call  # a crossed budget with on_exceed="raise" raises here
     if hook is not None:
         hook(attributes)
     try:

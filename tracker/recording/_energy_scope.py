@@ -14,10 +14,10 @@ import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from tracker import _attributes as A
 from tracker._internal_errors import report
-from tracker.config._runtime import get_runtime
-from tracker.export import _attributes as A
 from tracker.export._telemetry import Telemetry
+from tracker.recording._runtime import get_runtime
 
 if TYPE_CHECKING:
     from tracker.model._estimate import Estimate

@@ -27,7 +27,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any, ParamSpec, TypeVar, cast, overload
+from typing import Any, ParamSpec, TypeVar, cast
 
 from tracker._internal_errors import report
 from tracker.recording._decorate import wrap as _wrap
@@ -120,40 +120,9 @@ def _forget(owner: TrackEnergy, scope: EnergyScope) -> None:
         owner._entered.remove(scope)
 
 
-@overload
-def track_energy(func: Callable[_P, _R], /) -> Callable[_P, _R]: ...
-@overload
-def track_energy(name: str | None = None, /, *, model: str | None = None,
-                 labels: Mapping[str, Any] | None = None, budget_gco2e: float | None = None,
-                 budget_kwh: float | None = None, budget_usd: float | None = None,
-                 on_exceed: Any = None) -> TrackEnergy: ...
-@overload
-def track_energy(*, name: str | None = None, model: str | None = None,
-                 labels: Mapping[str, Any] | None = None, budget_gco2e: float | None = None,
-                 budget_kwh: float | None = None, budget_usd: float | None = None,
-                 on_exceed: Any = None) -> TrackEnergy: ...
-
-
 def track_energy(func_or_name: Any = None, /, *, name: str | None = None,
-                 model: str | None = None, labels: Mapping[str, Any] | None = None,
-                 budget_gco2e: float | None = None, budget_kwh: float | None = None,
-                 budget_usd: float | None = None, on_exceed: Any = None) -> Any:
-    """Track the energy of the LLM calls a function or block makes.
-
-    Use bare (``@track_energy``), with arguments (``@track_energy(name="summarize",
-    labels={"team": "search"})``), or as a context manager (``with track_energy("batch") as t:``,
-    also ``async with``); ``t`` has running totals: ``energy_kwh``, ``gco2e``, ``usd``,
-    ``water_l``, ``input_tokens``, ``output_tokens``, ``calls``. `model` is the default model for
-    `record_usage()` calls inside; `labels` go on the scope's span and on every call inside it.
-    `budget_gco2e` / `budget_kwh` / `budget_usd` limit each run, `on_exceed` (None, a callable or
-    "raise") says what else happens when one is crossed (`tracker.reduce._block_budgets`).
-    """
-    if budget_gco2e is not None or budget_kwh is not None or budget_usd is not None \
-            or on_exceed is not None:
-        from tracker.reduce._block_budgets import budgeted
-
-        return budgeted(TrackEnergy, func_or_name, name, model, labels,
-                        (budget_gco2e, budget_kwh, budget_usd), on_exceed)
+                 model: str | None = None, labels: Mapping[str, Any] | None = None) -> Any:
+    """A tracked function or block, without budgets (the public form: `tracker.reduce._track`)."""
     if isinstance(func_or_name, (classmethod, staticmethod)) or (
             callable(func_or_name) and not isinstance(func_or_name, str)):
         return _wrap(cast("Any", func_or_name), name, model, labels)

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import wrapt
 
 from tracker._internal_errors import report
-from tracker.recording._usage import Usage
+from tracker._usage import Usage
 
 if TYPE_CHECKING:
     from tracker.recording._calls import LLMCall

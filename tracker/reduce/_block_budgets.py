@@ -16,9 +16,9 @@ from collections.abc import AsyncGenerator, Generator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from tracker._internal_errors import report
+from tracker.config._budget_spec import BudgetEvent, OnExceed, check_limit, check_on_exceed
 from tracker.exceptions import ConfigError
 from tracker.export import _instruments
-from tracker.reduce._budget_spec import BudgetEvent, OnExceed, check_limit, check_on_exceed
 from tracker.reduce._budgets import _Account, _arm, _fire
 
 if TYPE_CHECKING:

@@ -28,11 +28,9 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
+from tracker import _attributes as A
 from tracker._internal_errors import report
-from tracker.exceptions import BudgetExceeded
-from tracker.export import _attributes as A
-from tracker.export import _instruments, _telemetry
-from tracker.reduce._budget_spec import (
+from tracker.config._budget_spec import (
     FIELD,
     PERIODS,
     UNITS,
@@ -42,6 +40,9 @@ from tracker.reduce._budget_spec import (
     budgets_option,
     parse_budgets,
 )
+from tracker.exceptions import BudgetExceeded
+from tracker.export import _instruments, _telemetry
+from tracker.recording import _calls
 
 __all__ = [
     "PERIODS",
@@ -69,7 +70,7 @@ def _fire(event: BudgetEvent, on_exceed: OnExceed, span: Any, parent: Any,
     attrs = event.attributes()
     try:
         if telemetry is None:
-            from tracker.config._runtime import get_runtime
+            from tracker.recording._runtime import get_runtime
 
             telemetry = get_runtime().telemetry
         telemetry.budget_exceeded(span, attrs, parent=parent)
@@ -196,22 +197,19 @@ _configured: _Configured | None = None
 _armed = False
 
 
-#: Read by `tracker.recording._calls` before every call starts: `check_before_call` once a
-#: raise-mode budget was crossed, else None (the usual case, one module attribute load).
-BEFORE_CALL: Callable[[Mapping[str, Any] | None], None] | None = None
 
 
 def _arm() -> None:
     """A raise-mode budget was crossed: from now on every call start checks the budgets."""
-    global _armed, BEFORE_CALL
+    global _armed
     _armed = True
-    BEFORE_CALL = check_before_call
+    _calls.before_call = check_before_call
 
 
 def _disarm() -> None:
-    global _armed, BEFORE_CALL
+    global _armed
     _armed = False
-    BEFORE_CALL = None
+    _calls.before_call = None
 
 
 def set_budgets(budgets: Iterable[Budget | Mapping[str, Any]] | str | None, *,
@@ -238,7 +236,7 @@ def set_budgets(budgets: Iterable[Budget | Mapping[str, Any]] | str | None, *,
 def check_before_call(labels: Mapping[str, Any] | None = None) -> None:
     """Raise `BudgetExceeded` if the next call would spend a raise-mode budget already spent.
 
-    Installed as `BEFORE_CALL` (read by `tracker.recording._calls`) once such a budget has been
+    Installed as `tracker.recording._calls.before_call` once such a budget has been
     crossed (None until then: a call start pays one check), and called as a call starts.
     `labels` are the call's labels when known (else the configured and block labels).
     """
@@ -255,7 +253,7 @@ def _exceeded_now(labels: Mapping[str, Any] | None) -> BudgetEvent | None:
     scope = current_scope()
     merged: dict[str, Any] = {}
     try:
-        from tracker.config._runtime import get_runtime
+        from tracker.recording._runtime import get_runtime
 
         merged.update(get_runtime().labels)
     except Exception as exc:

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tracker.export import _attributes as A
+from tracker import _attributes as A
 from tracker.model._estimate import CallPricer, pricer
 from tracker.reduce._compare_rows import Sums
 

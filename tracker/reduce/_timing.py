@@ -210,8 +210,8 @@ def _decide(job: str, zone: str | None, length: timedelta, max_delay: timedelta,
 def _configured_zone() -> str | None:
     """The grid zone of the configured region, if it has one."""
     try:
-        from tracker.config._runtime import get_runtime
         from tracker.model._registry import get_registry
+        from tracker.recording._runtime import get_runtime
 
         region = getattr(get_runtime().config, "region", None)
         if not isinstance(region, str):

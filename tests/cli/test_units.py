@@ -1,0 +1,55 @@
+"""Human units: scaled, three significant digits, never exponent notation."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tracker.render import _units as U
+
+#: Exponent notation, or three zeros right after the point ("0.00029").
+UNREADABLE = re.compile(r"\d[eE][+-]?\d|\.000\d|\b0\.000")
+FORMATTERS = [U.energy, U.carbon, U.water, U.money]
+
+
+@pytest.mark.parametrize(("value", "fmt", "text"), [
+    (4.75e-06, U.energy, "4.75 mWh"), (0.00029, U.energy, "0.29 Wh"),
+    (0.016186, U.energy, "16.2 Wh"), (1.18681e-05, U.energy, "11.9 mWh"),
+    (12_345.6, U.energy, "12.3 MWh"), (0.0, U.energy, "0 kWh"),
+    (0.00153, U.carbon, "1.53 mg CO2e"), (3.933, U.carbon, "3.93 g CO2e"),
+    (1500.0, U.carbon, "1.5 kg CO2e"), (2.5e7, U.carbon, "25 t CO2e"),
+    (0.012, U.water, "12 mL"), (2.5e-5, U.water, "25 µL"),
+    (1234.5, U.money, "$1,234.50"), (0.25, U.money, "$0.25"), (0.00246, U.money, "0.246¢"),
+    (3.15e-6, U.money, "3.15 µUSD"), (1e-300, U.energy, "< 0.001 µWh"),
+])
+def test_examples(value: float, fmt: object, text: str) -> None:
+    assert fmt(value) == text  # type: ignore[operator]
+
+
+@given(st.floats(min_value=0, max_value=1e30), st.sampled_from(FORMATTERS))
+def test_any_value_reads_without_exponent_or_leading_zeros(value: float, fmt: object) -> None:
+    text = fmt(value)  # type: ignore[operator]
+    assert not UNREADABLE.search(text), text
+    assert "inf" not in text and "nan" not in text
+
+
+@given(st.floats(min_value=1e-12, max_value=1e12))
+def test_the_shown_number_is_the_value_to_three_significant_digits(value: float) -> None:
+    text = U.energy(value)
+    number, unit = text.split(" ")
+    factor = dict((s, f) for f, s in U.ENERGY.units)[unit]
+    shown = float(number.replace(",", ""))
+    assert math.isclose(shown / factor, value, rel_tol=5e-3), text
+    assert 0.1 <= shown < 100_000 or unit in ("µWh", "TWh")
+
+
+@given(st.lists(st.floats(min_value=1e-9, max_value=1e3), min_size=1, max_size=20))
+def test_a_column_has_one_unit_read_at_its_largest_value(values: list[float]) -> None:
+    unit = U.ENERGY.for_values(values)
+    assert unit == U.ENERGY.unit_for(max(values))
+    cells = [U.ENERGY.cell(v, unit) for v in values]
+    assert all(not UNREADABLE.search(c) for c in cells), cells

@@ -1,0 +1,1 @@
+"""demo: the offline demo: a local server speaking every provider's API, and the calls it serves."""

@@ -1,0 +1,1 @@
+"""render: what a person reads (units, tables, charts, the HTML report), shared by every command."""

@@ -1,0 +1,1 @@
+"""setup: the composition root: `configure()` and the `opentelemetry-instrument` entry point."""
