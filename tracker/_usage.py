@@ -6,7 +6,8 @@ the returned-response path from whatever a tracked function hands back; the read
 instrumentations' spans and the usage-export readers take their counts through `parse_count()`.
 `count()` is the one place a provider's number becomes a token count: only a non-negative
 ``int`` (not ``bool``) below `MAX_TOKENS` is a count; anything else is "not reported", which
-the call then estimates and flags, so a malformed or hostile usage block can never yield negative or absurd energy.
+the call then estimates and flags, so a malformed or hostile usage block can never yield
+negative or absurd energy.
 """
 
 from __future__ import annotations
