@@ -201,3 +201,14 @@ def provider_otel(configure_tracker: Callable[..., Otel], tmp_path: Any,
     tracker.instrument(name)
     yield otel
     tracker.uninstrument(name)
+
+
+@pytest.fixture(scope="module")
+def rotel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A real OpenTelemetry collector (rotel) for the module's tests (tests/_rotel.py)."""
+    from tests._rotel import rotel_binary, start_rotel
+
+    if rotel_binary() is None:
+        pytest.skip("rotel is not installed: pip install rotel==0.0.1a15")
+    with start_rotel(tmp_path_factory.mktemp("rotel")) as collector:
+        yield collector

@@ -29,22 +29,23 @@ def count(value: object) -> int | None:
     return None
 
 
-def parse_count(value: object) -> int | None:
-    """A count written by someone else: `count()`, also taking integral floats and digit strings.
+def parse_count(value: object, *, text: bool = False) -> int | None:
+    """A count written by someone else: `count()`, also taking integral floats.
 
-    Other instrumentations record counts as doubles, exports as text (``"1200"``, ``"1200.0"``);
-    anything that is not a whole number from 0 to `MAX_TOKENS` is "not reported".
+    Other instrumentations record counts as doubles; exports write them as text (``"1200"``,
+    ``"1200.0"``), read with ``text=True`` (a span attribute holding text is not a count).
+    Anything that is not a whole number from 0 to `MAX_TOKENS` is "not reported".
     """
     if type(value) is int:
         return value if 0 <= value <= MAX_TOKENS else None
-    if type(value) is str:
-        text = value.strip()
-        if not 0 < len(text) <= 16:
+    if text and type(value) is str:
+        written = value.strip()
+        if not 0 < len(written) <= 16:
             return None
-        if text.isdigit() and text.isascii():
-            return count(int(text))
+        if written.isdigit() and written.isascii():
+            return count(int(written))
         try:
-            value = float(text)
+            value = float(written)
         except ValueError:
             return None
     if type(value) is float and value.is_integer() and 0 <= value <= MAX_TOKENS:

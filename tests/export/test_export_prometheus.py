@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -24,6 +23,8 @@ from typing import Any
 
 import pytest
 
+from tests import _backends as backends
+from tests._backends import free_port, get_json, stop, wait_listening
 from tracker.exceptions import ConfigError
 from tracker.export import _providers as exporters
 
@@ -56,39 +57,6 @@ APP = textwrap.dedent("""
 """)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_listening(port: int, proc: subprocess.Popen[Any], timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"nothing listens on {port}") from None
-            time.sleep(0.05)
-
-
-def get_json(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=5) as resp:
-        return json.loads(resp.read())
-
-
-def stop(proc: subprocess.Popen[Any]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 @pytest.fixture
 def app() -> Iterator[tuple[int, list[list[Any]]]]:
     """The application subprocess, serving metrics on a free port: (port, printed calls)."""
@@ -115,12 +83,7 @@ def app() -> Iterator[tuple[int, list[list[Any]]]]:
 @pytest.fixture
 def prometheus(app: tuple[int, list[list[Any]]], tmp_path: Path) -> Iterator[str]:
     """A real Prometheus scraping the app every second; yields its base URL."""
-    binary = shutil.which("prometheus")
-    if binary is None:
-        pytest.skip("prometheus is not installed: apt-get install -y --no-install-recommends "
-                    "prometheus")
-    config = tmp_path / "prometheus.yml"
-    config.write_text(textwrap.dedent(f"""
+    with backends.prometheus(tmp_path, f"""
         global:
           scrape_interval: 1s
           evaluation_interval: 1s
@@ -128,33 +91,8 @@ def prometheus(app: tuple[int, list[list[Any]]], tmp_path: Path) -> Iterator[str
           - job_name: llm-app
             static_configs:
               - targets: ["127.0.0.1:{app[0]}"]
-    """))
-    port = free_port()
-    with (tmp_path / "prometheus.log").open("wb") as log:
-        proc = subprocess.Popen(
-            [binary, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'data'}",
-             f"--web.listen-address=127.0.0.1:{port}"], stdout=log, stderr=subprocess.STDOUT)
-    try:
-        wait_listening(port, proc)
-        wait_ready(f"http://127.0.0.1:{port}")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop(proc)
-
-
-def wait_ready(base: str, timeout: float = 30) -> None:
-    """Prometheus listens before it serves queries (503 while the TSDB starts): poll /-/ready."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/-/ready", timeout=5) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError("Prometheus did not become ready")
-        time.sleep(0.2)
+    """) as base:
+        yield base
 
 
 def query(base: str, promql: str) -> list[dict[str, Any]]:

@@ -24,7 +24,7 @@ import pytest
 from opentelemetry.trace import SpanKind
 
 import tracker
-from tests.export.test_export_otlp import Received, Rotel, app_env, rotel  # noqa: F401  (rotel: a fixture)
+from tests._rotel import Received, Rotel, app_env
 from tracker.demo._server import DemoServer
 from tracker.exceptions import IntegrationNotAvailable
 from tracker.instrumentation._registry import instrumented
@@ -142,7 +142,7 @@ def _by_trace(got: Received) -> dict[str, list[Any]]:
 
 
 @pytest.mark.backend
-def test_opentelemetry_instrument_env_only(rotel: Rotel, server: DemoServer,  # noqa: F811
+def test_opentelemetry_instrument_env_only(rotel: Rotel, server: DemoServer,
                                            tmp_path: Path) -> None:
     launcher = _opentelemetry_instrument()
     service = f"svc-{uuid.uuid4().hex[:8]}"

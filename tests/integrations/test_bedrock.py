@@ -18,6 +18,7 @@ from botocore.config import Config  # noqa: E402
 from botocore.exceptions import ClientError  # noqa: E402
 
 import tracker  # noqa: E402
+from tests.integrations._checks import check_served, one_span  # noqa: E402
 from tracker.demo._protocols._common import DEMO_REPLY  # noqa: E402
 
 INTEGRATION = "bedrock"
@@ -42,23 +43,8 @@ def client(demo_server: Any) -> Iterator[Any]:
     c.close()
 
 
-def _span(otel: Any) -> Any:
-    spans = otel.call_spans()
-    assert len(spans) == 1, [s.name for s in spans]
-    return spans[0]
-
-
 def _check(otel: Any, server: Any, operation: str, model: str) -> dict[str, Any]:
-    span = _span(otel)
-    attrs = dict(span.attributes or {})
-    served = server.served[-1]
-    assert span.name == f"{operation} {model}"
-    assert attrs["gen_ai.operation.name"] == operation
-    assert attrs["gen_ai.provider.name"] == "aws.bedrock"
-    assert attrs["gen_ai.request.model"] == model
-    assert attrs["gen_ai.usage.input_tokens"] == served.input_tokens
-    assert attrs["gen_ai.usage.output_tokens"] == served.output_tokens
-    assert attrs["energy.tokens_estimated"] is False
+    attrs = check_served(otel, server, provider="aws.bedrock", operation=operation, model=model)
     assert attrs["energy.model_known"] is True
     return attrs
 
@@ -95,7 +81,7 @@ def test_stream_left_early_records_once(provider_otel: Any, client: Any, how: st
     del stream, response
     gc.collect()
     inner.close()
-    attrs = dict(_span(provider_otel).attributes or {})
+    attrs = dict(one_span(provider_otel).attributes or {})
     assert attrs["energy.tokens_estimated"] is True  # the metadata event never arrived
     gc.collect()
     assert len(provider_otel.call_spans()) == 1
@@ -125,7 +111,7 @@ def test_invoke_model(provider_otel: Any, demo_server: Any, client: Any, model: 
     answer = json.loads(response["body"].read())  # still readable after the SDK's look
     assert answer
     if headers == "body" and model.startswith("mistral."):  # its body carries no usage
-        attrs = _span(provider_otel).attributes
+        attrs = one_span(provider_otel).attributes
         assert attrs["energy.tokens_estimated"] is True and answer["outputs"]
         return
     _check(provider_otel, demo_server, operation, model)
@@ -148,7 +134,7 @@ def test_provider_error_reaches_caller(provider_otel: Any, client: Any, fault: s
     with pytest.raises(ClientError) as caught:
         client.converse(modelId=f"fault-{fault}", messages=MESSAGES)
     assert caught.value.response["Error"]["Code"] == code
-    span = _span(provider_otel)
+    span = one_span(provider_otel)
     assert span.attributes["error.type"] == code == type(caught.value).__qualname__
     assert not span.status.is_ok
 
@@ -157,7 +143,7 @@ def test_truncated_stream_records_the_error(provider_otel: Any, client: Any) -> 
     response = client.converse_stream(modelId="fault-truncate", messages=MESSAGES)
     with pytest.raises(Exception) as caught:
         list(response["stream"])
-    span = _span(provider_otel)
+    span = one_span(provider_otel)
     assert span.attributes["error.type"] == type(caught.value).__qualname__
 
 

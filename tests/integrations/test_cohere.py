@@ -12,6 +12,7 @@ import pytest
 cohere = pytest.importorskip("cohere")
 
 import tracker  # noqa: E402
+from tests.integrations._checks import check_served, one_span  # noqa: E402
 from tracker.demo._protocols._common import DEMO_REPLY  # noqa: E402
 
 INTEGRATION = "cohere"
@@ -28,29 +29,15 @@ def client(demo_server: Any) -> Iterator[Any]:
         yield c
 
 
-def _span(otel: Any) -> Any:
-    spans = otel.call_spans()
-    assert len(spans) == 1, [s.name for s in spans]
-    return spans[0]
-
-
 def _check(otel: Any, server: Any, operation: str = "chat", model: str = MODEL) -> None:
-    span = _span(otel)
-    attrs = dict(span.attributes or {})
-    served = server.served[-1]
-    assert span.name == f"{operation} {model}"
-    assert attrs["gen_ai.provider.name"] == "cohere"
-    assert attrs["gen_ai.request.model"] == model
-    assert attrs["gen_ai.usage.input_tokens"] == served.input_tokens  # `tokens`, not billed
-    assert attrs["gen_ai.usage.output_tokens"] == served.output_tokens
-    assert attrs["energy.tokens_estimated"] is False
+    check_served(otel, server, provider="cohere", operation=operation, model=model)
 
 
 def test_chat_sync(provider_otel: Any, demo_server: Any, client: Any) -> None:
     response = client.chat(model=MODEL, messages=MESSAGES)
     assert response.message.content[0].text == DEMO_REPLY
     _check(provider_otel, demo_server)
-    attrs = _span(provider_otel).attributes
+    attrs = one_span(provider_otel).attributes
     assert attrs["energy.model_known"] is True
     assert attrs["gen_ai.response.finish_reasons"] == ("COMPLETE",)
 
@@ -94,7 +81,7 @@ def test_stream_left_early_records_once(provider_otel: Any, client: Any, how: st
     del stream
     gc.collect()
     assert len(provider_otel.call_spans()) == 1
-    assert _span(provider_otel).attributes["energy.tokens_estimated"] is True
+    assert one_span(provider_otel).attributes["energy.tokens_estimated"] is True
 
 
 def test_embed_sync(provider_otel: Any, demo_server: Any, client: Any) -> None:
@@ -109,7 +96,7 @@ def test_provider_error_reaches_caller(provider_otel: Any, client: Any, fault: s
     with pytest.raises(cohere.core.ApiError) as caught:
         client.chat(model=f"fault-{fault}", messages=MESSAGES, request_options=NO_RETRY)
     assert caught.value.status_code == int(fault)
-    span = _span(provider_otel)
+    span = one_span(provider_otel)
     assert span.attributes["error.type"] == type(caught.value).__qualname__
     assert not span.status.is_ok
 
@@ -117,7 +104,7 @@ def test_provider_error_reaches_caller(provider_otel: Any, client: Any, fault: s
 def test_stream_error_reaches_caller(provider_otel: Any, client: Any) -> None:
     with pytest.raises(cohere.core.ApiError) as caught:
         list(client.chat_stream(model="fault-429", messages=MESSAGES, request_options=NO_RETRY))
-    assert _span(provider_otel).attributes["error.type"] == type(caught.value).__qualname__
+    assert one_span(provider_otel).attributes["error.type"] == type(caught.value).__qualname__
 
 
 def test_no_secret_or_prompt_anywhere(provider_otel: Any, client: Any) -> None:

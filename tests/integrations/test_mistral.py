@@ -18,6 +18,7 @@ except ImportError:  # mistralai 1.x
     from mistralai import Mistral  # type: ignore[attr-defined,no-redef]
 
 import tracker
+from tests.integrations._checks import check_served, one_span
 from tracker.demo._protocols._common import DEMO_REPLY
 
 INTEGRATION = "mistral"
@@ -44,23 +45,9 @@ async def async_client(server: Any) -> AsyncIterator[Any]:
         c.sdk_configuration.client.close()
 
 
-def _span(otel: Any) -> Any:
-    spans = otel.call_spans()
-    assert len(spans) == 1, [s.name for s in spans]
-    return spans[0]
-
-
 def _check(otel: Any, server: Any, operation: str = "chat", model: str = MODEL) -> None:
-    span = _span(otel)
-    attrs = dict(span.attributes or {})
-    served = server.served[-1]
-    assert span.name == f"{operation} {model}"
-    assert attrs["gen_ai.provider.name"] == "mistral_ai"
-    assert attrs["gen_ai.request.model"] == model
+    attrs = check_served(otel, server, provider="mistral_ai", operation=operation, model=model)
     assert attrs["gen_ai.response.model"] == model
-    assert attrs["gen_ai.usage.input_tokens"] == served.input_tokens
-    assert attrs["gen_ai.usage.output_tokens"] == served.output_tokens
-    assert attrs["energy.tokens_estimated"] is False
     assert attrs["energy.model_known"] is (operation == "chat")
 
 
@@ -68,7 +55,7 @@ def test_complete_sync(provider_otel: Any, demo_server: Any, client: Any) -> Non
     response = client.chat.complete(model=MODEL, messages=MESSAGES)
     assert response.choices[0].message.content == DEMO_REPLY
     _check(provider_otel, demo_server)
-    attrs = _span(provider_otel).attributes
+    attrs = one_span(provider_otel).attributes
     assert attrs["gen_ai.response.finish_reasons"] == ("stop",)
     assert attrs["gen_ai.response.id"] == "cmpl-demo-mistral"
     assert attrs["energy.region"] == "FR"  # Mistral's assumed deployment
@@ -111,7 +98,7 @@ def test_stream_left_early_records_once(provider_otel: Any, client: Any, how: st
     del stream
     gc.collect()
     assert len(provider_otel.call_spans()) == 1
-    assert _span(provider_otel).attributes["energy.tokens_estimated"] is True
+    assert one_span(provider_otel).attributes["energy.tokens_estimated"] is True
 
 
 def test_embeddings_sync_and_async(provider_otel: Any, demo_server: Any, client: Any) -> None:
@@ -133,7 +120,7 @@ def test_provider_error_reaches_caller(provider_otel: Any, client: Any, fault: s
     with pytest.raises(Exception) as caught:
         client.chat.complete(model=f"fault-{fault}", messages=MESSAGES)
     assert getattr(caught.value, "status_code", None) == int(fault)
-    span = _span(provider_otel)
+    span = one_span(provider_otel)
     assert span.attributes["error.type"] == type(caught.value).__qualname__
     assert not span.status.is_ok
 

@@ -12,6 +12,7 @@ import pytest
 ollama = pytest.importorskip("ollama")
 
 import tracker  # noqa: E402
+from tests.integrations._checks import check_served, one_span  # noqa: E402
 from tracker.demo._protocols._common import DEMO_REPLY  # noqa: E402
 from tracker.demo._protocols._ollama import DURATIONS_NS  # noqa: E402
 
@@ -29,23 +30,8 @@ def client(demo_server: Any) -> Iterator[Any]:
     c._client.close()  # (Client.close() is recent: older releases lack it)
 
 
-def _span(otel: Any) -> Any:
-    spans = otel.call_spans()
-    assert len(spans) == 1, [s.name for s in spans]
-    return spans[0]
-
-
 def _check(otel: Any, server: Any, operation: str = "chat", model: str = MODEL) -> None:
-    span = _span(otel)
-    attrs = dict(span.attributes or {})
-    served = server.served[-1]
-    assert span.name == f"{operation} {model}"
-    assert attrs["gen_ai.operation.name"] == operation
-    assert attrs["gen_ai.provider.name"] == "ollama"
-    assert attrs["gen_ai.request.model"] == model
-    assert attrs["gen_ai.usage.input_tokens"] == served.input_tokens
-    assert attrs["gen_ai.usage.output_tokens"] == served.output_tokens
-    assert attrs["energy.tokens_estimated"] is False
+    check_served(otel, server, provider="ollama", operation=operation, model=model)
 
 
 @pytest.mark.parametrize("positional", [False, True])
@@ -57,7 +43,7 @@ def test_chat_and_generate_sync(provider_otel: Any, demo_server: Any, client: An
         response = client.chat(model=MODEL, messages=MESSAGES)
     assert response.message.content == DEMO_REPLY
     _check(provider_otel, demo_server)
-    attrs = _span(provider_otel).attributes
+    attrs = one_span(provider_otel).attributes
     assert attrs["energy.model_known"] is True and attrs["energy.model"] == "llama-3.2-3b"
     assert attrs["gen_ai.response.finish_reasons"] == ("stop",)
     assert attrs["energy.region"] == "world"  # no cloud deployment assumed for a local server
@@ -131,7 +117,7 @@ def test_stream_left_early_records_once(provider_otel: Any, client: Any, how: st
     del stream
     gc.collect()
     assert len(provider_otel.call_spans()) == 1
-    assert _span(provider_otel).attributes["energy.tokens_estimated"] is True
+    assert one_span(provider_otel).attributes["energy.tokens_estimated"] is True
 
 
 @pytest.mark.parametrize("fault", ["429", "500"])
@@ -139,7 +125,7 @@ def test_provider_error_reaches_caller(provider_otel: Any, client: Any, fault: s
     with pytest.raises(ollama.ResponseError) as caught:
         client.chat(model=f"fault-{fault}", messages=MESSAGES)
     assert caught.value.status_code == int(fault)
-    span = _span(provider_otel)
+    span = one_span(provider_otel)
     assert span.attributes["error.type"] == "ResponseError"
     assert not span.status.is_ok
 

@@ -10,8 +10,6 @@ import json
 import logging
 import os
 import re
-import shutil
-import socket
 import subprocess
 import sys
 import textwrap
@@ -27,6 +25,8 @@ from typing import Any
 import pytest
 
 import tracker
+from tests import _backends as backends
+from tests._backends import free_port, get_json, stop
 from tracker import _attributes as A
 from tracker import record_usage, track_energy
 from tracker.exceptions import BudgetExceeded, ConfigError
@@ -324,19 +324,19 @@ def test_the_configuration_option_reads_specs_mappings_and_text() -> None:
 
 
 def test_raise_hook_is_installed_only_once_a_raise_budget_is_crossed(otel: Any) -> None:
-    from tracker.reduce import _budgets
+    from tracker.recording import _calls
 
     g = per_call_gco2e()
-    assert _budgets.BEFORE_CALL is None
+    assert _calls.before_call is None
     set_budgets([Budget(g * 0.5, "gCO2e", "day")])  # the default: never raises
     record_usage(MODEL, 800, 200)
-    assert _budgets.BEFORE_CALL is None
+    assert _calls.before_call is None
     set_budgets([Budget(g * 0.5, "gCO2e", "day", on_exceed="raise")])
-    assert _budgets.BEFORE_CALL is None
+    assert _calls.before_call is None
     record_usage(MODEL, 800, 200)
-    assert _budgets.BEFORE_CALL is check_before_call
+    assert _calls.before_call is check_before_call
     set_budgets(None)
-    assert _budgets.BEFORE_CALL is None
+    assert _calls.before_call is None
 
 
 def test_no_budget_costs_one_check(otel: Any) -> None:
@@ -378,12 +378,6 @@ APP = textwrap.dedent("""
 """)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _wait_until(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
     deadline = time.monotonic() + timeout
     while True:
@@ -398,24 +392,9 @@ def _wait_until(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
         time.sleep(0.2)
 
 
-def _get(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=5) as resp:
-        return json.loads(resp.read())
-
-
-def _stop(proc: subprocess.Popen[Any]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 class _App:
     def __init__(self, burst: int) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "TRACKER_"))}
         self.proc = subprocess.Popen([sys.executable, "-c", APP, str(self.port), str(burst)],
                                      env=env, cwd=ROOT, stdin=subprocess.PIPE,
@@ -435,14 +414,14 @@ class _App:
                 self.proc.stdin.close()
             self.proc.wait(10)
         finally:
-            _stop(self.proc)
+            stop(self.proc)
             if self.proc.stdout is not None:
                 self.proc.stdout.close()
 
 
 def _firing(base: str) -> dict[str, str]:
     """team -> state of the carbon alert."""
-    alerts = _get(f"{base}/api/v1/alerts")["data"]["alerts"]
+    alerts = get_json(f"{base}/api/v1/alerts")["data"]["alerts"]
     return {a["labels"].get("team", ""): a["state"] for a in alerts
             if a["labels"]["alertname"] == "LLMCarbonBudgetExceeded"}
 
@@ -451,13 +430,8 @@ def _firing(base: str) -> dict[str, str]:
 def test_alerting_rule_fires_across_processes_in_a_real_prometheus(tmp_path: Path) -> None:
     """Two processes of team=search each spend under the limit, together over: the rule fires
     for search only (team=ads spends little), and not before the second process spends."""
-    binary = shutil.which("prometheus")
-    if binary is None:
-        pytest.skip("prometheus is not installed: apt-get install -y --no-install-recommends "
-                    "prometheus")
     burst = 20
     apps = [_App(burst) for _ in range(3)]  # search, search, ads
-    proc = None
     try:
         spent = burst * apps[0].gco2e
         limit = 1.5 * spent  # one process's burst is under it, two are over
@@ -465,8 +439,7 @@ def test_alerting_rule_fires_across_processes_in_a_real_prometheus(tmp_path: Pat
         text, n = CARBON_RULE.subn(rf"\1 > {limit!r}", RULES.read_text())
         assert n == 1
         rules.write_text(text)
-        config = tmp_path / "prometheus.yml"
-        config.write_text(textwrap.dedent(f"""
+        with backends.prometheus(tmp_path, f"""
             global: {{scrape_interval: 1s, evaluation_interval: 1s}}
             rule_files: ["{rules}"]
             scrape_configs:
@@ -476,31 +449,23 @@ def test_alerting_rule_fires_across_processes_in_a_real_prometheus(tmp_path: Pat
                     labels: {{team: search}}
                   - targets: ["127.0.0.1:{apps[2].port}"]
                     labels: {{team: ads}}
-        """))
-        port = _free_port()
-        base = f"http://127.0.0.1:{port}"
-        with (tmp_path / "prometheus.log").open("wb") as log:
-            proc = subprocess.Popen(
-                [binary, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'data'}",
-                 f"--web.listen-address=127.0.0.1:{port}"], stdout=log, stderr=subprocess.STDOUT)
-        query = f"{base}/api/v1/query?" + urllib.parse.urlencode(
-            {"query": "count(energy_emissions_gCO2e_total) >= 3"})
-        _wait_until(lambda: _get(query)["data"]["result"], 60, "three scraped series")
-        time.sleep(2)  # a few samples before the spending starts
-        apps[0].burst()
-        apps[2].burst()
-        time.sleep(4)  # several evaluations: one process of search is under the limit
-        assert _firing(base).get("search") != "firing"
-        apps[1].burst()
-        states = _wait_until(lambda: _firing(base).get("search") == "firing" and _firing(base),
-                             30, "the carbon alert for team=search")
-        assert states.get("ads") != "firing"
-        alert = next(a for a in _get(f"{base}/api/v1/alerts")["data"]["alerts"]
-                     if a["labels"].get("team") == "search")
-        assert alert["labels"]["energy_budget_unit"] == "gCO2e"
-        assert float(alert["value"]) > limit
+        """) as base:
+            query = f"{base}/api/v1/query?" + urllib.parse.urlencode(
+                {"query": "count(energy_emissions_gCO2e_total) >= 3"})
+            _wait_until(lambda: get_json(query)["data"]["result"], 60, "three scraped series")
+            time.sleep(2)  # a few samples before the spending starts
+            apps[0].burst()
+            apps[2].burst()
+            time.sleep(4)  # several evaluations: one process of search is under the limit
+            assert _firing(base).get("search") != "firing"
+            apps[1].burst()
+            states = _wait_until(lambda: _firing(base).get("search") == "firing" and _firing(base),
+                                 30, "the carbon alert for team=search")
+            assert states.get("ads") != "firing"
+            alert = next(a for a in get_json(f"{base}/api/v1/alerts")["data"]["alerts"]
+                         if a["labels"].get("team") == "search")
+            assert alert["labels"]["energy_budget_unit"] == "gCO2e"
+            assert float(alert["value"]) > limit
     finally:
-        if proc is not None:
-            _stop(proc)
         for app in apps:
             app.close()

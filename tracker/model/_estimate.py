@@ -24,7 +24,7 @@ from tracker.model import _calibrated as calibrated
 from tracker.model import _embodied as embodied
 from tracker.model._boundaries import FLEET_IDLE_SHARE, calibrated_corners, flops_corners
 from tracker.model._engines import ENGINES, normalise_engine
-from tracker.model._estimate_result import Estimate, Range, build_estimate
+from tracker.model._estimate_result import Estimate, Range, build_priced
 from tracker.model._inputs import (
     MAX_BATCH_SIZE,
     MAX_GPUS,
@@ -182,24 +182,20 @@ class CallPricer:
         kwh, kwh_min, kwh_max = srv * f, srv_min * f, srv_max * f
         e = self.emb_per_acc_kwh
         emb = acc * e[0]
-        return build_estimate(
+        return build_priced(
+            self,
             energy_kwh=kwh, energy_kwh_min=kwh_min, energy_kwh_max=kwh_max,
             accelerator_kwh=acc, gco2e=kwh * ci, gco2e_min=kwh_min * ci, gco2e_max=kwh_max * ci,
             usd=kwh * self.price_usd_per_kwh, water_l=kwh / self.pue * self.wue,
-            input_tokens=input_tokens, output_tokens=output_tokens, method=self.method,
-            model=self.model, model_known=self.model_known,
-            params_estimated=self.params_estimated, hardware=self.hardware,
-            precision=self.precision, gpus=self.gpus, batch_size=self.batch_size,
-            region=self.region, pue=self.pue,
+            input_tokens=input_tokens, output_tokens=output_tokens,
             host_overhead=srv / acc - 1.0 if acc > 0 else self.host_overhead,
             carbon_intensity=ci,
             grid_source=self.grid_source if grid_source is None else grid_source,
-            price_usd_per_kwh=self.price_usd_per_kwh, wue=self.wue, embodied_gco2e=emb,
+            embodied_gco2e=emb,
             embodied_gco2e_min=acc_min * e[1], embodied_gco2e_max=acc_max * e[2],
             total_gco2e=kwh * ci + emb,
             accelerator_kwh_min=acc_min, accelerator_kwh_max=acc_max, server_kwh=srv,
             server_kwh_min=srv_min, server_kwh_max=srv_max, cached_input_tokens=cached,
-            engine=self.engine, fleet_idle=self.fleet_idle, power_limit_w=self.power_limit_w,
         )
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from typing import Any, NamedTuple
 
-__all__ = ["Estimate", "Range", "build_estimate"]
+__all__ = ["CARRIED", "Estimate", "Range", "build_estimate", "build_priced"]
 
 
 class Range(NamedTuple):
@@ -103,6 +103,16 @@ class Estimate:
         return Range(self.embodied_gco2e, self.embodied_gco2e_min, self.embodied_gco2e_max)
 
 
+#: The fields a `CallPricer` resolves once and every `Estimate` it prices carries unchanged: the
+#: one list of them. `build_priced` copies them from the pricer; the per-call figures are the
+#: rest of `Estimate`'s fields (tests/model/test_estimate_fields.py checks both classes).
+CARRIED: tuple[str, ...] = (
+    "method", "model", "model_known", "params_estimated", "hardware", "precision", "gpus",
+    "batch_size", "region", "pue", "price_usd_per_kwh", "wue", "engine", "fleet_idle",
+    "power_limit_w",
+)
+
+
 def _constructor() -> Callable[..., Estimate]:
     """A keyword-only constructor of `Estimate` that fills its slots directly.
 
@@ -123,5 +133,31 @@ def _constructor() -> Callable[..., Estimate]:
     return build
 
 
-#: ``build_estimate(**fields)`` == ``Estimate(**fields)``, for the per-call hot path.
+#: ``build_estimate(**fields)`` == ``Estimate(**fields)``.
 build_estimate = _constructor()
+
+
+def _priced_constructor() -> Callable[..., Estimate]:
+    """``build_priced(pricer, **figures)``: an `Estimate` with the `CARRIED` fields of `pricer`.
+
+    Generated like `build_estimate`, for the per-call hot path: the pricer's resolved
+    assumptions are read straight off it, the call's own figures come by keyword.
+    """
+    names = [f.name for f in fields(Estimate)]
+    own = [name for name in names if name not in CARRIED]
+    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": Estimate}
+    body = []
+    for i, name in enumerate(names):
+        namespace[f"_set{i}"] = Estimate.__dict__[name].__set__
+        value = f"p.{name}" if name in CARRIED else name
+        body.append(f"    _set{i}(o, {value})\n")
+    source = (f"def build(p, *, {', '.join(own)}):\n    o = _new(_cls)\n{''.join(body)}"
+              "    return o\n")
+    exec(source, namespace)
+    build: Callable[..., Estimate] = namespace["build"]
+    build.__doc__ = "Build an `Estimate` priced by `p` (a `CallPricer`) from the call's figures."
+    return build
+
+
+#: ``build_priced(pricer, **figures)``: the per-call hot path's constructor (`CallPricer.price`).
+build_priced = _priced_constructor()
