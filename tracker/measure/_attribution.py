@@ -130,8 +130,10 @@ class Attribution:
     """Online attribution (thread-safe): intervals in from the sampler, shares out at `end()`."""
 
     def __init__(self, *, input_weight: float = INPUT_WEIGHT, max_intervals: int = 65536,
-                 max_open: int = 65536) -> None:
+                 max_open: int = 65536, max_age_s: float = 3600.0) -> None:
         self.input_weight = input_weight
+        #: A request open longer than this (a call never finished) stops being counted in flight.
+        self.max_age_s = max_age_s
         self._max_intervals = max_intervals
         self._max_open = max_open
         self._lock = threading.Lock()
@@ -160,6 +162,17 @@ class Attribution:
             joules = max(0.0, joules)
         with self._lock:
             interval = _Interval(joules, reason)
+            stale = [rid for rid, start in self._open.items() if t1 - start > self.max_age_s]
+            if len(self._failed) > self._max_open:
+                self._failed.clear()
+            for rid in stale:  # never ended: its end (if any) says why it has no figure
+                del self._open[rid]
+                self._failed[rid] = "request outlived the measuring window"
+                for pending in self._pending:
+                    if rid in pending.members:
+                        pending.overlap_sum -= pending.members.pop(rid)
+            if stale:
+                self._drain()
             for rid, start in self._open.items():
                 if start < t1:
                     ov = t1 - max(t0, start)
@@ -174,6 +187,16 @@ class Attribution:
             self._pending.append(interval)
             while len(self._pending) > self._max_intervals:
                 self._drop(self._pending.popleft())
+
+    def _drain(self) -> None:
+        """Forget intervals no request is in any more; energy left in one is unattributed."""
+        kept: deque[_Interval] = deque()
+        for interval in self._pending:
+            if interval.members:
+                kept.append(interval)
+            elif interval.joules:
+                self.unattributed_j += interval.joules
+        self._pending = kept
 
     def _drop(self, interval: _Interval) -> None:
         for rid in interval.members:
@@ -210,7 +233,7 @@ class Attribution:
                 taken += share
                 drained |= not interval.members
             if drained:
-                self._pending = deque(i for i in self._pending if i.members)
+                self._drain()
             self.attributed_j += taken
             if rate > 0:
                 self._rate = rate if self._rate is None else (
