@@ -107,8 +107,9 @@ def _build(torch: Any, fields: dict[str, Any]) -> Any:
     transformers = importlib.import_module("transformers")
     config = transformers.AutoConfig.for_model(**fields)
     torch.manual_seed(0)
-    model = transformers.AutoModelForCausalLM.from_config(config, torch_dtype=torch.bfloat16)
-    return model.to("cuda").eval()
+    with torch.device("cuda"):  # initialised on the GPU: no host copy of the random weights
+        model = transformers.AutoModelForCausalLM.from_config(config, torch_dtype=torch.bfloat16)
+    return model.eval()
 
 
 def run_check(model: str, batches: Sequence[int], *, input_tokens: int, output_tokens: int,
