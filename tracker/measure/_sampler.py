@@ -147,12 +147,12 @@ class EnergySampler:
             if joules is not None:
                 self._total_j += joules
             self.samples.append((t1, self._total_j))
-        sink = self._sink
-        if sink is not None:
-            try:
-                sink(t0, t1, joules, reason)
-            except Exception as exc:
-                report("measure.attribution", exc)
+            sink = self._sink
+            if sink is not None:  # under the lock: intervals reach the sink in time order
+                try:
+                    sink(t0, t1, joules, reason)
+                except Exception as exc:
+                    report("measure.attribution", exc)
 
     def _read(self, index: int, dt: float) -> tuple[float | None, str | None]:
         """Joules of GPU `index` over the last `dt` seconds, or (None, reason)."""
