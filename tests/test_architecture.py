@@ -105,6 +105,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
      "tracker._version", "tracker.exceptions"),
     ("tracker.model",),
     ("tracker.grid",),
+    ("tracker.measure",),
     ("tracker.config",),
     ("tracker.export",),
     ("tracker.recording",),

@@ -65,6 +65,13 @@ ENERGY_ENGINE: Final = "energy.engine"
 #: Inner boundaries of `energy.kwh`: accelerators alone, and the server (accelerators + host).
 ENERGY_ACCELERATOR_KWH: Final = "energy.accelerator_kwh"
 ENERGY_SERVER_KWH: Final = "energy.server_kwh"
+#: Measured energy of the call (``measure_gpus``): the named GPUs' own energy counter, the share
+#: of each sampling interval the call's token work earned; accelerator boundary (compare with
+#: `energy.accelerator_kwh`). Set only when measured.
+ENERGY_MEASURED_KWH: Final = "energy.measured.kwh"
+#: ``measured``, or ``not measured: <reason>`` (no NVML, permission denied, GPU lost, counter
+#: wrapped); set on every timed call while ``measure_gpus`` is configured.
+ENERGY_MEASURED_STATUS: Final = "energy.measured.status"
 #: Number of LLM calls summed on a tracked function's span.
 ENERGY_CALLS: Final = "energy.calls"
 #: Name of the innermost tracked function or block (a metric attribute).

@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "estimate-training": ("tracker.cli._training", "estimate a training or fine-tuning run"),
     "compare": ("tracker.cli._compare", "what-if: a workload re-priced in other regions, ..."),
     "when": ("tracker.cli._when", "lowest-carbon window to run a job, from the grid forecast"),
+    "measure": ("tracker.cli._measure", "measured J per output token on the local GPU vs estimate"),
 }
 
 #: Exit status when stdout's reader closed the pipe (128 + SIGPIPE, as a shell reports it).

@@ -93,6 +93,11 @@ class Config:
         None, P.number, "Electricity price in USD/kWh, overriding the region's price.")
     wue: float | None = option(None, P.number, "On-site water, litres per IT kWh; unset: the "
                                "provider's figure, else 1.0.")
+    # -- measured energy where the GPU is ours (the `measure` extra: nvidia-ml-py)
+    measure_gpus: tuple[int, ...] | None = option(
+        None, P.gpu_indices, "GPU indices whose energy counter (NVML) is read and divided between "
+        "the calls in flight (`energy.measured.kwh`), for in-process or local self-hosted "
+        "inference: a list or `0,1`; unset: nothing measured.")
     # -- what is recorded and where it goes
     labels: Mapping[str, P.LabelValue] = option(
         None, P.labels, "Labels added to every span, log record and ledger line (JSON object or "

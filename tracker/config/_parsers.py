@@ -20,6 +20,7 @@ from tracker.exceptions import ConfigError
 __all__ = [
     "LabelValue",
     "boolean",
+    "gpu_indices",
     "instrument",
     "integer",
     "labels",
@@ -92,6 +93,31 @@ def integer(name: str, value: object) -> int:
     if abs(result) > _MAX_INT:
         raise ConfigError(name, f"must be an integer up to {_MAX_INT}")
     return result
+
+
+def gpu_indices(name: str, value: object) -> tuple[int, ...] | None:
+    """GPU indices (0 to 1023): a list of integers or ``0,1``; empty or None: off."""
+    if value is None:
+        return None
+    items: list[object]
+    if isinstance(value, str):
+        items = [part for part in value.replace(" ", "").split(",") if part]
+    elif isinstance(value, int) and not isinstance(value, bool):
+        items = [value]
+    elif isinstance(value, (list, tuple)) and len(value) <= 1024:
+        items = list(value)
+    else:
+        raise ConfigError(name, f"must be GPU indices such as [0, 1] or `0,1`, got {_show(value)}")
+    if len(items) > 64:
+        raise ConfigError(name, "names more than 64 GPUs")
+    result = []
+    for item in items:
+        index = integer(name, item)
+        if not 0 <= index < 1024:
+            raise ConfigError(name, f"must be GPU indices from 0 to 1023, got {index}")
+        if index not in result:
+            result.append(index)
+    return tuple(result) or None
 
 
 def port(name: str, value: object) -> int:

@@ -12,9 +12,10 @@ from tracker import _attributes as A
 
 if TYPE_CHECKING:
     from tracker.grid._providers import GridReading
+    from tracker.measure import MeasuredEnergy
     from tracker.model._estimate import CallPricer, Estimate
 
-__all__ = ["CallStatic"]
+__all__ = ["CallStatic", "add_measured"]
 
 
 class CallStatic:
@@ -76,3 +77,9 @@ class CallStatic:
         return attrs
 
 
+def add_measured(attrs: dict[str, Any], measured: MeasuredEnergy) -> None:
+    """A call's measured energy (``measure_gpus``) beside the estimate: kWh when measured."""
+    attrs[A.ENERGY_MEASURED_STATUS] = measured.status
+    kwh = measured.kwh
+    if kwh is not None:
+        attrs[A.ENERGY_MEASURED_KWH] = kwh

@@ -30,7 +30,7 @@ from opentelemetry import context
 from tracker import _attributes as A
 from tracker._internal_errors import report
 from tracker._usage import Usage, count
-from tracker.export._call_attributes import CallStatic
+from tracker.export._call_attributes import CallStatic, add_measured
 from tracker.model import _registry
 from tracker.model._deployments import deployment_for
 from tracker.model._registry import get_registry
@@ -159,8 +159,8 @@ class LLMCall:
     context of the moment the call began (so it nests exactly as if it had been open throughout).
     """
 
-    __slots__ = ("_attributes", "_done", "_names", "_parent", "_runtime", "_scope", "_start_ns",
-                 "_t0", "model", "operation", "provider")
+    __slots__ = ("_attributes", "_done", "_measure", "_names", "_parent", "_runtime", "_scope",
+                 "_start_ns", "_t0", "model", "operation", "provider")
 
     def __init__(self, runtime: Runtime | None, scope: EnergyScope | None,
                  provider: str | None, operation: str, model: str | None,
@@ -180,6 +180,10 @@ class LLMCall:
             self._t0: float | None = time.perf_counter()
         else:  # record_usage(): emitted at once, in the current context, without a duration
             self._parent = self._start_ns = self._t0 = None
+        # -- measured energy (measure_gpus): the meter, else None (one check when off)
+        self._measure: Any = runtime.meter if timed and runtime is not None else None
+        if self._measure is not None:
+            self._measure.begin(id(self))
 
     def finish(self, *, input_tokens: int | None, output_tokens: int | None,
                response_model: str | None = None, tokens_estimated: bool = False,
@@ -210,6 +214,8 @@ class LLMCall:
         duration_s = time.perf_counter() - t0 if t0 is not None else None
         input_tokens, output_tokens = count(usage.input_tokens), count(usage.output_tokens)
         if error is not None and input_tokens is None and output_tokens is None:
+            if self._measure is not None:  # measured energy: the failed call leaves the meter
+                self._measure.end(id(self), 0, 0)
             self._failed(telemetry, error, duration_s)
             return None
         tokens_estimated = usage.tokens_estimated
@@ -251,6 +257,8 @@ class LLMCall:
             static = priced.statics.put(skey, CallStatic(pricer, self.operation, provider,
                                                          self.model))
         attrs = static.call_attributes(est, response_model, tokens_estimated, reading)
+        if self._measure is not None:  # measured energy (measure_gpus)
+            add_measured(attrs, self._measure.end(id(self), n_in, n_out))
         if usage.cache_read_input_tokens is not None or usage.reasoning_output_tokens is not None \
                 or usage.cache_creation_input_tokens is not None or usage.response_id is not None \
                 or usage.finish_reasons is not None or usage.server_durations is not None:

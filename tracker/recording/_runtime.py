@@ -72,6 +72,8 @@ class Runtime:
     grid: Any = None
     #: Providers the SDK built itself (tracker.export._providers.OwnedProviders), shut down by it.
     owned: Any = None
+    #: The measured-energy meter (tracker.measure.Meter) when `measure_gpus` is set, else None.
+    meter: Any = None
 
     def pricers_for(self, generation: int) -> BoundedCache:
         """The pricing cache, emptied first if the registries changed since it was filled."""
@@ -167,7 +169,17 @@ def build(config: Config, *, with_grid: bool = True) -> Runtime:
             owned.shutdown(timeout_s=0.5)
         raise
     return Runtime(config=config, telemetry=telemetry, deployment=config.deployment,
-                   labels=dict(config.labels), live_region=live_region, grid=grid, owned=owned)
+                   labels=dict(config.labels), live_region=live_region, grid=grid, owned=owned,
+                   meter=_meter(config))
+
+
+def _meter(config: Config) -> Any:
+    """The measured-energy meter for `measure_gpus` (it never raises; see `Meter.status`)."""
+    if not config.measure_gpus:
+        return None
+    from tracker.measure import start_meter
+
+    return start_meter(config.measure_gpus)
 
 
 def install(runtime: Runtime) -> None:
@@ -190,6 +202,8 @@ def _release(runtime: Runtime | None, keep: Runtime | None = None) -> None:
     if runtime.owned is not None and (keep is None or keep.owned is not runtime.owned):
         with _internal_errors.guard("config.release_providers"):
             runtime.owned.shutdown()
+    if runtime.meter is not None and (keep is None or keep.meter is not runtime.meter):
+        runtime.meter.close()
 
 
 def get_runtime() -> Runtime:
@@ -232,6 +246,8 @@ def shutdown() -> None:
     if runtime is not None and runtime.owned is not None:
         with _internal_errors.guard("shutdown.providers"):
             runtime.owned.shutdown()
+    if runtime is not None and runtime.meter is not None:
+        runtime.meter.close()
     grid = sys.modules.get("tracker.grid._refresher")
     if grid is not None:
         with _internal_errors.guard("shutdown.grid"):
