@@ -48,6 +48,7 @@ CALIBRATION_FILE: Final = Path(__file__).with_name("data") / "calibration.json"
 NAMES: Final = (
     "eta_mem", "eta_kv", "mfu_decode", "mfu_prefill", "p_idle", "p_mem", "p_comp", "lowp_gain",
     "overhead_8bit_bytes", "overhead_4bit_bytes", "host_frac", "cap_alpha",
+    "moe_eff",
 )
 #: Per-engine coefficient names.
 ENGINE_NAMES: Final = ("t_fixed_s", "t_seq_s", "t_comm_s")
@@ -186,7 +187,7 @@ def replica_joules(
                 bandwidth=bandwidth, peak16=peak16, peak_native=peak_n, gpus=float(max(1, gpus)),
                 batch=max(1.0, float(batch_size)), limit_w=limit)
     eng = {"t_fixed_s": engine.t_fixed_s, "t_seq_s": engine.t_seq_s,
-           "t_comm_s": engine.t_comm_s}
+           "t_comm_s": engine.t_comm_s, "overlap": 1.0 if engine.overlap else 0.0}
     if embedding:  # an encoder: no decode
         a0 = h0 = a1 = h1 = 0.0
     else:

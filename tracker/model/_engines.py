@@ -38,19 +38,20 @@ __all__ = [
 ]
 
 #: Profiles fitted on measured energy.
-FITTED_ENGINES: Final = ("vllm", "vllm-0.4", "tensorrt-llm")
+FITTED_ENGINES: Final = ("vllm", "vllm-async", "vllm-0.4", "tensorrt-llm")
 #: The documented hosted-API mix and its members.
 MIX: Final = "mix"
 MIX_MEMBERS: Final = ("vllm", "sglang", "tensorrt-llm")
 #: Every engine name `estimate()` accepts.
-ENGINES: Final = ("vllm", "vllm-0.4", "sglang", "tensorrt-llm", "transformers", "llama.cpp", MIX)
+ENGINES: Final = ("vllm", "vllm-async", "vllm-0.4", "sglang", "tensorrt-llm", "transformers",
+                  "llama.cpp", MIX)
 
 #: Aliases accepted for engine names (lower-cased input).
 ALIASES: Final[Mapping[str, str]] = {
     "trt-llm": "tensorrt-llm", "tensorrt_llm": "tensorrt-llm", "trtllm": "tensorrt-llm",
     "tensorrt": "tensorrt-llm", "hf": "transformers", "huggingface": "transformers",
     "llamacpp": "llama.cpp", "llama-cpp": "llama.cpp", "ollama": "llama.cpp",
-    "vllm-v0": "vllm-0.4", "vllm-v1": "vllm",
+    "vllm-v0": "vllm-0.4", "vllm-v1": "vllm", "vllm-async-scheduling": "vllm-async",
 }
 
 #: Multipliers (t_fixed, t_seq, t_comm) of derived engines relative to vLLM (see module doc).
@@ -73,6 +74,8 @@ class EngineProfile:
     t_comm_s: float
     #: whether the engine stores the KV cache at 8 bits when the weights are 8-bit or narrower
     kv_low_precision: bool = False
+    #: whether the host's per-step work overlaps the device's (async / overlap scheduler)
+    overlap: bool = False
 
 
 def _geo(a: float, b: float) -> float:
@@ -82,6 +85,8 @@ def _geo(a: float, b: float) -> float:
 def engine_profiles(fitted: Mapping[str, Mapping[str, float]]) -> dict[str, EngineProfile]:
     """All engine profiles from the fitted ones (``{name: {t_fixed_s, t_seq_s, t_comm_s}}``)."""
     v, t, old = fitted["vllm"], fitted["tensorrt-llm"], fitted["vllm-0.4"]
+    # without a fit of its own: vLLM's overheads, the host's share overlapped
+    a = fitted.get("vllm-async", v)
     out = {
         "vllm": EngineProfile("vllm", v["t_fixed_s"], v["t_seq_s"], v["t_comm_s"]),
         "vllm-0.4": EngineProfile("vllm-0.4", old["t_fixed_s"], old["t_seq_s"], old["t_comm_s"]),
@@ -90,7 +95,9 @@ def engine_profiles(fitted: Mapping[str, Mapping[str, float]]) -> dict[str, Engi
                                       t["t_comm_s"], kv_low_precision=True),
         "sglang": EngineProfile("sglang", _geo(v["t_fixed_s"], t["t_fixed_s"]),
                                 _geo(v["t_seq_s"], t["t_seq_s"]),
-                                _geo(v["t_comm_s"], t["t_comm_s"])),
+                                _geo(v["t_comm_s"], t["t_comm_s"]), overlap=True),
+        "vllm-async": EngineProfile("vllm-async", a["t_fixed_s"], a["t_seq_s"], a["t_comm_s"],
+                                    overlap=True),
     }
     for name, (f, s, c) in _DERIVED.items():
         out[name] = EngineProfile(name, v["t_fixed_s"] * f, v["t_seq_s"] * s, v["t_comm_s"] * c)

@@ -101,6 +101,19 @@ def _capped(coef: Mapping[str, float], energy: Any, time: Any, gpus: Any, limit_
     return energy2, xp.maximum(time, energy2 / (gpus * limit_w))
 
 
+def step_time(t_host: Any, t_dev: Any, overlap: Any, xp: Any = SCALAR) -> Any:
+    """Step time from the host's fixed work and the device's: summed (a synchronous scheduler),
+    or overlapped (``overlap`` = 1: the host prepares step N+1 while the device runs step N:
+    vLLM's async scheduling, SGLang's overlap scheduler), a smooth maximum of the two."""
+    both = xp.exp(_OVERLAP_P * xp.log(t_host)) + xp.exp(_OVERLAP_P * xp.log(t_dev))
+    smax = xp.exp(xp.log(both) / _OVERLAP_P)
+    return overlap * smax + (1.0 - overlap) * (t_host + t_dev)
+
+
+#: Sharpness of the smooth maximum of overlapped host and device time.
+_OVERLAP_P: Final = 4.0
+
+
 def decode_joules(
     coef: Mapping[str, float], eng: Mapping[str, Any], *, active: Any, total: Any,
     bytes_per_param: Any, lowp_overhead: Any, kv_bytes: Any, tdp_w: Any, bandwidth: Any,
@@ -119,9 +132,14 @@ def decode_joules(
     peak_c = compute_peak(coef, peak16, peak_native, xp)
     t_mem = (touched * 1e9 * (bytes_per_param + lowp_overhead) / coef["eta_mem"]
              + batch * context * kv_bytes / coef["eta_kv"]) / (gpus * bandwidth)
-    t_comp = 2.0 * active * 1e9 * batch / (gpus * peak_c * coef["mfu_decode"])
-    t_step = (eng["t_fixed_s"] + eng["t_comm_s"] * (gpus - 1.0) + eng["t_seq_s"] * batch
-              + t_mem + t_comp)
+    # MoE expert GEMMs (grouped, a few tokens per expert, routing and permutation) run at a
+    # lower share of the peak than dense GEMMs: ``moe_eff``.
+    moe = xp.where(active >= total * 0.9999, 1.0, coef["moe_eff"])
+    t_comp = 2.0 * active * 1e9 * batch / (gpus * peak_c * coef["mfu_decode"] * moe)
+    # Device time of a step: TP synchronisation, per-sequence kernels (sharded over the
+    # replica's accelerators like the attention heads), weights/KV streaming, GEMMs.
+    t_dev = eng["t_comm_s"] * (gpus - 1.0) + eng["t_seq_s"] * batch / gpus + t_mem + t_comp
+    t_step = step_time(eng["t_fixed_s"], t_dev, eng.get("overlap", 0.0), xp)
     e_acc = gpus * tdp_w * (coef["p_idle"] * t_step + coef["p_mem"] * t_mem
                             + coef["p_comp"] * t_comp)
     e_acc, t_step = _capped(coef, e_acc, t_step, gpus, limit_w, xp)
