@@ -68,7 +68,7 @@ SHARED: dict[str, tuple[float, float, float]] = {
     "eta_kv": (0.5, 0.05, 0.95),
     "mfu_decode": (0.4, 0.05, 0.9),
     "mfu_prefill": (0.5, 0.35, 0.65),
-    "p_idle": (0.2, 0.05, 0.6),
+    "p_idle": (0.23, 0.15, 0.35),
     "p_mem": (0.3, 0.02, 1.0),
     "p_comp": (0.6, 0.05, 1.0),
     "lowp_gain": (0.6, 0.05, 1.0),
@@ -86,13 +86,13 @@ SHARED: dict[str, tuple[float, float, float]] = {
 #: CUDA graphs, overlapping host work with the GPU (NVIDIA TensorRT-LLM docs, 2024).
 PER_ENGINE: dict[str, dict[str, tuple[float, float, float]]] = {
     "vllm": {"t_fixed_s": (0.004, 1e-4, 0.05), "t_seq_s": (5e-5, 1e-7, 1e-3),
-             "t_comm_s": (5e-4, 1e-6, 0.01)},
+             "t_comm_s": (5e-4, 1e-6, 1e-3)},
     "vllm-async": {"t_fixed_s": (0.002, 1e-4, 0.05), "t_seq_s": (2e-5, 1e-7, 1e-3),
-                   "t_comm_s": (1e-4, 1e-6, 0.01)},
+                   "t_comm_s": (1e-4, 1e-6, 1e-3)},
     "vllm-0.4": {"t_fixed_s": (0.008, 1e-4, 0.05), "t_seq_s": (2e-4, 1e-7, 1e-3),
                  "t_comm_s": (5e-4, 1e-6, 0.01)},
     "tensorrt-llm": {"t_fixed_s": (0.002, 1e-4, 0.05), "t_seq_s": (1e-5, 1e-7, 1e-3),
-                     "t_comm_s": (3e-4, 1e-6, 0.01)},
+                     "t_comm_s": (3e-4, 1e-6, 1e-3)},
 }
 #: Coefficients held fixed at a sourced value, with the reason.
 FIXED: dict[str, tuple[float, str]] = {
@@ -151,6 +151,11 @@ class Rows:
                     {k: v[idx] for k, v in self.cols.items()})
 
 
+def _hw_specs(gpus: Sequence[str]) -> list[Any]:
+    reg = get_registry()
+    return [reg.hardware(g) for g in gpus]
+
+
 def _hw_cols(gpus: Sequence[str], precisions: Sequence[str]) -> dict[str, np.ndarray]:
     from tracker.model._calibrated import native_peak
 
@@ -175,6 +180,8 @@ def _arrays(model: list[str], engine: list[str], gpu: list[str], precision: list
         "active": np.array(active), "total": np.maximum(np.array(total), np.array(active)),
         "bpp": bpp, "bits": np.where(bpp >= 2, 16, np.where(bpp >= 1, 8, 4)),
         "gpus": np.array(gpus, float), "batch": np.maximum(np.array(batch, float), 1.0),
+        "hops": np.array([phys.sync_hops(float(n), _calib.interconnect(h)) for n, h in
+                          zip(gpus, _hw_specs(gpu), strict=True)]),
         "prompt": np.array(prompt), "output": np.array(output),
         "kv_low": np.array([e == "tensorrt-llm" and b <= 1 for e, b in zip(engine, bpp,
                                                                             strict=True)]),
@@ -284,7 +291,7 @@ def predict(coef: dict[str, float], engines: dict[str, dict[str, float]], rows: 
         coef, eng, active=c["active"], total=c["total"], bytes_per_param=c["bpp"],
         lowp_overhead=over, kv_bytes=kv, tdp_w=c["tdp_w"], bandwidth=c["bandwidth"],
         peak16=c["peak16"], peak_native=c["peak_native"], gpus=c["gpus"], batch=c["batch"],
-        context=context, limit_w=c["limit"], xp=np)
+        context=context, limit_w=c["limit"], sync_hops=c["hops"], xp=np)
     acc_in, host_in = phys.prefill_joules(
         coef, active=c["active"], layers_hidden=c["lh"],
         prompt_len=c["prompt"], tdp_w=c["tdp_w"], peak16=c["peak16"],
