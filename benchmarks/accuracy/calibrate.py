@@ -1,4 +1,4 @@
-"""Fit the calibrated energy model's coefficients on both measured sources in benchmarks/data/.
+"""Fit the calibrated energy model's coefficients on the three measured sources in benchmarks/data/.
 
 Usage::
 
@@ -13,14 +13,19 @@ Sources (see ``benchmarks/data/README.md``):
 - ``mlperf_power.csv``: MLPerf Inference power results, the whole server at the wall under
   TensorRT-LLM; the distinct runs of greedy-decoding benchmarks (GPT-J decodes with 4-beam search
   and is left out; rows with ``same_run_as`` are duplicates).
+- ``inferencex_gpu_power.csv``: SemiAnalysis InferenceX, summed nvidia-smi/amd-smi GPU power of
+  the replica (gpt-oss-120b MXFP4 on H100 under vLLM with async scheduling, ``vllm-async``;
+  DeepSeek-R1 FP8 on MI325X under SGLang), accelerator energy.
 
 Features are structural only (params, precision, hardware spec, accelerators per replica,
 concurrency, token lengths, engine, power limit), never the model's name. The objective is a
 robust (soft-L1) loss on log2(estimate / measured), each source weighted to the same total,
 with a weak pull of every coefficient toward its physical prior, so a fit on one small source
-stays physical; ``host_frac`` is held at its sourced value (``FIXED``). Prints the fit, the
-cross-source scores (fit on one, score the other) and leave-one-model-out on each source, and
-writes the coefficients with provenance and scores.
+stays physical; ``host_frac`` is held at its sourced value (``FIXED``). The architecture (KV
+bytes per token, layers x hidden) comes from the registry where the measured model publishes it,
+else from the size priors, as at run time. Prints the fit, the cross-source scores (fit on two,
+score the third) and leave-one-model-out on each source, and writes the coefficients with
+provenance and scores.
 numpy and scipy are needed here only (the ``fit`` extra); the SDK reads the JSON with the stdlib.
 """
 
@@ -43,10 +48,10 @@ from scipy.optimize import least_squares
 
 REPO = Path(__file__).resolve().parents[2]
 
+from tracker.model import _calibrated as _calib  # noqa: E402
 from tracker.model import _physics as phys  # noqa: E402
 from tracker.model._calibrated import CALIBRATION_FILE, ENGINE_NAMES  # noqa: E402
 from tracker.model._registry import get_registry  # noqa: E402
-from tracker.model import _calibrated as _calib  # noqa: E402
 from tracker.model._specs import BYTES_PER_PARAM, ModelSpec  # noqa: E402
 
 DATA = REPO / "benchmarks" / "data"
@@ -68,6 +73,7 @@ SHARED: dict[str, tuple[float, float, float]] = {
     "eta_kv": (0.5, 0.05, 0.95),
     "mfu_decode": (0.4, 0.05, 0.9),
     "mfu_prefill": (0.5, 0.35, 0.65),
+    # InferenceX: H100s waiting at TP8 and concurrency 4-8 draw 159-253 W (0.23-0.36 of TDP)
     "p_idle": (0.23, 0.15, 0.35),
     "p_mem": (0.3, 0.02, 1.0),
     "p_comp": (0.6, 0.05, 1.0),
@@ -78,18 +84,24 @@ SHARED: dict[str, tuple[float, float, float]] = {
     "moe_eff": (0.5, 0.05, 1.0),
 }
 #: Per-engine overheads: (prior, lower, upper). An engine without rows in the fit keeps its
-#: prior. vLLM before v0.6 (``vllm-0.4``: ML.ENERGY v2.0 ran 0.4.2): the GPU was busy only 38 % of
+#: prior. Host time per step of a synchronous vLLM: a GPU bubble of 5-13 ms per decode step in
+#: vLLM 0.5 (vllm-project/vllm issue #6854, 2024: prior 9 ms for ``vllm-0.4``) and 5-6 ms
+#: between decodes at batch 256 after its output-processing work (issue #10634, 2024: prior
+#: 5.5 ms for ``vllm``); with async scheduling the host work overlaps the GPU's (PR #23569).
+#: TP synchronisation per extra GPU at most 1 ms (two all-reduces per layer, microseconds each
+#: over NVLink), except vLLM 0.4's driver-to-worker broadcast of each step's inputs (10 ms).
+#: vLLM before v0.6 (``vllm-0.4``: ML.ENERGY v2.0 ran 0.4.2): the GPU was busy only 38 % of
 #: a Llama-3-8B H100 decode, the rest being Python scheduling, sampling and detokenisation per
 #: sequence; v0.6 cut that overhead for 2.7x the throughput (vLLM blog, "vLLM v0.6.0: 2.7x
 #: throughput improvement", 2024-09), and the V1 engine (``vllm``: ML.ENERGY v3.0 ran 0.11.1)
 #: further. TensorRT-LLM: a C++ in-flight-batching executor with
 #: CUDA graphs, overlapping host work with the GPU (NVIDIA TensorRT-LLM docs, 2024).
 PER_ENGINE: dict[str, dict[str, tuple[float, float, float]]] = {
-    "vllm": {"t_fixed_s": (0.004, 1e-4, 0.05), "t_seq_s": (5e-5, 1e-7, 1e-3),
+    "vllm": {"t_fixed_s": (0.0055, 1e-4, 0.05), "t_seq_s": (5e-5, 1e-7, 1e-3),
              "t_comm_s": (5e-4, 1e-6, 1e-3)},
     "vllm-async": {"t_fixed_s": (0.002, 1e-4, 0.05), "t_seq_s": (2e-5, 1e-7, 1e-3),
                    "t_comm_s": (1e-4, 1e-6, 1e-3)},
-    "vllm-0.4": {"t_fixed_s": (0.008, 1e-4, 0.05), "t_seq_s": (2e-4, 1e-7, 1e-3),
+    "vllm-0.4": {"t_fixed_s": (0.009, 1e-4, 0.05), "t_seq_s": (2e-4, 1e-7, 1e-3),
                  "t_comm_s": (5e-4, 1e-6, 0.01)},
     "tensorrt-llm": {"t_fixed_s": (0.002, 1e-4, 0.05), "t_seq_s": (1e-5, 1e-7, 1e-3),
                      "t_comm_s": (3e-4, 1e-6, 1e-3)},
@@ -117,7 +129,7 @@ MEANINGS = {
     "overhead_4bit_bytes": "4-bit kernel overhead (dequantisation), equivalent bytes per weight",
     "host_frac": "host power (CPUs, memory, fans, PSU losses) per accelerator, share of its TDP",
     "cap_alpha": "under a power limit, accelerator energy scales as (limit / draw) ** cap_alpha",
-    "moe_eff": "MoE expert GEMMs' share of the dense decode GEMM efficiency (grouped GEMM, routing)",
+    "moe_eff": "MoE expert GEMMs' share of the dense decode GEMMs' efficiency (grouped GEMM)",
     "t_fixed_s": "engine: fixed time per decode step (scheduling, launches, sampling), s",
     "t_seq_s": "engine: time per sequence per step outside the roofline, s",
     "t_comm_s": "engine: tensor-parallel synchronisation per step per extra accelerator, s",
@@ -481,8 +493,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                             "benchmarks/data/inferencex_gpu_power.csv (SemiAnalysis InferenceX, "
                             "nvidia-smi/amd-smi GPU power, vLLM and SGLang)"],
             "rows_used": {r.source: len(r) for r in sources},
-            "objective": f"soft-L1 (f_scale {F_SCALE}) on log2(estimate/measured), sources weighted "
-                         f"equally, prior pull {PRIOR_WEIGHT} per log2 unit; "
+            "objective": f"soft-L1 (f_scale {F_SCALE}) on log2(estimate/measured), sources "
+                         f"weighted equally, prior pull {PRIOR_WEIGHT} per log2 unit; "
                          "scipy.optimize.least_squares in log space",
             "hardware_specs": "tracker/model/data/hardware.json",
             "numpy": np.__version__, "scipy": scipy.__version__,

@@ -117,17 +117,17 @@ def sync_hops(gpus: Any, interconnect: str, xp: Any = SCALAR) -> Any:
     NVLink and PCIe: a ring, ``gpus - 1`` hops. TPU ICI: a 2D torus slice, a ring along each
     dimension, about ``2 (sqrt(gpus) - 1)`` hops. Weighted by `LINK_LATENCY`.
     """
-    if interconnect == "ici":
-        hops = 2.0 * (xp.exp(0.5 * xp.log(gpus)) - 1.0)
-    else:
-        hops = gpus - 1.0
-    return hops * LINK_LATENCY[interconnect]
+    ring = 2.0 * (xp.exp(0.5 * xp.log(gpus)) - 1.0) if interconnect == "ici" else gpus - 1.0
+    return ring * LINK_LATENCY[interconnect]
 
 
 def step_time(t_host: Any, t_dev: Any, overlap: Any, xp: Any = SCALAR) -> Any:
-    """Step time from the host's fixed work and the device's: summed (a synchronous scheduler),
-    or overlapped (``overlap`` = 1: the host prepares step N+1 while the device runs step N:
-    vLLM's async scheduling, SGLang's overlap scheduler), a smooth maximum of the two."""
+    """Step time from the host's fixed work and the device's.
+
+    Summed for a synchronous scheduler; with ``overlap`` = 1 (the host prepares step N+1 while
+    the device runs step N: vLLM's async scheduling, SGLang's overlap scheduler) a smooth
+    maximum of the two.
+    """
     both = xp.exp(_OVERLAP_P * xp.log(t_host)) + xp.exp(_OVERLAP_P * xp.log(t_dev))
     smax = xp.exp(xp.log(both) / _OVERLAP_P)
     return overlap * smax + (1.0 - overlap) * (t_host + t_dev)
