@@ -353,8 +353,15 @@ def _unpack(x: np.ndarray, layout: Sequence[tuple[str, str | None, Any]],
 
 
 def fit(sources: Sequence[Rows]) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
-    """Fit shared and per-engine coefficients on `sources` (each weighted to the same total)."""
-    engines = sorted({e for s in sources for e in s.engine if e in FITTED}, key=FITTED.index)
+    """Fit shared and per-engine coefficients on `sources` (each weighted to the same total).
+
+    Only rows of a fitted engine are fitted on: a row served by a derived profile (SGLang) has
+    no overheads of its own to absorb its engine's offset, so it would bend the shared physics;
+    it is scored, not fitted.
+    """
+    sources = [s.take(np.isin(np.array(s.engine), FITTED)) for s in sources]
+    sources = [s for s in sources if len(s)]
+    engines = sorted({e for s in sources for e in s.engine}, key=FITTED.index)
     layout = _layout(engines)
     prior = np.log([b[0] for _, _, b in layout])
     lo = np.log([b[1] for _, _, b in layout])
