@@ -205,11 +205,12 @@ def test_calibration_file_has_provenance() -> None:
     for key in ("script", "date", "input_files", "rows_used", "objective", "numpy", "scipy"):
         assert prov[key]
     assert all(not f.startswith("/") for f in prov["input_files"])
-    assert set(doc["engines"]) == {"vllm", "vllm-0.4", "tensorrt-llm"}
+    assert set(doc["engines"]) == {"vllm", "vllm-async", "vllm-0.4", "tensorrt-llm"}
     assert set(calibrated.COEFFICIENTS) <= set(doc["coefficients"])
     assert all(v > 0 for v in calibrated.COEFFICIENTS.values())
-    assert doc["scores"]["ml.energy"]["leave_one_model_out"]["median_abs_log2"] <= 0.45
-    assert 0 < calibrated.RANGE_LOG2_SPREAD < 1
+    for source in ("ml.energy", "mlperf", "inferencex"):
+        assert doc["scores"][source]["leave_one_model_out"]["median_abs_log2"] <= 0.45
+    assert 0 < calibrated.RANGE_LOG2_SPREAD < 1.2
     # the engines really differ: TensorRT-LLM's per-sequence overhead is far below vLLM's
     assert ENGINE_PROFILES["tensorrt-llm"].t_seq_s < ENGINE_PROFILES["vllm"].t_seq_s / 3
 

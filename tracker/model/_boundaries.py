@@ -34,6 +34,12 @@ from tracker.model._specs import HardwareSpec, ModelSpec
 
 __all__ = ["FLEET_IDLE_SHARE", "Coeffs", "Corners", "calibrated_corners", "flops_corners"]
 
+#: An accelerator whose TDP its maker does not publish (TPU v5e, v5p, v6e: the registry's value is
+#: an estimate derived from other estimates) widens the range by this factor both ways: every
+#: power term of the model scales with the TDP. Assumed: the spread between TPU v4's measured mean
+#: and maximum chip power (170 and 192 W, Jouppi et al. 2023) plus the derivation's own error.
+TDP_UNCERTAINTY: Final = 1.3
+
 #: Google 2025: idle machines 10 % against accelerators 58 % + host 25 % (arXiv:2508.15734).
 FLEET_IDLE_SHARE: Final = 10.0 / (58.0 + 25.0)
 _J_PER_KWH: Final = 3.6e6
@@ -134,6 +140,8 @@ def calibrated_corners(
     mid, low, high = corners
     acc, srv = _geo([m[0] for m in mid]), _geo([m[1] for m in mid])
     spread = 2.0 ** calibrated.RANGE_LOG2_SPREAD
+    if hw.flag and "tdp_w is" in hw.flag:  # an estimated, unpublished TDP
+        spread *= TDP_UNCERTAINTY
     acc_lo = _pick([_pick([x[0] for x in low], True), acc], True)
     srv_lo = _pick([_pick([x[1] for x in low], True), srv], True)
     acc_hi = _pick([_pick([x[0] for x in high], False), acc], False)

@@ -48,6 +48,7 @@ CALIBRATION_FILE: Final = Path(__file__).with_name("data") / "calibration.json"
 NAMES: Final = (
     "eta_mem", "eta_kv", "mfu_decode", "mfu_prefill", "p_idle", "p_mem", "p_comp", "lowp_gain",
     "overhead_8bit_bytes", "overhead_4bit_bytes", "host_frac", "cap_alpha",
+    "moe_eff",
 )
 #: Per-engine coefficient names.
 ENGINE_NAMES: Final = ("t_fixed_s", "t_seq_s", "t_comm_s")
@@ -99,6 +100,18 @@ def _cv_spread() -> float:
 #: error where it was not fitted (the worst of fitting on one source and scoring the other, and
 #: leave-one-model-out), so a range never claims more precision than the model has.
 RANGE_LOG2_SPREAD: Final[float] = _cv_spread()
+
+
+#: Accelerators whose replicas synchronise over PCIe (no NVLink bridge in the listed form)
+#: and over TPU ICI; every other accelerator is taken to use NVLink / Infinity Fabric.
+_PCIE: Final = frozenset({"h100-pcie", "l4", "l40s"})
+
+
+def interconnect(hardware: HardwareSpec) -> str:
+    """The replica's interconnect: ``ici`` (TPUs), ``pcie`` (PCIe cards) or ``nvlink``."""
+    if hardware.name.startswith("tpu"):
+        return "ici"
+    return "pcie" if hardware.name in _PCIE else "nvlink"
 
 
 def native_peak(hardware: HardwareSpec, precision: str) -> float:
@@ -184,9 +197,10 @@ def replica_joules(
     args = dict(active=active_b, total=total, bytes_per_param=bpp,
                 lowp_overhead=_lowp_overhead(bpp), kv_bytes=kv, tdp_w=hardware.tdp_w,
                 bandwidth=bandwidth, peak16=peak16, peak_native=peak_n, gpus=float(max(1, gpus)),
+                sync_hops=phys.sync_hops(float(max(1, gpus)), interconnect(hardware)),
                 batch=max(1.0, float(batch_size)), limit_w=limit)
     eng = {"t_fixed_s": engine.t_fixed_s, "t_seq_s": engine.t_seq_s,
-           "t_comm_s": engine.t_comm_s}
+           "t_comm_s": engine.t_comm_s, "overlap": 1.0 if engine.overlap else 0.0}
     if embedding:  # an encoder: no decode
         a0 = h0 = a1 = h1 = 0.0
     else:
@@ -225,15 +239,20 @@ def gpu_joules_per_token(
 
 
 def default_gpus(total_params_b: float, precision: str, hardware: HardwareSpec) -> int:
-    """Accelerators one replica needs: weights within 75 % of memory, a power of two.
+    """Accelerators one replica needs: weights within 75 % of memory, a deployable count.
 
     The weights (total params, so every MoE expert is resident, x bytes per param) may fill
     ``WEIGHT_MEMORY_SHARE`` of each accelerator's memory; the rest is KV cache and activations.
-    The count is rounded up to a power of two (tensor parallelism) up to 8 per node, then to
-    whole 8-accelerator nodes.
+    GPUs: rounded up to a power of two (tensor parallelism) up to 8 per node, then to whole
+    8-GPU nodes. TPUs: rounded up to a power of two, the 2D-torus slice shapes Google Cloud
+    offers for serving (v5e and v6e: 1, 4, 8 chips per host, then 16, 32, 64 ... 256;
+    ``interconnect`` = ``ici``); a 2-chip slice is not offered, so 2 becomes 4.
     """
     weight_gb = total_params_b * BYTES_PER_PARAM[precision]
     need = max(1, math.ceil(weight_gb / (hardware.memory_gb * WEIGHT_MEMORY_SHARE) - 1e-9))
+    if interconnect(hardware) == "ici":
+        n = 1 << (need - 1).bit_length()
+        return 4 if n == 2 else n
     if need <= _GPUS_PER_NODE:
         return 1 << (need - 1).bit_length()
     return _GPUS_PER_NODE * math.ceil(need / _GPUS_PER_NODE)

@@ -7,12 +7,16 @@ FLOPs per sequence::
     touched = t * (1 - (1 - a/t) ** B)                  # MoE: distinct experts hit; dense: t
     t_mem   = (touched * (b + d) / eta_mem + B * c * kv / eta_kv) / (G * bandwidth)
     t_comp  = 2 * a * B / (G * peak_c * mfu_decode)
-    t_step  = t_fixed + t_comm * (G - 1) + t_seq * B + t_mem + t_comp      # engine overheads
+    t_dev   = t_comm * hops + t_seq * B / G + t_mem + t_comp
+    t_step  = t_fixed + t_dev            # or max(t_fixed, t_dev) with async scheduling
     E_acc   = G * TDP * (p_idle * t_step + p_mem * t_mem + p_comp * t_comp)
     E_host  = (E_acc + G * host_frac * TDP * t_step) / psu_eff - E_acc   # CPUs, fans, PSU loss
 
 ``kv`` is the KV-cache bytes per token of context (from the architecture: layers x KV heads x
 head dim x 2, or the MLA latent; else a grouped-query prior from the active parameters).
+``hops`` weighs the replica's all-reduce by its interconnect (`sync_hops`: a ring over NVLink
+or PCIe, a 2D torus over TPU ICI); with ``overlap`` (async scheduling) the host's fixed time
+hides behind the device's and the step is their smooth maximum.
 ``peak_c`` is the 16-bit peak times the native low-precision peak ratio raised to a fitted gain
 (FP8 only where the accelerator computes in FP8, FP4 only on Blackwell; otherwise weights are
 dequantised and computed at 16 bits). ``d`` is a low-precision kernel overhead in bytes per
@@ -101,13 +105,47 @@ def _capped(coef: Mapping[str, float], energy: Any, time: Any, gpus: Any, limit_
     return energy2, xp.maximum(time, energy2 / (gpus * limit_w))
 
 
+#: Per-hop latency of a tensor-parallel all-reduce relative to NVLink (through NVSwitch):
+#: PCIe cards reach each other through a PCIe switch or the CPU's root complex, a few times
+#: NVLink's latency; TPU ICI links neighbouring chips directly, taken as NVLink's.
+LINK_LATENCY: Final = {"nvlink": 1.0, "pcie": 3.0, "ici": 1.0}
+
+
+def sync_hops(gpus: Any, interconnect: str, xp: Any = SCALAR) -> Any:
+    """Latency-weighted hops of one all-reduce over a replica of ``gpus`` accelerators.
+
+    NVLink and PCIe: a ring, ``gpus - 1`` hops. TPU ICI: a 2D torus slice, a ring along each
+    dimension, about ``2 (sqrt(gpus) - 1)`` hops. Weighted by `LINK_LATENCY`.
+    """
+    ring = 2.0 * (xp.exp(0.5 * xp.log(gpus)) - 1.0) if interconnect == "ici" else gpus - 1.0
+    return ring * LINK_LATENCY[interconnect]
+
+
+def step_time(t_host: Any, t_dev: Any, overlap: Any, xp: Any = SCALAR) -> Any:
+    """Step time from the host's fixed work and the device's.
+
+    Summed for a synchronous scheduler; with ``overlap`` = 1 (the host prepares step N+1 while
+    the device runs step N: vLLM's async scheduling, SGLang's overlap scheduler) a smooth
+    maximum of the two.
+    """
+    both = xp.exp(_OVERLAP_P * xp.log(t_host)) + xp.exp(_OVERLAP_P * xp.log(t_dev))
+    smax = xp.exp(xp.log(both) / _OVERLAP_P)
+    return overlap * smax + (1.0 - overlap) * (t_host + t_dev)
+
+
+#: Sharpness of the smooth maximum of overlapped host and device time.
+_OVERLAP_P: Final = 4.0
+
+
 def decode_joules(
     coef: Mapping[str, float], eng: Mapping[str, Any], *, active: Any, total: Any,
     bytes_per_param: Any, lowp_overhead: Any, kv_bytes: Any, tdp_w: Any, bandwidth: Any,
     peak16: Any, peak_native: Any, gpus: Any, batch: Any, context: Any, limit_w: Any,
-    xp: Any = SCALAR,
+    sync_hops: Any, xp: Any = SCALAR,
 ) -> tuple[Any, Any]:
     """(accelerator, host) joules per output token of the replica.
+
+    ``sync_hops`` is `sync_hops` of the replica's interconnect and accelerator count.
 
     ``bandwidth`` is in bytes/s, peaks in FLOP/s, ``kv_bytes`` per token of context, ``eng``
     holds ``t_fixed_s``, ``t_seq_s``, ``t_comm_s`` (floats or per-row arrays).
@@ -119,9 +157,14 @@ def decode_joules(
     peak_c = compute_peak(coef, peak16, peak_native, xp)
     t_mem = (touched * 1e9 * (bytes_per_param + lowp_overhead) / coef["eta_mem"]
              + batch * context * kv_bytes / coef["eta_kv"]) / (gpus * bandwidth)
-    t_comp = 2.0 * active * 1e9 * batch / (gpus * peak_c * coef["mfu_decode"])
-    t_step = (eng["t_fixed_s"] + eng["t_comm_s"] * (gpus - 1.0) + eng["t_seq_s"] * batch
-              + t_mem + t_comp)
+    # MoE expert GEMMs (grouped, a few tokens per expert, routing and permutation) run at a
+    # lower share of the peak than dense GEMMs: ``moe_eff``.
+    moe = xp.where(active >= total * 0.9999, 1.0, coef["moe_eff"])
+    t_comp = 2.0 * active * 1e9 * batch / (gpus * peak_c * coef["mfu_decode"] * moe)
+    # Device time of a step: TP synchronisation, per-sequence kernels (sharded over the
+    # replica's accelerators like the attention heads), weights/KV streaming, GEMMs.
+    t_dev = eng["t_comm_s"] * sync_hops + eng["t_seq_s"] * batch / gpus + t_mem + t_comp
+    t_step = step_time(eng["t_fixed_s"], t_dev, eng.get("overlap", 0.0), xp)
     e_acc = gpus * tdp_w * (coef["p_idle"] * t_step + coef["p_mem"] * t_mem
                             + coef["p_comp"] * t_comp)
     e_acc, t_step = _capped(coef, e_acc, t_step, gpus, limit_w, xp)
