@@ -78,9 +78,9 @@ class Config:
     gpus: int | None = option(None, P.integer, "Accelerators per model replica; unset: derived "
                               "from model size and accelerator memory.")
     engine: str | None = option(
-        None, P.text, "Serving engine profile: `vllm`, `vllm-0.4`, `sglang`, `tensorrt-llm`, "
-        "`transformers`, `llama.cpp` or `mix` (unset: `mix`, the hosted-API mix whose spread "
-        "widens the range).")
+        None, P.text, "Serving engine profile: `vllm`, `vllm-async`, `vllm-0.4`, `sglang`, "
+        "`tensorrt-llm`, `transformers`, `llama.cpp` or `mix` (unset: `mix`, the hosted-API mix "
+        "whose spread widens the range).")
     power_limit_w: float | None = option(
         None, P.number, "Per-accelerator power cap in watts for capped deployments; unset: the "
         "TDP.")

@@ -75,6 +75,11 @@ SCALAR: Final = _Scalar()
 PSU_EFFICIENCY: Final = 0.94
 
 
+#: Share of inactive weights from which an MoE's expert GEMMs run at the fitted ``moe_eff``
+#: (below it the efficiency blends to dense: a continuous, monotone term).
+MOE_FULL_SPARSITY = 0.5
+
+
 def _host(e_acc: Any, e_host_dc: Any) -> Any:
     """Host energy at the wall: its own DC draw plus the supplies' loss on host and accelerators."""
     return (e_acc + e_host_dc) / PSU_EFFICIENCY - e_acc
@@ -158,8 +163,12 @@ def decode_joules(
     t_mem = (touched * 1e9 * (bytes_per_param + lowp_overhead) / coef["eta_mem"]
              + batch * context * kv_bytes / coef["eta_kv"]) / (gpus * bandwidth)
     # MoE expert GEMMs (grouped, a few tokens per expert, routing and permutation) run at a
-    # lower share of the peak than dense GEMMs: ``moe_eff``.
-    moe = xp.where(active >= total * 0.9999, 1.0, coef["moe_eff"])
+    # lower share of the peak than dense GEMMs: ``moe_eff`` once at most half the weights are
+    # active (every MoE served today: Mixtral 0.28, Qwen3-30B-A3B 0.10, DeepSeek-V3 0.06),
+    # blending linearly to dense efficiency as the model approaches dense, so that more active
+    # parameters never cost less.
+    sparsity = xp.minimum((1.0 - ratio) / MOE_FULL_SPARSITY, 1.0)
+    moe = 1.0 - (1.0 - coef["moe_eff"]) * sparsity
     t_comp = 2.0 * active * 1e9 * batch / (gpus * peak_c * coef["mfu_decode"] * moe)
     # Device time of a step: TP synchronisation, per-sequence kernels (sharded over the
     # replica's accelerators like the attention heads), weights/KV streaming, GEMMs.
