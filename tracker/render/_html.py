@@ -187,7 +187,7 @@ def _card(label: str, shown: str, key: str, value: float | int) -> str:
 def _table(title: str, table: dict[str, Totals], total: Totals) -> str:
     ordered = sorted(table.items(), key=lambda kv: (-kv[1].energy_kwh, kv[0]))
     header, rows, total_row = human_columns([t for _, t in ordered], total)
-    head = "".join(f"<th>{escape(h)}</th>" for h in [title, *header])
+    head = "".join(f"<th>{escape(h)}</th>" for h in [title, *(c.name for c in header)])
     body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in [name, *row]) + "</tr>"
                    for (name, _), row in zip(ordered, rows, strict=True))
     foot = "".join(f"<td>{escape(c)}</td>" for c in ["total", *total_row])
