@@ -25,7 +25,7 @@ from tracker import _attributes as A
 from tracker.demo._providers import run_provider_calls
 from tracker.demo._server import DemoServer
 from tracker.render import _units as U
-from tracker.render._tables import Column, render_table
+from tracker.render._tables import Column, output_width, render_table, write_wrapped
 
 __all__ = ["main", "run_calls"]
 
@@ -48,36 +48,37 @@ class _PrintHandler(logging.Handler):
         if self.raw or not isinstance(data, dict):
             self.out.write(record.getMessage() + "\n")
         else:
-            self.out.write(story_line(data) + "\n")
+            self.out.write(story_line(data, output_width(self.out)) + "\n")
 
 
 #: The story's columns: function, model, tokens, energy, carbon (78, and " *" for estimated).
 _WIDTHS = (17, 20, 13, 10, 12)
 
 
-def _story(function: str, model: str, tokens: str, energy: str, carbon: str) -> str:
+def _story(function: str, model: str, tokens: str, energy: str, carbon: str,
+           width: int | None = None) -> str:
     names = f"  {function:<{_WIDTHS[0]}} {model:<{_WIDTHS[1]}}"
     numbers = (f" {tokens:>{_WIDTHS[2]}} {energy:>{_WIDTHS[3]}} {carbon:>{_WIDTHS[4]}}")
+    if width is not None and width < 80:  # a narrow terminal: the numbers under the names
+        return f"  {function} {model}\n  {numbers}"
     if len(function) > _WIDTHS[0] or len(model) > _WIDTHS[1]:  # never cut: names on a line
         return f"  {function} {model}\n{' ' * (3 + _WIDTHS[0] + _WIDTHS[1])}{numbers}"
     return names + numbers
 
 
-def story_line(rec: dict[str, Any]) -> str:
+def story_line(rec: dict[str, Any], width: int | None = None) -> str:
     """One call as a person reads it: function, model, tokens, energy, carbon (80 columns).
 
-    A name too long for its column puts the names on a line of their own, the numbers under.
+    A name too long for its column, or a terminal narrower than 80 columns (``width``), puts the
+    names on a line of their own, the numbers under.
     """
     function = str(rec.get("function") or rec.get(A.ENERGY_FUNCTION) or "-").rsplit(".", 1)[-1]
     model = str(rec.get(A.GEN_AI_REQUEST_MODEL) or rec.get(A.GEN_AI_RESPONSE_MODEL) or "-")
     tokens = (f"{int(rec.get(A.GEN_AI_USAGE_INPUT_TOKENS) or 0):,}/"
               f"{int(rec.get(A.GEN_AI_USAGE_OUTPUT_TOKENS) or 0):,}")
     line = _story(function, model, tokens, U.energy(float(rec.get(A.ENERGY_KWH) or 0.0)),
-                  U.carbon(float(rec.get(A.ENERGY_GCO2E) or 0.0)))
+                  U.carbon(float(rec.get(A.ENERGY_GCO2E) or 0.0)), width)
     return line + (" *" if rec.get(A.ENERGY_TOKENS_ESTIMATED) else "")
-
-
-_STORY_HEADER = _story("function", "model", "tokens in/out", "energy", "carbon")
 
 
 def run_calls(openai_base_url: str | None, anthropic_base_url: str | None,
@@ -227,7 +228,8 @@ def _summary(ledger: Path, out: TextIO) -> int:
     render_table([Column("model", min_width=16), Column("provider", priority=4), *columns],
                  body, out=out, total=[U.TOTAL_LABEL, "", *total_row[:2],
                                        f"{sum(cached.values()):,}", *total_row[2:]])
-    out.write("\nwhere each provider's calls were priced (the model registry's deployments):\n")
+    write_wrapped("\nwhere each provider's calls were priced (the model registry's "
+                  "deployments):", out)
     render_table([Column("provider"), Column("region"), Column("hardware"),
                   Column("engine", priority=2), Column("grid gCO2e/kWh", "r")],
                  [[p, *w] for p in sorted(where) for w in sorted(where[p])], out=out)
@@ -268,20 +270,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not args.quiet:
                 requests_logger.addHandler(handler)
                 requests_logger.setLevel(logging.INFO)
-                out.write(f"demo server on {server.url}; each call as it is recorded:\n")
+                write_wrapped(f"demo server on {server.url}; each call as it is recorded:", out)
                 if not args.json:
-                    out.write(_STORY_HEADER + "\n")
+                    narrow = (output_width(out) or 80) < 80
+                    out.write(_story("function", "model", "tokens in/out", "energy", "carbon",
+                                     60 if narrow else None) + "\n")
                     out.write("  (* tokens estimated: the response reported none)\n")
             if not run_calls(server.openai_base_url, server.anthropic_base_url):
-                out.write("neither openai nor anthropic is installed "
-                          "(pip install 'llm-energy-tracker[openai,anthropic]'); "
-                          "recording the same calls with tracker.record_usage() instead\n")
+                write_wrapped("neither openai nor anthropic is installed (pip install "
+                              "'.[openai,anthropic]' in a checkout); recording the same calls "
+                              "with tracker.record_usage() instead", out)
                 record_without_clients()
             run_provider_calls(server)
             config.shutdown()
         count = _summary(ledger, out)
         where = "a temporary file, removed" if tmp is not None else str(ledger)
-        out.write(f"\n{count} calls recorded; ledger: {where}\n")
+        write_wrapped(f"\n{count} calls recorded; ledger: {where}", out)
         return 0 if count else 1
     finally:
         instrumentation.uninstrument(*(set(instrumentation.instrumented()) - already))
