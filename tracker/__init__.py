@@ -62,6 +62,9 @@ _SOURCES: dict[str, str] = {
     **dict.fromkeys(("best_window", "carbon_aware"), "reduce._timing"),
 }
 
+#: Public submodules reachable as attributes after a plain ``import tracker``.
+_SUBMODULES = ("testing", "integration", "grid")
+
 __all__ = [
     "Budget",
     "BudgetExceeded",
@@ -111,6 +114,10 @@ def __getattr__(name: str) -> Any:
 
         globals()[name] = VERSION
         return VERSION
+    if name in _SUBMODULES:  # `import tracker` then `tracker.testing.capture()`
+        module = importlib.import_module(f"tracker.{name}")
+        globals()[name] = module
+        return module
     source = _SOURCES.get(name)
     if source is None:
         raise AttributeError(f"module 'tracker' has no attribute {name!r}")

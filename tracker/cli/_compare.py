@@ -117,7 +117,7 @@ def print_comparison(result: Comparison, out: TextIO | None = None) -> None:
             _with_range(U.MONEY, m_unit, r.usd, r.usd_min, r.usd_max),
             _with_range(U.WATER, w_unit, r.water_l, r.water_l_min, r.water_l_max),
         ])
-    columns = [Column("alternative", min_width=16), Column("changes", priority=5),
+    columns = [Column("alternative", min_width=16, wrap=True), Column("changes", priority=5),
                Column("vs baseline", "r"),
                Column(f"carbon {c_unit[1]} (range)", "r"),
                Column(f"energy {e_unit[1]} (range)", "r", priority=2),

@@ -236,14 +236,18 @@ def _summary(ledger: Path, out: TextIO) -> int:
     return len(lines)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``llm-energy demo``; returns the process exit code."""
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="llm-energy demo", description=__doc__.splitlines()[0])
     parser.add_argument("--ledger", help="write the ledger here (default: a temporary directory)")
     parser.add_argument("--quiet", action="store_true", help="print only the summary table")
     parser.add_argument("--json", action="store_true",
                         help="print each call's raw per-request record (JSON) instead of a line")
-    args = parser.parse_args(list(argv) if argv is not None else None)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``llm-energy demo``; returns the process exit code."""
+    args = _parser().parse_args(list(argv) if argv is not None else None)
 
     import tracker.setup._configure as config
     from tracker.instrumentation import _registry as instrumentation

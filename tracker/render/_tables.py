@@ -50,7 +50,8 @@ class Column:
     short, the highest number is dropped first (the first column never is). ``min_width``: the
     narrowest a text column wraps to before columns are dropped. ``max_lines``: a text cell wraps
     to at most this many lines, the last ending in ``…`` after a whole word (never after a digit);
-    the full text is in ``--json`` and in piped output.
+    the full text is in ``--json`` and in piped output. ``wrap``: a priority-1 text column that
+    wraps before any column is dropped (text columns of priority 2 and above always do).
     """
 
     name: str
@@ -59,6 +60,7 @@ class Column:
     priority: int = 1
     min_width: int = 12
     max_lines: int | None = None
+    wrap: bool = False
 
     @property
     def is_numeric(self) -> bool:
@@ -184,7 +186,8 @@ def _fit(columns: list[Column], body: list[list[str]],
         budget = width - GAP * (len(kept) - 1)
         if sum(natural) <= budget:
             return kept, natural
-        soft = [n if c.priority <= 1 else m for c, n, m in zip(shown, natural, least, strict=True)]
+        soft = [n if c.priority <= 1 and not c.wrap else m
+                for c, n, m in zip(shown, natural, least, strict=True)]
         if sum(soft) <= budget:
             return kept, _shrink(shown, natural, soft, budget)
         droppable = [i for i in kept[1:] if columns[i].priority > 1]

@@ -3,13 +3,13 @@
 The rules (docs/cli.md, "Units"):
 
 - Every quantity is a number, a space, then its unit with an SI prefix: ``4.75 mWh``,
-  ``0.155 gCO2e``, ``51.5 µ$``, ``12 mL``. Money follows the same rule (``µ$`` is a millionth of a
+  ``155 mgCO2e``, ``51.5 µ$``, ``12 mL``. Money follows the same rule (``µ$`` is a millionth of a
   dollar, ``m$`` a thousandth: one LLM call often costs a few µ$); there is no ``¢`` and no
   ``USD`` suffix in what a person reads. Emissions are always written ``gCO2e`` (``mgCO2e``,
   ``kgCO2e``, ``tCO2e``), with no space inside.
 - Three significant digits, never exponent notation, never three zeros after the point: the
   prefix changes instead. Digits left of the point are never dropped (``12,345``). The prefix is
-  the largest in which the value reads at least 0.1.
+  the largest in which the value reads at least 1 (engineering style: ``155 mgCO2e``, ``121 k$``).
 - A column (or a chart, or a value with its range) uses one unit for all its values, chosen from
   its largest value (`Scale.for_values`), so the rows compare at a glance; a value too small to
   show in it reads ``< 0.001``.
@@ -44,13 +44,13 @@ class Scale:
     units: tuple[tuple[float, str], ...]
 
     def unit_for(self, value: float) -> tuple[float, str]:
-        """The largest unit in which ``|value|`` reads at least 0.1 (``0.29 Wh``, ``4.75 mWh``)."""
+        """The largest unit in which ``|value|`` reads at least 1 (``290 mWh``, ``4.75 Wh``)."""
         size = abs(value)
         chosen = self.units[0]
         if not math.isfinite(size) or size == 0:
             return self._base()
         for factor, suffix in self.units:
-            if size * factor >= 0.1 - 1e-15:
+            if size * factor >= 1 - 1e-12:
                 chosen = (factor, suffix)
         return chosen
 
@@ -75,7 +75,7 @@ class Scale:
         return f"{self.cell(value, (factor, suffix))} {suffix}"
 
     def span(self, central: float, low: float, high: float) -> str:
-        """A value with its range, in one unit: ``0.155 gCO2e (0.0324-0.771)``."""
+        """A value with its range, in one unit: ``155 mgCO2e (32.4-771)``."""
         unit = self.for_values((central, low, high))
         text = self.format(central, unit)
         if low == high:
@@ -131,7 +131,7 @@ def water(litres: float, unit: tuple[float, str] | None = None) -> str:
 
 
 def money(usd: float, unit: tuple[float, str] | None = None) -> str:
-    """Money given in USD: ``1,235 $``, ``0.25 $``, ``2.46 m$``, ``51.5 µ$``."""
+    """Money given in USD: ``1.23 k$``, ``250 m$``, ``2.46 m$``, ``51.5 µ$``."""
     return MONEY.format(usd, unit)
 
 
