@@ -218,14 +218,17 @@ def _summary(ledger: Path, out: TextIO) -> int:
              U.number(float(rec.get(A.ENERGY_GRID_GCO2E_PER_KWH) or 0.0))))
     ordered = sorted(rows.items(), key=lambda kv: (kv[0][1], kv[0][0]))
     columns, cells, total_row = human_columns([t for _, t in ordered], total)
-    cache_column = Column("cached tok", "r", priority=5)
-    columns.insert(2, cache_column)
+    # The tokens explain the rows (cached tokens cost less), so they stay longer than cost and
+    # water; the provider is in the table under this one.
+    columns.insert(2, Column("cached tok", "r"))
+    columns = [Column(c.name, "r", priority=2) if "tok" in c.name else c for c in columns]
     body = []
     for ((model, provider), _), c in zip(ordered, cells, strict=True):
         body.append([model, provider, *c[:2], f"{cached[(model, provider)]:,}", *c[2:]])
     out.write("\n")
     out.flush()
-    render_table([Column("model", min_width=16), Column("provider", priority=4), *columns],
+    render_table([Column("model", min_width=16, wrap=True), Column("provider", priority=6),
+                  *columns],
                  body, out=out, total=[U.TOTAL_LABEL, "", *total_row[:2],
                                        f"{sum(cached.values()):,}", *total_row[2:]])
     write_wrapped("\nwhere each provider's calls were priced (the model registry's "
