@@ -207,3 +207,19 @@ def test_malformed_stream_chunks_pass_through(configured: Any, is_async: bool) -
     assert len(spans) == 1
     assert spans[0].attributes["energy.tokens_estimated"] is True
     assert spans[0].attributes["gen_ai.usage.output_tokens"] == len(chunks)
+
+
+def test_a_corrupt_registry_file_keeps_the_other_settings(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lazy default drops only the bad file: TRACKER_LEDGER="" still keeps the ledger off
+    (no ledger appears in the working directory, the repository's in a test run)."""
+    corrupt = tmp_path / "models.toml"
+    corrupt.write_text("[[models]\nname = ")
+    monkeypatch.chdir(tmp_path)
+    tracker.reset()
+    monkeypatch.setenv("TRACKER_REGISTRY_FILE", str(corrupt))
+    monkeypatch.setenv("TRACKER_PUE", "1.3")
+    assert tracked() is SENTINEL
+    assert tracker.get_config().ledger in (None, "", False)
+    assert tracker.get_config().pue == 1.3
+    assert not (tmp_path / "llm-energy-ledger.jsonl").exists()

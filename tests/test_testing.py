@@ -48,3 +48,17 @@ def test_capture_leaves_instrumentation_made_before_it() -> None:
         assert "openai" in instrumented()
     finally:
         tracker.uninstrument("openai")
+
+
+def test_capture_is_reachable_after_a_plain_import_tracker() -> None:
+    """As the README writes it: ``import tracker`` then ``tracker.testing.capture()``."""
+    import subprocess
+    import sys
+
+    code = ("import tracker\nwith tracker.testing.capture() as emitted:\n"
+            "    tracker.record_usage('gpt-4o-mini', 10, 20)\n"
+            "assert len(emitted.calls) == 1\nprint(tracker.integration.__name__)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "tracker.integration"

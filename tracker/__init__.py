@@ -22,7 +22,7 @@ if TYPE_CHECKING:
         UnknownRegionError,
     )
     from tracker.instrumentation._registry import instrument, uninstrument
-    from tracker.model._estimate import CallPricer, Estimate, estimate
+    from tracker.model._estimate import CallPricer, Estimate
     from tracker.model._registry import get_registry, load_registry_file, register
     from tracker.model._specs import HardwareSpec, ModelSpec, RegionSpec
     from tracker.model._training import TrainingEstimate, estimate_training
@@ -35,13 +35,15 @@ if TYPE_CHECKING:
     from tracker.reduce._timing import best_window, carbon_aware
     from tracker.reduce._track import track_energy
     from tracker.setup._configure import Config, configure, get_config, reset, shutdown
+    from tracker.setup._estimate import estimate
 
 
 #: public name -> the module that defines it
 _SOURCES: dict[str, str] = {
     **dict.fromkeys(("Config", "configure", "get_config", "reset", "shutdown"),
                     "setup._configure"),
-    **dict.fromkeys(("CallPricer", "Estimate", "estimate"), "model._estimate"),
+    **dict.fromkeys(("CallPricer", "Estimate"), "model._estimate"),
+    "estimate": "setup._estimate",
     **dict.fromkeys(("BudgetExceeded", "ConfigError", "IntegrationNotAvailable", "TrackerError",
                      "UnknownHardwareError", "UnknownModelError", "UnknownRegionError"),
                     "exceptions"),
@@ -59,6 +61,9 @@ _SOURCES: dict[str, str] = {
     "compare": "reduce._compare",
     **dict.fromkeys(("best_window", "carbon_aware"), "reduce._timing"),
 }
+
+#: Public submodules reachable as attributes after a plain ``import tracker``.
+_SUBMODULES = ("testing", "integration", "grid")
 
 __all__ = [
     "Budget",
@@ -109,6 +114,10 @@ def __getattr__(name: str) -> Any:
 
         globals()[name] = VERSION
         return VERSION
+    if name in _SUBMODULES:  # `import tracker` then `tracker.testing.capture()`
+        module = importlib.import_module(f"tracker.{name}")
+        globals()[name] = module
+        return module
     source = _SOURCES.get(name)
     if source is None:
         raise AttributeError(f"module 'tracker' has no attribute {name!r}")

@@ -2,11 +2,13 @@
 
 - ``docs/configuration.md``: the option table of `tracker.config._options` (`options_markdown()`:
   name, environment variable, default, meaning), under a short introduction.
+- ``docs/cli.md``: every command's options, from its argparse parser, with one example each
+  (`benchmarks.builders.cli_page`).
 - ``docs/telemetry.md``: every attribute, metric, unit and event name defined in
   `tracker/_attributes.py` (the one module that defines them), grouped by the module's
   section comments, with each name's ``#:`` comment as its description.
 
-Run ``python -m benchmarks.builders.gen_docs`` to rewrite both pages, ``--check`` to exit 1
+Run ``python -m benchmarks.builders.gen_docs`` to rewrite the pages, ``--check`` to exit 1
 when a committed page differs from what the code generates. ``mkdocs.yml`` names this file as
 a hook, so ``mkdocs build`` regenerates the pages before every build.
 """
@@ -94,7 +96,15 @@ def configuration_page() -> str:
     ])
 
 
-PAGES = {"configuration.md": configuration_page, "telemetry.md": telemetry_page}
+def cli_page() -> str:
+    """The command-line reference page, from the argparse parsers (`cli_page`)."""
+    from benchmarks.builders.cli_page import cli_page as build
+
+    return build(GENERATED)
+
+
+PAGES = {"configuration.md": configuration_page, "telemetry.md": telemetry_page,
+         "cli.md": cli_page}
 
 
 def generate(check: bool = False) -> list[str]:

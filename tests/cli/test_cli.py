@@ -44,10 +44,10 @@ def test_estimate_table_is_the_same_estimate(capsys: pytest.CaptureFixture[str])
     e = tracker.estimate(model="kimi-k2", output_tokens=1_000_000, hardware="h100",
                          precision="bf16", method="flops", pue=1.2, carbon_intensity=243,
                          price_usd_per_kwh=0.152)
-    # Human units: 0.016186 kWh reads 16.2 Wh, 3.933 gCO2e reads 3.93 g CO2e, 0.00246 USD 0.246¢.
+    # Human units: 0.016186 kWh reads 16.2 Wh, 3.933 gCO2e reads 3.93 gCO2e, 0.00246 USD 2.46 m$.
     assert "16.2 Wh" in text and U.energy(e.energy_kwh) == "16.2 Wh"
-    assert "3.93 g CO2e" in text and U.carbon(e.gco2e) == "3.93 g CO2e"
-    assert "0.246¢" in text and U.money(e.usd) == "0.246¢"
+    assert "3.93 gCO2e" in text and U.carbon(e.gco2e) == "3.93 gCO2e"
+    assert "2.46 m$" in text and U.money(e.usd) == "2.46 m$"
     assert "243 gCO2e/kWh (user)" in text
     assert_readable(text)
 
@@ -63,7 +63,8 @@ def test_python_dash_m_runs_the_same_cli() -> None:
 def test_bad_input_exits_2_naming_the_field(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["estimate", "--model", "kimi-k2", "--output-tokens", "10", "--pue", "0.5"]) == 2
     assert "pue" in capsys.readouterr().err
-    assert main(["estimate", "--model", "kimi-k2", "--hardware", "h10"]) == 2
+    assert main(["estimate", "--model", "kimi-k2", "--output-tokens", "10", "--hardware", "h10"]
+                ) == 2
     assert "h100" in capsys.readouterr().err
 
 
@@ -97,20 +98,21 @@ def test_estimate_card_reads_in_human_units(capsys: pytest.CaptureFixture[str], 
 
 
 @pytest.mark.parametrize(("argv", "field"), [
-    (["--output-tokens", "9" * 40], "output_tokens"),
-    (["--input-tokens", str(2**200)], "input_tokens"),
+    (["--output-tokens", "9" * 40], "--output-tokens"),
+    (["--input-tokens", str(2**200)], "--input-tokens"),
     (["--gpus", "100000000000"], "gpus"),
     (["--batch-size", "1e308"], "batch_size"),
     (["--batch-size", "inf"], "batch_size"),
     (["--batch-size", "nan"], "batch_size"),
     (["--pue", "1e400"], "pue"),
-    (["--output-tokens", "-5"], "output_tokens"),
+    (["--output-tokens", "-5"], "--output-tokens"),
     (["--output-tokens", "1e400"], "--output-tokens"),
     (["--output-tokens", "9" * 5000], "--output-tokens"),
 ])
 def test_estimate_bad_numbers_exit_2_naming_the_field(capsys: pytest.CaptureFixture[str],
                                                       argv: list[str], field: str) -> None:
-    assert main(["estimate", "--model", "kimi-k2", *argv]) == 2
+    tokens = [] if any(a.endswith("-tokens") for a in argv) else ["--output-tokens", "10"]
+    assert main(["estimate", "--model", "kimi-k2", *tokens, *argv]) == 2
     captured = capsys.readouterr()
     assert field in captured.err
     assert "Traceback" not in captured.err and "inf kWh" not in captured.out

@@ -171,8 +171,8 @@ def test_table_lists_groups_and_total(tmp_path: Path, records: list[dict[str, An
     assert main([str(write(tmp_path / "l.jsonl", records)), "--by", "provider"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].split()[:3] == ["provider", "calls", "input"]
-    assert {line.split()[0] for line in out[1:]} == {*PROVIDERS, "TOTAL"}
-    total = next(line for line in out if line.startswith("TOTAL")).split()
+    assert {line.split()[0] for line in out[1:]} == {*PROVIDERS, "total"}
+    total = next(line for line in out if line.startswith("total")).split()
     assert total[1] == f"{len(records):,}"
 
 

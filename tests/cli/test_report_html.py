@@ -191,3 +191,53 @@ def test_chromium_renders_it_offline_without_errors(month: tuple[Path, Path], tm
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 50_000
     assert pdf[:5] == b"%PDF-" and pdf.count(b"/Type /Page") >= 2
     print(f"screenshot: {shot}")
+
+
+#: Every element that shows text, and whether it lies inside the viewport (or, for SVG text,
+#: inside its chart) or spills out; tables scroll inside their own box and are left out.
+_OUTSIDE = """
+const width = window.innerWidth, bad = [];
+for (const e of document.querySelectorAll('h1,h2,h3,p,li,dt,dd,figure svg text,footer')) {
+  if (e.closest('.scroll') || !e.textContent.trim()) continue;
+  const r = e.getBoundingClientRect();
+  const box = e.closest('svg') ? e.closest('svg').getBoundingClientRect() : {left: 0, right: width};
+  if (r.left < box.left - 1 || r.right > box.right + 1 || r.right > width + 1)
+    bad.push([e.tagName, e.textContent.slice(0, 60), r.left, r.right, box.left, box.right]);
+}
+return [bad, document.documentElement.scrollWidth, width];
+"""
+
+
+@pytest.mark.parametrize("width", [1400, 390])
+def test_no_text_outside_the_viewport(width: int, tmp_path: Path) -> None:
+    """At a desktop and a phone width: labels inside their charts, the page never wider."""
+    ledger = make_ledger(tmp_path / "ledger.jsonl", 600, 20)
+    with ledger.open("a") as f:  # names longer than a chart's width, and markup-like ones
+        for name in ("us.meta.llama3-1-405b-instruct-v1:0-with-a-very-long-deployment-suffix-2025",
+                     "summarise_with_claude_and_then_translate_the_summary_into_french_please",
+                     "<b>[/bold]</b>"):
+            line = json.loads(ledger.read_text().splitlines()[0])
+            line["gen_ai.request.model"] = line["function"] = name
+            f.write(json.dumps(line) + "\n")
+    page = tmp_path / "report.html"
+    assert main([str(ledger), "--html", str(page)]) == 0
+    html = page.read_text(encoding="utf-8")
+    assert "&lt;b&gt;[/bold]&lt;/b&gt;" in html and "<b>[/bold]" not in html
+    assert "Against the previous period" in html and "range " in html
+    with tempfile.TemporaryDirectory() as profile:
+        driver = _driver(profile)
+        try:
+            driver.set_window_size(width, 1000)
+            driver.get(page.resolve().as_uri())
+            inner = driver.execute_script("return window.innerWidth")
+            if inner != width:  # the window has borders: size the viewport itself
+                driver.set_window_size(2 * width - inner, 1000)
+            bad, scroll_width, viewport = driver.execute_script(_OUTSIDE)
+            titles = driver.execute_script(
+                "return [...document.querySelectorAll('svg text.label title')]"
+                ".map(t => t.textContent)")
+        finally:
+            driver.quit()
+    assert bad == [], bad
+    assert scroll_width <= viewport, (scroll_width, viewport)
+    assert any(t.startswith("us.meta.llama3-1-405b-instruct") for t in titles)  # whole on hover

@@ -16,9 +16,10 @@ from tracker.demo import _run as demo
 from tracker.demo._server import DEMO_REPLY
 from tracker.render import _units as U
 
-#: A story line: indented function, provider, model, operation, tokens, energy, carbon.
-STORY = re.compile(r"^  \S+ +\S+ +\S+ +\S+ +[\d,]+ in +[\d,]+ out +[\d.,]+ \S*Wh "
-                   r"+[\d.,]+ \S*g CO2e")
+#: A story line: indented function, model, tokens in/out, energy, carbon (the names may be on
+#: the line before, when too long for their columns).
+STORY = re.compile(r"^  \S+ +\S+\n? +[\d,]+/[\d,]+ +[\d.,]+ \S*Wh +[\d.,]+ \S*gCO2e",
+                   re.MULTILINE)
 
 
 def test_demo_main_runs_offline(tmp_path: Path, capsys: pytest.CaptureFixture[str],
@@ -30,13 +31,15 @@ def test_demo_main_runs_offline(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert demo.main(["--ledger", str(ledger)]) == 0
     out = capsys.readouterr().out
     records = [json.loads(line) for line in ledger.read_text().splitlines()]
-    story = [line for line in out.splitlines() if STORY.match(line)]
+    story = [m.group(0) for m in STORY.finditer(out)]
     assert len(story) == len(records) >= 8
+    assert all(len(line) <= 80 for line in out.split("\n\n")[0].splitlines()), out
     for line, rec in zip(story, records, strict=True):  # the ledger is written in call order
         fields = line.split()
         assert fields[0] == rec["function"].rsplit(".", 1)[-1]
-        assert fields[1:3] == [rec["gen_ai.provider.name"], rec["gen_ai.request.model"]]
-        assert f"{rec['gen_ai.usage.input_tokens']} in" in line
+        assert fields[1] == rec["gen_ai.request.model"]
+        assert (f"{rec['gen_ai.usage.input_tokens']}/{rec['gen_ai.usage.output_tokens']}"
+                in line)
         assert U.energy(rec["energy.kwh"]) in line and U.carbon(rec["energy.gco2e"]) in line
     assert_readable(out.replace(demo.DUMMY_KEY, ""))
     providers = {r["gen_ai.provider.name"] for r in records}
@@ -47,7 +50,10 @@ def test_demo_main_runs_offline(tmp_path: Path, capsys: pytest.CaptureFixture[st
     functions = {r["function"].rsplit(".", 1)[-1] for r in records}
     assert {"answer_question", "stream_answer", "summarise_with_claude",
             "concurrent_batch"} <= functions
-    assert "total" in out
+    assert "total" in out and "cached tok" in out
+    assert "where each provider's calls were priced" in out
+    assert re.search(r"^openai +azure:eastus +h100 ", out, re.MULTILINE)
+    assert re.search(r"^gcp.gemini +gcp:us-central1 +tpu-v6e ", out, re.MULTILINE)
     assert DEMO_REPLY not in ledger.read_text() and demo.DUMMY_KEY not in out
 
 

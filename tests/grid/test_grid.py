@@ -36,6 +36,7 @@ from tracker.grid._providers import (
 )
 from tracker.grid._refresher import GridRefresher, configure_grid
 from tracker.model._registry import get_registry
+from tracker.render import _units as U
 
 TOKEN = "canary-TOKEN-7f3a9c1e5d"
 HANG = "hang"
@@ -510,7 +511,8 @@ def test_cli_country_code_maps_to_itself_and_failure_exits_1(
     code = grid_cli.main(["FR", "--provider", "electricitymaps", "--api-url", api.url])
     out = capsys.readouterr().out
     assert code == 1 and api.hits[-1][1] == {"zone": ["FR"]}
-    assert "HTTP 401" in out and f"{get_registry().region('FR').gco2e_per_kwh:g}" in out
+    figure = U.number(get_registry().region("FR").gco2e_per_kwh)
+    assert "HTTP 401" in out and f"{figure} gCO2e" in out
     assert TOKEN not in out
 
 

@@ -179,7 +179,7 @@ def test_cli_table_and_json(capsys: pytest.CaptureFixture[str]) -> None:
             "--tokens", "300000000000", "--hardware", "v100", "--pue", "1.1"]
     assert cli_main(argv) == 0
     table = capsys.readouterr().out
-    assert "MWh" in table and "embodied" in table and "estimate" in table
+    assert "GWh" in table and "embodied" in table and "estimate" in table
     assert cli_main([*argv, "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     direct = estimate_training(ModelSpec(name="gpt-3", total_params_b=175), 300_000_000_000,
@@ -223,3 +223,9 @@ def test_cli_token_count_that_is_not_one_exits_2(written: str,
     """A count that is not a whole number is refused by the argument parser, naming --tokens."""
     assert cli_main(["estimate-training", "--model", "llama-3.1-8b", "--tokens", written]) == 2
     assert "--tokens" in capsys.readouterr().err
+
+
+def test_cli_unknown_model_suggests_params_b(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main(["estimate-training", "--model", "my-model", "--tokens", "1T"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown model 'my-model'" in err and "--params-b" in err

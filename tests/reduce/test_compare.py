@@ -284,10 +284,10 @@ def test_cli_ledger(demo_ledger: Path, capsys: pytest.CaptureFixture[str]) -> No
 
 
 @pytest.mark.parametrize(("args", "field"), [
-    (["--model", "kimi-k2", "--regions", "mars-1"], "region"),
+    (["--model", "kimi-k2", "--output-tokens", "5", "--regions", "mars-1"], "region"),
     (["--output-tokens", "5"], "model"),
     (["--model", "kimi-k2", "--ledger", "x.jsonl"], "ledger"),
-    (["--model", "kimi-k2", "--precisions", "fp7"], "precision"),
+    (["--model", "kimi-k2", "--output-tokens", "5", "--precisions", "fp7"], "precision"),
 ])
 def test_cli_bad_input_exits_2_naming_the_field(capsys: pytest.CaptureFixture[str],
                                                 args: list[str], field: str) -> None:

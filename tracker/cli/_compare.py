@@ -18,10 +18,11 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from tracker.cli._args import token_count
 from tracker.exceptions import ConfigError
 from tracker.reduce._compare import Comparison, Row, compare
 from tracker.render import _units as U
-from tracker.render._tables import render_table
+from tracker.render._tables import Column, render_table
 
 __all__ = ["main", "print_comparison"]
 
@@ -37,9 +38,10 @@ def _parser() -> argparse.ArgumentParser:
                     "or models; rows sorted by carbon, lowest first.")
     w = p.add_argument_group("workload (one request shape, or --ledger)")
     w.add_argument("--model", help="registry name or alias")
-    w.add_argument("--output-tokens", type=int, default=0)
-    w.add_argument("--input-tokens", type=int, default=0)
-    w.add_argument("--count", type=int, default=1, help="calls of this shape (default 1)")
+    w.add_argument("--output-tokens", type=token_count,
+                   help="generated tokens per call: 1000, 1e6, 300k (this or --input-tokens)")
+    w.add_argument("--input-tokens", type=token_count, help="prompt tokens per call")
+    w.add_argument("--count", type=token_count, default=1, help="calls of this shape (default 1)")
     w.add_argument("--region", help="the baseline's region (default world)")
     w.add_argument("--hardware", help="the baseline's accelerator (default h100)")
     w.add_argument("--precision", help="the baseline's precision (default: the model's)")
@@ -66,8 +68,11 @@ def _workload(args: argparse.Namespace) -> Any:
         return Path(args.ledger)
     if not args.model:
         raise ConfigError("model", "required (or --ledger FILE)")
-    work: dict[str, Any] = {"model": args.model, "output_tokens": args.output_tokens,
-                            "input_tokens": args.input_tokens, "count": args.count}
+    if args.output_tokens is None and args.input_tokens is None:
+        raise ConfigError("output_tokens", "--output-tokens (or --input-tokens) is required "
+                          "with --model")
+    work: dict[str, Any] = {"model": args.model, "output_tokens": args.output_tokens or 0,
+                            "input_tokens": args.input_tokens or 0, "count": args.count}
     for key in ("region", "hardware", "precision", "method"):
         if getattr(args, key) is not None:
             work[key] = getattr(args, key)
@@ -76,12 +81,12 @@ def _workload(args: argparse.Namespace) -> Any:
     return work
 
 
-def _with_range(fmt: Any, unit: tuple[float, str], central: float, low: float,
+def _with_range(scale: U.Scale, unit: tuple[float, str], central: float, low: float,
                 high: float) -> str:
-    text = str(fmt(central, unit))
+    text = scale.cell(central, unit)
     if low == high:
         return text
-    return f"{text} ({U.number(low * unit[0])}-{U.number(high * unit[0])})"
+    return f"{text} ({scale.cell(low, unit)}-{scale.cell(high, unit)})"
 
 
 def _saving(row: Row) -> str:
@@ -92,7 +97,10 @@ def _saving(row: Row) -> str:
 
 
 def print_comparison(result: Comparison, out: TextIO | None = None) -> None:
-    """The comparison as a table: human units, one unit per column, ranges in brackets."""
+    """The comparison as a table: human units, one unit per column, ranges in brackets.
+
+    On a narrow terminal the columns go in this order: changes, water, cost, energy.
+    """
     stream = out if out is not None else sys.stdout
     rows = result.rows
     e_unit = U.ENERGY.for_values(r.energy_kwh for r in rows)
@@ -103,16 +111,20 @@ def print_comparison(result: Comparison, out: TextIO | None = None) -> None:
     for r in rows:
         name = r.alternative if r.like_for_like else f"{r.alternative} *"
         body.append([
-            name, r.kind,
-            _with_range(U.energy, e_unit, r.energy_kwh, r.energy_kwh_min, r.energy_kwh_max),
-            _with_range(U.carbon, c_unit, r.gco2e, r.gco2e_min, r.gco2e_max),
-            _with_range(U.money, m_unit, r.usd, r.usd_min, r.usd_max),
-            _with_range(U.water, w_unit, r.water_l, r.water_l_min, r.water_l_max),
-            _saving(r),
+            name, r.kind, _saving(r),
+            _with_range(U.CARBON, c_unit, r.gco2e, r.gco2e_min, r.gco2e_max),
+            _with_range(U.ENERGY, e_unit, r.energy_kwh, r.energy_kwh_min, r.energy_kwh_max),
+            _with_range(U.MONEY, m_unit, r.usd, r.usd_min, r.usd_max),
+            _with_range(U.WATER, w_unit, r.water_l, r.water_l_min, r.water_l_max),
         ])
-    render_table(["alternative", "changes", "energy (range)", "carbon (range)", "cost (range)",
-                  "water (range)", "carbon vs baseline"], body, align="llrrrrr",
-                 title=f"{result.workload}: sorted by carbon, lowest first", out=stream)
+    columns = [Column("alternative", min_width=16, wrap=True), Column("changes", priority=5),
+               Column("vs baseline", "r"),
+               Column(f"carbon {c_unit[1]} (range)", "r"),
+               Column(f"energy {e_unit[1]} (range)", "r", priority=2),
+               Column(f"cost {m_unit[1]} (range)", "r", priority=3),
+               Column(f"water {w_unit[1]} (range)", "r", priority=4)]
+    render_table(columns, body, title=f"{result.workload}: sorted by carbon, lowest first",
+                 out=stream)
     notes = sorted({r.note for r in rows if not r.like_for_like})
     for note in notes:
         stream.write(f"* {note}\n")

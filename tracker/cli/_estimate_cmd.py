@@ -1,7 +1,9 @@
 """`llm-energy estimate`: one request's energy, carbon, cost and water, as a card or JSON.
 
-The card shows human units (``16.2 Wh``, ``3.93 g CO2e``, ``0.246¢``); ``--json`` prints the
-`Estimate` in base units (kWh, gCO2e, USD, L). Bad input exits 2 with the field named.
+The card shows human units (``16.2 Wh``, ``3.93 gCO2e``, ``2.46 m$``); ``--json`` prints the
+`Estimate` in base units (kWh, gCO2e, USD, L). Bad input exits 2 with the field named; so does
+a call with neither ``--output-tokens`` nor ``--input-tokens`` (an estimate of nothing is a
+mistake, not 0 kWh).
 """
 
 from __future__ import annotations
@@ -12,58 +14,63 @@ import math
 import sys
 from typing import TextIO
 
+from tracker.cli._args import token_count
 from tracker.exceptions import ConfigError
 from tracker.model._estimate import Estimate, estimate
 from tracker.render import _units as U
+from tracker.render._tables import Column, render_table, write_wrapped
 
 __all__ = ["main", "print_card"]
 
 
-def _factor(value: float) -> str:
-    return U.number(value, 4)
-
-
-def _range(low: str, high: str) -> str:
-    return f"range {low} - {high}" if low != high else "no range (a single figure)"
+def _range(scale: U.Scale, low: float, high: float, unit: tuple[float, str]) -> str:
+    if low == high:
+        return "no range (a single figure)"
+    return f"range {scale.format(low, unit)} - {scale.format(high, unit)}"
 
 
 def print_card(e: Estimate, out: TextIO | None = None) -> None:
-    """The estimate as a person reads it: one unit per quantity, ranges in the same unit."""
+    """The estimate as a person reads it: one unit per quantity, ranges in the same unit.
+
+    The card is a table without a header (`render_table`): it fits the terminal's width, the
+    notes wrapping first.
+    """
     stream = out if out is not None else sys.stdout
-    e_unit = U.ENERGY.unit_for(e.energy_kwh)
-    c_unit = U.CARBON.unit_for(e.gco2e)
+    e_unit = U.ENERGY.for_values((e.energy_kwh, e.energy_kwh_max))
+    c_unit = U.CARBON.for_values((e.gco2e, e.gco2e_max))
     rows = [
-        ("energy", U.energy(e.energy_kwh, e_unit),
-         _range(U.energy(e.energy_kwh_min, e_unit), U.energy(e.energy_kwh_max, e_unit))),
-        ("accelerators", U.energy(e.accelerator_kwh, e_unit), "before host overhead and PUE"),
-        ("carbon", U.carbon(e.gco2e, c_unit),
-         _range(U.carbon(e.gco2e_min, c_unit), U.carbon(e.gco2e_max, c_unit))),
+        ["energy", U.energy(e.energy_kwh, e_unit),
+         _range(U.ENERGY, e.energy_kwh_min, e.energy_kwh_max, e_unit)],
+        ["accelerators", U.energy(e.accelerator_kwh, e_unit), "before host overhead and PUE"],
+        ["carbon", U.carbon(e.gco2e, c_unit),
+         _range(U.CARBON, e.gco2e_min, e.gco2e_max, c_unit)],
     ]
     if e.embodied_gco2e > 0:
-        rows.append(("embodied", U.carbon(e.embodied_gco2e),
-                     "hardware manufacturing, amortised (not in carbon)"))
-    rows += [("cost", U.money(e.usd), "electricity only"),
-             ("water", U.water(e.water_l), "on-site cooling")]
+        rows.append(["embodied", U.carbon(e.embodied_gco2e),
+                     "hardware manufacturing, amortised (not in carbon)"])
+    rows += [["cost", U.money(e.usd), "electricity only"],
+             ["water", U.water(e.water_l), "on-site cooling"]]
     known = "" if e.model_known else " (not in the registry: fallback)"
     est = ", parameters estimated" if e.params_estimated else ""
-    width = 14
-    lines = [f"{e.model}{known}{est}: {e.input_tokens:,} input + {e.output_tokens:,} output tokens",
-             f"method {e.method}", ""]
-    value_width = max(len(v) for _, v, _ in rows) + 3
-    lines += [f"  {label:<{width}}{value:<{value_width}}{note}" for label, value, note in rows]
+    cached = f" ({e.cached_input_tokens:,} cached)" if getattr(e, "cached_input_tokens", 0) else ""
+    write_wrapped(f"{e.model}{known}{est}: {e.input_tokens:,} input{cached} + "
+                  f"{e.output_tokens:,} output tokens\nmethod {e.method}\n", stream, indent="  ")
+    card = [Column("", min_width=12), Column("", "r"), Column("", min_width=16, priority=2)]
+    render_table(card, rows, header=False, out=stream)
     hardware = (f"{e.hardware}, {e.precision} (peak FLOP/J; gpus and batch not used)"
                 if e.method == "flops" else
-                f"{e.hardware} x {e.gpus}, {e.precision}, batch {_factor(e.batch_size)}")
+                f"{e.hardware} x {e.gpus}, {e.precision}, batch {U.number(e.batch_size)}")
     factors = [
-        ("hardware", hardware),
-        ("pue", f"{_factor(e.pue)}, host overhead {_factor(e.host_overhead)}"),
-        ("region", e.region),
-        ("grid", f"{_factor(e.carbon_intensity)} gCO2e/kWh ({e.grid_source})"),
-        ("price", f"{_factor(e.price_usd_per_kwh)} USD/kWh"),
-        ("wue", f"{_factor(e.wue)} L/kWh"),
+        ["hardware", hardware],
+        ["pue", f"{U.number(e.pue)}, host overhead {U.number(e.host_overhead)}"],
+        ["region", e.region],
+        ["grid", f"{U.per_kwh(e.carbon_intensity, 'gCO2e')} ({e.grid_source})"],
+        ["price", U.per_kwh(e.price_usd_per_kwh, "$")],
+        ["wue", U.per_kwh(e.wue, "L")],
     ]
-    lines += ["", "factors", *(f"  {label:<{width}}{value}" for label, value in factors)]
-    stream.write("\n".join(lines) + "\n")
+    stream.write("\nfactors\n")
+    render_table([Column("", min_width=12), Column("", min_width=16)], factors, header=False,
+                 out=stream)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -72,8 +79,11 @@ def _parser() -> argparse.ArgumentParser:
         description="Estimate one request's energy, carbon, cost and water (human units; "
                     "--json: kWh, gCO2e, USD, L).")
     p.add_argument("--model", required=True, help="registry name or alias")
-    p.add_argument("--output-tokens", type=int, default=0, help="generated tokens (default 0)")
-    p.add_argument("--input-tokens", type=int, default=0, help="prompt tokens (default 0)")
+    p.add_argument("--output-tokens", type=token_count,
+                   help="generated tokens: 1000, 1e6, 300k (this or --input-tokens is required)")
+    p.add_argument("--input-tokens", type=token_count, help="prompt tokens (default 0)")
+    p.add_argument("--cached-input-tokens", type=token_count,
+                   help="of the input tokens, those read from a prompt cache (default 0)")
     p.add_argument("--hardware", help="accelerator (default h100)")
     p.add_argument("--precision", help="serving precision (default: the model's)")
     p.add_argument("--gpus", type=int, help="accelerators holding one replica")
@@ -91,9 +101,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     """Parse, estimate, print; `ConfigError` (exit 2) for bad input, naming the field."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.output_tokens is None and args.input_tokens is None:
+        parser.error("the following arguments are required: --output-tokens (or --input-tokens)")
     e = estimate(
-        model=args.model, output_tokens=args.output_tokens, input_tokens=args.input_tokens,
+        model=args.model, output_tokens=args.output_tokens or 0,
+        input_tokens=args.input_tokens or 0, cached_input_tokens=args.cached_input_tokens or 0,
         hardware=args.hardware, precision=args.precision, gpus=args.gpus,
         batch_size=args.batch_size, method=args.method, pue=args.pue,
         host_overhead=args.host_overhead, region=args.region,

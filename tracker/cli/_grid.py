@@ -18,6 +18,8 @@ from tracker.grid._network import make_session
 from tracker.grid._providers import GridError, GridProvider, GridReading, uk_region_id
 from tracker.grid._refresher import PROVIDERS, TOKEN_ENV, make_provider
 from tracker.model._specs import RegionSpec
+from tracker.render import _units as U
+from tracker.render._tables import write_wrapped
 
 __all__ = ["main"]
 
@@ -28,8 +30,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Live grid carbon intensity from a provider, beside the registry figure.")
     p.add_argument("zone", nargs="?", help="a region (gcp:europe-west2), a country code (FR) or "
                    "a provider zone (DE, US-CAL-CISO, GB, GB-13); default TRACKER_GRID_ZONE")
-    p.add_argument("--provider", choices=PROVIDERS, help="default TRACKER_GRID, else "
-                   "electricitymaps when a token is set, else uk")
+    p.add_argument("--provider", choices=(*PROVIDERS, "uk-carbon-intensity"),
+                   help="uk or electricitymaps (default TRACKER_GRID, else electricitymaps when "
+                        "a token is set, else uk; uk-carbon-intensity is another name of uk)")
     p.add_argument("--api-url", help="provider base URL (default: the public API)")
     p.add_argument("--timeout", type=float, default=10.0, help="read timeout, seconds (default 10)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -76,6 +79,8 @@ def main(argv: list[str]) -> int:
         has_token = bool(os.environ.get("TRACKER_GRID_API_TOKEN") or os.environ.get(TOKEN_ENV))
         provider_name = (args.provider or os.environ.get("TRACKER_GRID")
                          or ("electricitymaps" if has_token else "uk"))
+        if provider_name == "uk-carbon-intensity":
+            provider_name = "uk"
         if not name and provider_name == "uk":
             name = "GB"
         if not name:
@@ -112,16 +117,17 @@ def main(argv: list[str]) -> int:
         print(json.dumps({"zone": zone, "live": None if reading is None else _reading_dict(reading),
                           "error": error, "registry": registry}))
     else:
-        print(f"zone {zone}" + (f" (registry region {spec.name})" if spec is not None else ""))
+        lines = [f"zone {zone}" + (f" (registry region {spec.name})" if spec is not None else "")]
         if reading is not None:
             kind = {True: ", estimated/forecast", False: ", measured", None: ""}[reading.estimated]
-            print(f"  live      {reading.g_per_kwh:g} gCO2e/kWh  {reading.source}, "
-                  f"{reading.timestamp}{kind}")
+            lines.append(f"  live      {U.per_kwh(reading.g_per_kwh, 'gCO2e')}  "
+                         f"{reading.source}, {reading.timestamp}{kind}")
         else:
-            print(f"  live      unavailable: {error}")
+            lines.append(f"  live      unavailable: {error}")
         if spec is not None:
-            print(f"  registry  {spec.gco2e_per_kwh:g} gCO2e/kWh  {spec.basis}, "
-                  f"{spec.year}, {spec.source}")
+            lines.append(f"  registry  {U.per_kwh(spec.gco2e_per_kwh, 'gCO2e')}  {spec.basis}, "
+                         f"{spec.year}, {spec.source}")
         else:
-            print("  registry  no entry for this zone")
+            lines.append("  registry  no entry for this zone")
+        write_wrapped("\n".join(lines), indent="            ")
     return 0 if reading is not None else 1

@@ -1,4 +1,8 @@
-"""`llm-energy models | hardware | regions`: the registries, as tables or JSON, with sources."""
+"""`llm-energy models | hardware | regions`: the registries, as tables or JSON, with sources.
+
+Nothing is cut: on a narrow terminal long text wraps and the least needed columns (source first)
+are left out, with a note; piped output has every column on one line per entry.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +13,13 @@ from typing import Any
 
 from tracker.model._registry import get_registry
 from tracker.render import _units as U
-from tracker.render._tables import render_table
+from tracker.render._tables import Column, render_table
 
 __all__ = ["hardware_main", "models_main", "regions_main"]
 
 
 def _fmt(value: float | None) -> str:
-    return "-" if value is None else U.number(float(value), 4)
+    return "-" if value is None else U.number(float(value))
 
 
 def _matches(text: str | None, *fields: object) -> bool:
@@ -34,12 +38,12 @@ def _parser(name: str, what: str) -> argparse.ArgumentParser:
     return p
 
 
-def _emit(args: argparse.Namespace, records: list[dict[str, Any]], header: list[str],
-          align: str, row: Callable[[dict[str, Any]], list[str]]) -> int:
+def _emit(args: argparse.Namespace, records: list[dict[str, Any]], header: list[Column],
+          row: Callable[[dict[str, Any]], list[str]]) -> int:
     if args.json:
         print(json.dumps(records, indent=1))
         return 0
-    render_table(header, [row(r) for r in records], align=align)
+    render_table(header, [row(r) for r in records])
     print(f"\n{len(records)} entries")
     return 0
 
@@ -56,11 +60,13 @@ def models_main(argv: list[str]) -> int:
             active += f" ({_fmt(m['active_params_b_min'])}-{_fmt(m['active_params_b_max'])})"
         est = "estimate" if m["estimated"] else "official"
         return [m["name"], m["provider"] or "", active, _fmt(m["total_params_b"]), m["precision"],
-                est, f"{m['source'][:48]} ({m['year']})"]
+                est, f"{m['source']} ({m['year']})"]
 
     return _emit(args, [m.model_dump() for m in specs],
-                 ["model", "provider", "active B", "total B", "precision", "params", "source"],
-                 "llrrlll", row)
+                 [Column("model", min_width=16), Column("provider", priority=4),
+                  Column("active B", "r", priority=2), Column("total B", "r", priority=3),
+                  Column("precision", priority=3), Column("params", priority=5),
+                  Column("source", priority=6, min_width=24, max_lines=2)], row)
 
 
 def hardware_main(argv: list[str]) -> int:
@@ -73,11 +79,13 @@ def hardware_main(argv: list[str]) -> int:
         return [h["name"], _fmt(h["tdp_w"]), _fmt(h["memory_gb"]), _fmt(h["bandwidth_tb_s"]),
                 _fmt(peaks.get("bf16", peaks.get("fp16", 0))),
                 _fmt(peaks["fp8"]) if "fp8" in peaks else "-",
-                f"{h['source'][:40]} ({h['year']})"]
+                f"{h['source']} ({h['year']})"]
 
     return _emit(args, [h.model_dump() for h in specs],
-                 ["hardware", "TDP W", "memory GB", "HBM TB/s", "bf16 TFLOP/s", "fp8 TFLOP/s",
-                  "source"], "lrrrrrl", row)
+                 [Column("hardware", min_width=16), Column("TDP W", "r"),
+                  Column("memory GB", "r", priority=3), Column("HBM TB/s", "r", priority=3),
+                  Column("bf16 TFLOP/s", "r", priority=2), Column("fp8 TFLOP/s", "r", priority=4),
+                  Column("source", priority=6, min_width=24, max_lines=2)], row)
 
 
 def regions_main(argv: list[str]) -> int:
@@ -87,9 +95,12 @@ def regions_main(argv: list[str]) -> int:
              if _matches(args.search, r.name, r.description, r.country, *r.aliases)]
 
     def row(r: dict[str, Any]) -> list[str]:
-        return [r["name"], r["description"][:28], _fmt(r["gco2e_per_kwh"]), r["basis"][:24],
-                str(r["year"]), _fmt(r["price_usd_per_kwh"]), r["source"][:40]]
+        return [r["name"], r["description"], _fmt(r["gco2e_per_kwh"]), r["basis"],
+                str(r["year"]), _fmt(r["price_usd_per_kwh"]), r["source"]]
 
     return _emit(args, [r.model_dump() for r in specs],
-                 ["region", "where", "gCO2e/kWh", "basis", "year", "USD/kWh", "source"],
-                 "llrlrrl", row)
+                 [Column("region", min_width=16),
+                  Column("where", priority=3, min_width=16, max_lines=2),
+                  Column("gCO2e/kWh", "r"), Column("basis", priority=5, min_width=16, max_lines=2),
+                  Column("year", "r", priority=4), Column("$/kWh", "r", priority=2),
+                  Column("source", priority=6, min_width=24, max_lines=2)], row)

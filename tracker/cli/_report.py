@@ -29,8 +29,9 @@ from tracker.export._ledger_reader import (
     sorted_groups,
     summarize,
 )
+from tracker.render import _units as U
 from tracker.render._columns import human_columns
-from tracker.render._tables import Progress, render_table
+from tracker.render._tables import Column, Progress, render_table
 
 __all__ = ["main"]
 
@@ -40,13 +41,13 @@ _HEADER = ["calls", "input_tokens", "output_tokens", "energy_kwh", "gco2e", "usd
 
 def _print_table(summary: Summary, by: str | None) -> None:
     ordered = sorted_groups(summary)
-    header, rows, total = human_columns([t for _, t in ordered], summary.total)
+    columns, rows, total = human_columns([t for _, t in ordered], summary.total)
     names = [key for key, _ in ordered]
     if by is None:
-        render_table(["", *header], [[names[0], *rows[0]]] if rows else [], align="lrrrrrrr")
+        render_table([Column(""), *columns], [[names[0], *rows[0]]] if rows else [])
         return
-    render_table([by, *header], [[n, *r] for n, r in zip(names, rows, strict=True)],
-                 total=["TOTAL", *total], align="lrrrrrrr")
+    render_table([Column(by), *columns], [[n, *r] for n, r in zip(names, rows, strict=True)],
+                 total=[U.TOTAL_LABEL, *total])
 
 
 def _print_json(summary: Summary, args: argparse.Namespace) -> None:
@@ -105,7 +106,7 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="llm-energy report",
         description="Totals of energy, emissions, cost, water, tokens and calls in a ledger. "
-                    "Tables show human units (Wh, g CO2e, ...); --json and --csv keep the "
+                    "Tables show human units (Wh, gCO2e, µ$, ...); --json and --csv keep the "
                     "ledger's base units (kWh, gCO2e, USD, L).")
     p.add_argument("ledger", metavar="LEDGER", help="JSON Lines ledger file ('-' for stdin)")
     p.add_argument("--by", type=_by, help="group by model, function, provider, day or label:NAME")

@@ -13,19 +13,14 @@ import sys
 
 from pydantic import ValidationError
 
-from tracker.exceptions import ConfigError
+from tracker.cli._args import token_count
+from tracker.exceptions import ConfigError, UnknownModelError
 from tracker.model._specs import ModelSpec
 from tracker.model._training import DEFAULT_MFU, MFU_RANGE, TrainingEstimate, estimate_training
+from tracker.render import _units as U
+from tracker.render._tables import Column, render_table, write_wrapped
 
 __all__ = ["main"]
-
-
-def _fmt(value: float) -> str:
-    if value == 0:
-        return "0"
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    return f"{value:.4g}"
 
 
 def _flop(value: float) -> str:
@@ -34,75 +29,52 @@ def _flop(value: float) -> str:
     return f"{mantissa}e{int(exponent)}" if exponent else mantissa
 
 
-_SUFFIXES = {"k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}
-
-
-def _count(text: str) -> int:
-    """A token count: ``300000000000``, ``300_000_000_000``, ``3e11``, ``300B``, ``15T``."""
-    raw = text.strip().replace("_", "").replace(",", "")
-    scale = _SUFFIXES.get(raw[-1:].lower(), 1.0)
-    number = raw[:-1] if scale != 1.0 else raw
-    try:
-        value = float(number) * scale
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a count (e.g. 300000000000, 3e11, 300B, 15T)") from None
-    if not value == value or value in (float("inf"), float("-inf")) or value != int(value):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of tokens")
-    return int(value)
-
-
-def _kwh(value: float) -> str:
-    if value >= 1e4:
-        return f"{_fmt(value / 1e3)} MWh"
-    return f"{_fmt(value)} kWh"
-
-
-def _grams(value: float) -> str:
-    if value >= 1e6:
-        return f"{_fmt(value / 1e6)} tCO2e"
-    if value >= 1e3:
-        return f"{_fmt(value / 1e3)} kgCO2e"
-    return f"{_fmt(value)} gCO2e"
+def _kwh(value: float, unit: tuple[float, str] | None = None) -> str:
+    return U.energy(value, unit)
 
 
 def _print_table(e: TrainingEstimate) -> None:
     lora = f" ({e.trainable_fraction:.3%} trainable)" if e.method != "full" else ""
-    print(f"{e.model}: {e.method} training{lora}, {e.training_tokens:,} tokens, "
-          f"{_fmt(e.params_b)}B parameters (an estimate: no hardware counters are read)")
+    write_wrapped(f"{e.model}: {e.method} training{lora}, {e.training_tokens:,} tokens, "
+                  f"{U.number(e.params_b)}B parameters (an estimate: no hardware counters are "
+                  "read)", indent="  ")
     hours_note = ("given" if e.accelerator_hours_given else
-                  f"{_flop(e.flops)} FLOP at MFU {_fmt(e.mfu or 0.0)}; "
-                  f"range {_fmt(e.accelerator_hours_min)} - {_fmt(e.accelerator_hours_max)}")
+                  f"{_flop(e.flops)} FLOP at MFU {U.number(e.mfu or 0.0)}; range "
+                  f"{U.number(e.accelerator_hours_min)} - {U.number(e.accelerator_hours_max)}")
+    e_unit = U.ENERGY.for_values((e.energy_kwh, e.energy_kwh_max))
+    c_unit = U.CARBON.for_values((e.gco2e, e.gco2e_max))
+    b_unit = U.CARBON.for_values((e.embodied_gco2e, e.embodied_gco2e_max))
     rows = [
-        ("energy", _kwh(e.energy_kwh),
-         f"range {_kwh(e.energy_kwh_min)} - {_kwh(e.energy_kwh_max)} (facility)"),
-        ("servers", _kwh(e.server_kwh), "accelerators + host, before PUE"),
-        ("accelerators", _kwh(e.accelerator_kwh), "accelerators only"),
-        ("accel-hours", _fmt(e.accelerator_hours), hours_note),
-        ("carbon", _grams(e.gco2e), f"range {_grams(e.gco2e_min)} - {_grams(e.gco2e_max)}"),
-        ("embodied", _grams(e.embodied_gco2e),
-         f"range {_grams(e.embodied_gco2e_min)} - {_grams(e.embodied_gco2e_max)} "
-         "(hardware manufacturing, not in carbon)"),
-        ("total", _grams(e.total_gco2e), "carbon + embodied"),
-        ("cost", f"{_fmt(e.usd)} USD", "electricity only"),
-        ("water", f"{_fmt(e.water_l)} L", "on-site cooling"),
+        ["energy", U.energy(e.energy_kwh, e_unit),
+         f"range {U.energy(e.energy_kwh_min, e_unit)} - {U.energy(e.energy_kwh_max, e_unit)} "
+         "(facility)"],
+        ["servers", U.energy(e.server_kwh), "accelerators + host, before PUE"],
+        ["accelerators", U.energy(e.accelerator_kwh), "accelerators only"],
+        ["accel-hours", U.number(e.accelerator_hours), hours_note],
+        ["carbon", U.carbon(e.gco2e, c_unit),
+         f"range {U.carbon(e.gco2e_min, c_unit)} - {U.carbon(e.gco2e_max, c_unit)}"],
+        ["embodied", U.carbon(e.embodied_gco2e, b_unit),
+         f"range {U.carbon(e.embodied_gco2e_min, b_unit)} - "
+         f"{U.carbon(e.embodied_gco2e_max, b_unit)} (hardware manufacturing, not in carbon)"],
+        [U.TOTAL_LABEL, U.carbon(e.total_gco2e), "carbon + embodied"],
+        ["cost", U.money(e.usd), "electricity only"],
+        ["water", U.water(e.water_l), "on-site cooling"],
     ]
     if e.wall_clock_hours is not None:
-        rows.insert(4, ("wall clock", f"{_fmt(e.wall_clock_hours)} h", f"on {e.gpus} accelerators"))
-    width = max(len(r[0]) for r in rows) + 2
-    for label, value, note in rows:
-        print(f"  {label:<{width}}{value:<16}{note}")
+        rows.insert(4, ["wall clock", U.duration(e.wall_clock_hours * 3600),
+                        f"on {e.gpus} accelerators"])
+    render_table([Column("", min_width=12), Column("", "r"), Column("", min_width=16)], rows,
+                 header=False)
     print("\nfactors")
     factors = [
-        ("hardware", f"{e.hardware}, {e.precision}, {_fmt(e.accelerator_power_w)} W each "
-                     "under training load"),
-        ("pue", f"{_fmt(e.pue)}, host overhead {_fmt(e.host_overhead)}"),
-        ("region", e.region),
-        ("grid", f"{_fmt(e.carbon_intensity)} gCO2e/kWh ({e.grid_source})"),
-        ("price", f"{_fmt(e.price_usd_per_kwh)} USD/kWh"),
+        ["hardware", f"{e.hardware}, {e.precision}, {U.number(e.accelerator_power_w)} W each "
+                     "under training load"],
+        ["pue", f"{U.number(e.pue)}, host overhead {U.number(e.host_overhead)}"],
+        ["region", e.region],
+        ["grid", f"{U.per_kwh(e.carbon_intensity, 'gCO2e')} ({e.grid_source})"],
+        ["price", U.per_kwh(e.price_usd_per_kwh, "$")],
     ]
-    for label, value in factors:
-        print(f"  {label:<{width}}{value}")
+    render_table([Column("", min_width=12), Column("", min_width=16)], factors, header=False)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -113,8 +85,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="registry name, or any name together with --params-b")
     p.add_argument("--params-b", type=float, help="parameters in billions (model not in registry)")
     p.add_argument("--active-params-b", type=float, help="active parameters (MoE), billions")
-    p.add_argument("--tokens", type=_count, required=True,
-                   help="training tokens: 300000000000, 3e11, 300B or 15T")
+    p.add_argument("--tokens", type=token_count, required=True,
+                   help="training tokens: 300000000000, 300_000_000_000, 3e11, 300B or 15T")
     p.add_argument("--hardware", help="accelerator (default h100): v100, a100-80gb, tpu-v4, ...")
     p.add_argument("--gpus", type=int, help="accelerators used (for the wall-clock time)")
     p.add_argument("--gpu-hours", type=float, help="published accelerator-hours (win over FLOPs)")
@@ -160,6 +132,11 @@ def main(argv: list[str]) -> int:
             pue=args.pue, host_overhead=args.host_overhead, region=args.region,
             carbon_intensity=args.carbon_intensity, price_usd_per_kwh=args.price, wue=args.wue,
         )
+    except UnknownModelError as exc:
+        print(f"llm-energy estimate-training: error: {exc}; for a model not in the registry, "
+              "give its size: --params-b N (and --active-params-b for a mixture of experts)",
+              file=sys.stderr)
+        return 2
     except ConfigError as exc:
         print(f"llm-energy estimate-training: error: {exc}", file=sys.stderr)
         return 2

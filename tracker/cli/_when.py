@@ -20,8 +20,13 @@ from tracker.grid._forecast import FORECAST_PROVIDERS
 from tracker.grid._providers import GridError
 from tracker.reduce._timing import Window, best_window
 from tracker.render import _units as U
+from tracker.render._tables import write_wrapped
 
-__all__ = ["main"]
+__all__ = ["PROVIDER_NAMES", "main"]
+
+#: The providers' names, as ``llm-energy grid`` names them (and the forecast's older names).
+PROVIDER_NAMES = ("uk", "electricitymaps", *(p for p in FORECAST_PROVIDERS
+                                             if p not in ("uk", "electricitymaps")))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,7 +37,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="GB, GB-1..GB-17, an Electricity Maps zone (DE, FR) or a registry region")
     p.add_argument("--duration", default="1h", help="how long the job runs (default 1h)")
     p.add_argument("--within", default="24h", help="latest end of the window (default 24h)")
-    p.add_argument("--provider", choices=FORECAST_PROVIDERS, help="default: by zone")
+    p.add_argument("--provider", choices=PROVIDER_NAMES,
+                   help="uk or electricitymaps (default: by zone; uk-carbon-intensity is "
+                        "another name of uk)")
     p.add_argument("--api-url", help="provider base URL (default: the public API)")
     p.add_argument("--timeout", type=float, default=10.0, help="read timeout, seconds (default 10)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -44,24 +51,23 @@ def _clock(moment: datetime) -> str:
 
 
 def _span(window: Window) -> str:
-    minutes = round(window.delay.total_seconds() / 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m"
+    return U.duration(window.delay.total_seconds()) if window.delay.total_seconds() else "0 min"
 
 
 def print_window(window: Window, duration: str, within: str) -> None:
     """The window as a person reads it."""
     g = window.gco2e_per_kwh
     now = window.now_gco2e_per_kwh
-    print(f"zone {window.zone}: best {duration} window in the next {within} "
-          f"(forecast to {_clock(window.forecast_end)})")
-    print(f"  start   {_clock(window.start)}  (in {_span(window)})")
-    print(f"  end     {_clock(window.end)}")
-    print(f"  carbon  {U.number(g)} gCO2e/kWh forecast, vs {U.number(now)} starting now")
+    lines = [f"zone {window.zone}: best {duration} window in the next {within} "
+             f"(forecast to {_clock(window.forecast_end)})",
+             f"  start   {_clock(window.start)}  (in {_span(window)})",
+             f"  end     {_clock(window.end)}",
+             f"  carbon  {U.per_kwh(g, 'gCO2e')} forecast, vs {U.number(now)} starting now"]
     if window.saving > 0:
-        print(f"  saving  {U.number(100 * window.saving)} % of the job's emissions")
+        lines.append(f"  saving  {U.number(100 * window.saving)} % of the job's emissions")
     else:
-        print("  saving  none: now is already the lowest-carbon window")
+        lines.append("  saving  none: now is already the lowest-carbon window")
+    write_wrapped("\n".join(lines), indent="          ")
 
 
 def main(argv: list[str]) -> int:
@@ -72,7 +78,7 @@ def main(argv: list[str]) -> int:
         return exc.code if isinstance(exc.code, int) else 2
     options: dict[str, Any] = {"timeout": args.timeout}
     if args.provider:
-        options["provider"] = args.provider
+        options["provider"] = {"uk": "uk-carbon-intensity"}.get(args.provider, args.provider)
     if args.api_url:
         options["api_url"] = args.api_url
     try:

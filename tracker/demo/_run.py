@@ -25,7 +25,7 @@ from tracker import _attributes as A
 from tracker.demo._providers import run_provider_calls
 from tracker.demo._server import DemoServer
 from tracker.render import _units as U
-from tracker.render._tables import render_table
+from tracker.render._tables import Column, output_width, render_table, write_wrapped
 
 __all__ = ["main", "run_calls"]
 
@@ -48,25 +48,37 @@ class _PrintHandler(logging.Handler):
         if self.raw or not isinstance(data, dict):
             self.out.write(record.getMessage() + "\n")
         else:
-            self.out.write(story_line(data) + "\n")
+            self.out.write(story_line(data, output_width(self.out)) + "\n")
 
 
-def story_line(rec: dict[str, Any]) -> str:
-    """One call as a person reads it: function, provider, model, tokens, energy, carbon."""
+#: The story's columns: function, model, tokens, energy, carbon (78, and " *" for estimated).
+_WIDTHS = (17, 20, 13, 10, 12)
+
+
+def _story(function: str, model: str, tokens: str, energy: str, carbon: str,
+           width: int | None = None) -> str:
+    names = f"  {function:<{_WIDTHS[0]}} {model:<{_WIDTHS[1]}}"
+    numbers = (f" {tokens:>{_WIDTHS[2]}} {energy:>{_WIDTHS[3]}} {carbon:>{_WIDTHS[4]}}")
+    if width is not None and width < 80:  # a narrow terminal: the numbers under the names
+        return f"  {function} {model}\n  {numbers}"
+    if len(function) > _WIDTHS[0] or len(model) > _WIDTHS[1]:  # never cut: names on a line
+        return f"  {function} {model}\n{' ' * (3 + _WIDTHS[0] + _WIDTHS[1])}{numbers}"
+    return names + numbers
+
+
+def story_line(rec: dict[str, Any], width: int | None = None) -> str:
+    """One call as a person reads it: function, model, tokens, energy, carbon (80 columns).
+
+    A name too long for its column, or a terminal narrower than 80 columns (``width``), puts the
+    names on a line of their own, the numbers under.
+    """
     function = str(rec.get("function") or rec.get(A.ENERGY_FUNCTION) or "-").rsplit(".", 1)[-1]
-    provider = str(rec.get(A.GEN_AI_PROVIDER_NAME) or "-")
     model = str(rec.get(A.GEN_AI_REQUEST_MODEL) or rec.get(A.GEN_AI_RESPONSE_MODEL) or "-")
-    operation = str(rec.get(A.GEN_AI_OPERATION_NAME) or "")
-    tokens = (f"{int(rec.get(A.GEN_AI_USAGE_INPUT_TOKENS) or 0):>5,} in "
-              f"{int(rec.get(A.GEN_AI_USAGE_OUTPUT_TOKENS) or 0):>5,} out")
-    guessed = " (tokens estimated)" if rec.get(A.ENERGY_TOKENS_ESTIMATED) else ""
-    return (f"  {function:<22.22} {provider:<11.11} {model:<33.33} {operation:<16.16} {tokens}"
-            f"  {U.energy(float(rec.get(A.ENERGY_KWH) or 0.0)):>10}"
-            f"  {U.carbon(float(rec.get(A.ENERGY_GCO2E) or 0.0)):>13}{guessed}")
-
-
-_STORY_HEADER = (f"  {'function':<22} {'provider':<11} {'model':<33} {'operation':<16} "
-                 f"{'tokens in / out':>18}  {'energy':>10}  {'carbon':>13}")
+    tokens = (f"{int(rec.get(A.GEN_AI_USAGE_INPUT_TOKENS) or 0):,}/"
+              f"{int(rec.get(A.GEN_AI_USAGE_OUTPUT_TOKENS) or 0):,}")
+    line = _story(function, model, tokens, U.energy(float(rec.get(A.ENERGY_KWH) or 0.0)),
+                  U.carbon(float(rec.get(A.ENERGY_GCO2E) or 0.0)), width)
+    return line + (" *" if rec.get(A.ENERGY_TOKENS_ESTIMATED) else "")
 
 
 def run_calls(openai_base_url: str | None, anthropic_base_url: str | None,
@@ -177,40 +189,68 @@ def record_without_clients() -> None:
 
 
 def _summary(ledger: Path, out: TextIO) -> int:
-    """The summary table (per provider and model, human units) read back from the ledger."""
+    """The summary table (per model, human units) read back from the ledger.
+
+    Under it, where each provider's calls were priced: region, hardware, engine, grid intensity.
+    """
     from tracker.export._ledger_reader import Totals
     from tracker.render._columns import human_columns
 
     rows: dict[tuple[str, str], Totals] = {}
+    cached: dict[tuple[str, str], int] = {}
+    where: dict[str, set[tuple[str, str, str, str]]] = {}
     lines = ledger.read_text(encoding="utf-8").splitlines() if ledger.exists() else []
     total = Totals()
     for line in lines:
         rec: dict[str, Any] = json.loads(line)
-        key = (str(rec.get(A.GEN_AI_PROVIDER_NAME)), str(rec.get(A.GEN_AI_REQUEST_MODEL)))
+        provider = str(rec.get(A.GEN_AI_PROVIDER_NAME))
+        key = (str(rec.get(A.GEN_AI_REQUEST_MODEL)), provider)
         row = Totals(1, int(rec.get(A.GEN_AI_USAGE_INPUT_TOKENS, 0)),
                      int(rec.get(A.GEN_AI_USAGE_OUTPUT_TOKENS, 0)),
                      float(rec.get(A.ENERGY_KWH, 0.0)), float(rec.get(A.ENERGY_GCO2E, 0.0)),
                      float(rec.get(A.ENERGY_USD, 0.0)), float(rec.get(A.ENERGY_WATER_L, 0.0)))
         rows.setdefault(key, Totals()).add(row)
+        cached[key] = cached.get(key, 0) + int(rec.get(A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, 0))
         total.add(row)
-    ordered = sorted(rows.items())
-    header, cells, total_row = human_columns([t for _, t in ordered], total)
+        where.setdefault(provider, set()).add(
+            (str(rec.get(A.ENERGY_REGION)), str(rec.get(A.ENERGY_HARDWARE)),
+             str(rec.get(A.ENERGY_ENGINE) or "-"),
+             U.number(float(rec.get(A.ENERGY_GRID_GCO2E_PER_KWH) or 0.0))))
+    ordered = sorted(rows.items(), key=lambda kv: (kv[0][1], kv[0][0]))
+    columns, cells, total_row = human_columns([t for _, t in ordered], total)
+    # The tokens explain the rows (cached tokens cost less), so they stay longer than cost and
+    # water; the provider is in the table under this one.
+    columns.insert(2, Column("cached tok", "r"))
+    columns = [Column(c.name, "r", priority=2) if "tok" in c.name else c for c in columns]
+    body = []
+    for ((model, provider), _), c in zip(ordered, cells, strict=True):
+        body.append([model, provider, *c[:2], f"{cached[(model, provider)]:,}", *c[2:]])
     out.write("\n")
     out.flush()
-    render_table(["provider", "model", *header],
-                 [[p, m, *c] for ((p, m), _), c in zip(ordered, cells, strict=True)],
-                 total=["total", "", *total_row], align="llrrrrrrr", out=out)
+    render_table([Column("model", min_width=16, wrap=True), Column("provider", priority=6),
+                  *columns],
+                 body, out=out, total=[U.TOTAL_LABEL, "", *total_row[:2],
+                                       f"{sum(cached.values()):,}", *total_row[2:]])
+    write_wrapped("\nwhere each provider's calls were priced (the model registry's "
+                  "deployments):", out)
+    render_table([Column("provider"), Column("region"), Column("hardware"),
+                  Column("engine", priority=2), Column("grid gCO2e/kWh", "r")],
+                 [[p, *w] for p in sorted(where) for w in sorted(where[p])], out=out)
     return len(lines)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``llm-energy demo``; returns the process exit code."""
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="llm-energy demo", description=__doc__.splitlines()[0])
     parser.add_argument("--ledger", help="write the ledger here (default: a temporary directory)")
     parser.add_argument("--quiet", action="store_true", help="print only the summary table")
     parser.add_argument("--json", action="store_true",
                         help="print each call's raw per-request record (JSON) instead of a line")
-    args = parser.parse_args(list(argv) if argv is not None else None)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``llm-energy demo``; returns the process exit code."""
+    args = _parser().parse_args(list(argv) if argv is not None else None)
 
     import tracker.setup._configure as config
     from tracker.instrumentation import _registry as instrumentation
@@ -237,19 +277,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not args.quiet:
                 requests_logger.addHandler(handler)
                 requests_logger.setLevel(logging.INFO)
-                out.write(f"demo server on {server.url}; each call as it is recorded:\n")
+                write_wrapped(f"demo server on {server.url}; each call as it is recorded:", out)
                 if not args.json:
-                    out.write(_STORY_HEADER + "\n")
+                    narrow = (output_width(out) or 80) < 80
+                    out.write(_story("function", "model", "tokens in/out", "energy", "carbon",
+                                     60 if narrow else None) + "\n")
+                    out.write("  (* tokens estimated: the response reported none)\n")
             if not run_calls(server.openai_base_url, server.anthropic_base_url):
-                out.write("neither openai nor anthropic is installed "
-                          "(pip install 'llm-energy-tracker[openai,anthropic]'); "
-                          "recording the same calls with tracker.record_usage() instead\n")
+                write_wrapped("neither openai nor anthropic is installed (pip install "
+                              "'.[openai,anthropic]' in a checkout); recording the same calls "
+                              "with tracker.record_usage() instead", out)
                 record_without_clients()
             run_provider_calls(server)
             config.shutdown()
         count = _summary(ledger, out)
         where = "a temporary file, removed" if tmp is not None else str(ledger)
-        out.write(f"\n{count} calls recorded; ledger: {where}\n")
+        write_wrapped(f"\n{count} calls recorded; ledger: {where}", out)
         return 0 if count else 1
     finally:
         instrumentation.uninstrument(*(set(instrumentation.instrumented()) - already))

@@ -35,6 +35,7 @@ from tracker.model import _registry
 from tracker.model._deployments import deployment_for
 from tracker.model._registry import get_registry
 from tracker.recording import _framework
+from tracker.recording import _usage_warnings as _warnings
 from tracker.recording._energy_scope import EnergyScope, current_scope
 from tracker.recording._runtime import BoundedCache, Runtime, get_runtime
 
@@ -384,12 +385,17 @@ def record_usage(model: str | None = None, input_tokens: int = 0, output_tokens:
 
     Inside a tracked scope the call rolls up into it (and the scope's `model=` is the default
     model); outside any scope it is still emitted. Returns the `Estimate`, or None when the SDK
-    is disabled or failed internally (never raises).
+    is disabled or failed internally (never raises). A model not in the registry and a count
+    that is not one are each logged once as a WARNING on ``tracker.usage`` (`_usage_warnings`).
     """
     call = _start(provider, operation, model, attributes, False)
     try:
-        return call._finish(Usage(input_tokens, output_tokens, response_model, tokens_estimated),
-                            None)
+        _warnings.check_counts(input_tokens=input_tokens, output_tokens=output_tokens)
+        est = call._finish(Usage(input_tokens, output_tokens, response_model, tokens_estimated),
+                           None)
+        if est is not None and not est.model_known:
+            _warnings.unknown_model(call.model)
+        return est
     except Exception as exc:
         report("usage.record_usage", exc)
         return None

@@ -16,7 +16,7 @@ import atexit
 import os
 import sys
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tracker import _internal_errors
@@ -219,12 +219,19 @@ def _lazy_default() -> Runtime:
     with _lock:
         if _runtime is None:
             errors: list[ConfigError] = []
+            config: Config | None = None
             try:
                 config = resolve({}, errors=errors)
                 runtime = build(config)
             except Exception as exc:  # a bad environment must not break the application
                 errors.append(exc)  # type: ignore[arg-type]
-                runtime = build(Config(), with_grid=False)
+                # The other settings still apply (TRACKER_LEDGER="" keeps the ledger off): only
+                # the registry file, the one thing build() loads, is dropped.
+                try:
+                    fallback = Config() if config is None else replace(config, registry_file=None)
+                    runtime = build(fallback, with_grid=False)
+                except Exception:
+                    runtime = build(Config(), with_grid=False)
             for error in errors:
                 if isinstance(error, ConfigError):
                     _internal_errors.logger.warning(

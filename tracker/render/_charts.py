@@ -42,10 +42,30 @@ def _svg(height: int, title: str, body: list[str]) -> str:
             f"<title>{label}</title>" + "".join(body) + "</svg>")
 
 
+#: Characters of a label that fit the chart's width (12 px system-ui, about 6.6 px a character).
+_LABEL_CHARS = 66
+
+
+def _label(name: str) -> str:
+    """A label that fits: whole, or cut after a separator (never after a digit) with ``…``."""
+    if len(name) <= _LABEL_CHARS:
+        return name
+    head = name[:_LABEL_CHARS - 1]
+    cut = max(head.rfind(c) for c in " -_.:/,")
+    if cut > _LABEL_CHARS // 2:
+        head = head[:cut + 1]
+    return head.rstrip("0123456789 ") + "…"
+
+
 def bar_chart(items: Sequence[tuple[str, float]], scale: U.Quantity, title: str) -> str:
-    """Horizontal bars, largest first as given; the values' unit is chosen once for the chart."""
+    """Horizontal bars, largest first as given; the values' unit is chosen once for the chart.
+
+    Each label is on its own line above its bar, from the left edge, so a long name is never cut
+    by the chart's border; a name longer than the chart is shortened after a whole word with
+    ``…`` and shown whole on hover (its ``<title>``).
+    """
     unit = scale.for_values(v for _, v in items)
-    left, right, row = 130, 60, 22
+    left, right, row = 0, 70, 36
     height = 30 + row * max(len(items), 1)
     high = max((v for _, v in items), default=0.0)
     span = _WIDTH - left - right
@@ -53,12 +73,11 @@ def bar_chart(items: Sequence[tuple[str, float]], scale: U.Quantity, title: str)
     for i, (name, value) in enumerate(items):
         y = 26 + i * row
         width = 0.0 if high <= 0 else span * value / high
-        shown = name if len(name) <= 20 else name[:19] + "…"
-        body.append(f"<text x='{left - 6}' y='{y + 14}' text-anchor='end'>"
-                    f"<title>{escape(name)}</title>{escape(shown)}</text>")
-        body.append(f"<rect x='{left}' y='{y + 3}' width='{width:.1f}' height='{row - 6}' "
+        body.append(f"<text x='{left}' y='{y + 12}' class='label'>"
+                    f"<title>{escape(name)}</title>{escape(_label(name))}</text>")
+        body.append(f"<rect x='{left}' y='{y + 17}' width='{width:.1f}' height='{row - 22}' "
                     f"fill='{_BAR}' rx='2'/>")
-        body.append(f"<text x='{left + width + 6:.1f}' y='{y + 14}'>"
+        body.append(f"<text x='{left + width + 6:.1f}' y='{y + 28}'>"
                     f"{escape(scale.cell(value, unit))}</text>")
     if not items:
         body.append(f"<text x='{left}' y='40'>no data</text>")
@@ -69,6 +88,7 @@ def line_chart(points: Sequence[tuple[datetime, float]], scale: U.Quantity, titl
                *, per: str = "day") -> str:
     """One value over time (points sorted by time), y from 0, a unit chosen for the chart."""
     unit = scale.for_values(v for _, v in points)
+    stamp = "%Y-%m" if per == "month" else "%Y-%m-%d"
     left, right, top, bottom, height = 50, 40, 28, 40, 230
     plot_w, plot_h = _WIDTH - left - right, height - top - bottom
     ticks = nice_ticks(max((v * unit[0] for _, v in points), default=0.0))
@@ -103,7 +123,7 @@ def line_chart(points: Sequence[tuple[datetime, float]], scale: U.Quantity, titl
                 continue
             x, _ = coords[index]
             body.append(f"<text x='{x:.1f}' y='{height - bottom + 16}' text-anchor='middle'>"
-                        f"{escape(points[index][0].strftime('%Y-%m-%d'))}</text>")
+                        f"{escape(points[index][0].strftime(stamp))}</text>")
     else:
         body.append(f"<text x='{left + 10}' y='{top + 20}'>no data</text>")
     return _svg(height, title, body)

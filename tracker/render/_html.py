@@ -11,6 +11,7 @@ each total carries its base-unit value in ``data-value`` for machines.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 from collections import Counter
 from dataclasses import dataclass, field
@@ -47,6 +48,9 @@ class Collected:
     days: dict[date, list[float]] = field(default_factory=dict)
     hours: dict[datetime, list[float]] = field(default_factory=dict)
     factors: Counter[tuple[str, ...]] = field(default_factory=Counter)
+    #: Sums of the lines' low and high ends: energy (kWh) and carbon (gCO2e); a line without
+    #: its range counts its central figure at both ends.
+    ranges: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0, 0.0])
     first: datetime | None = None
     last: datetime | None = None
     lines: int = 0
@@ -56,6 +60,15 @@ class Collected:
 
 def _text(value: object) -> str:
     return _NONE if value is None or value == "" else str(value)
+
+
+def _bound(value: object, central: float) -> float:
+    """A line's range end: a finite, non-negative number, else the central figure."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        number = float(value) if abs(value) < 1e300 else math.inf
+        if math.isfinite(number) and 0 <= number < 1e15:
+            return number
+    return central
 
 
 def _add(table: dict[str, Totals], key: str, row: Totals) -> None:
@@ -88,6 +101,9 @@ def collect(stream: IO[bytes], *, since: datetime | None = None, until: datetime
             label_items = ([(str(k), _text(v)) for k, v in labels.items()]
                            if isinstance(labels, dict) else [])
             factors = tuple(_text(record.get(k)) for k in _FACTORS)
+            low_high = [_bound(record.get(k), central) for k, central in (
+                (A.ENERGY_KWH_MIN, row.energy_kwh), (A.ENERGY_KWH_MAX, row.energy_kwh),
+                (A.ENERGY_GCO2E_MIN, row.gco2e), (A.ENERGY_GCO2E_MAX, row.gco2e))]
         except LINE_ERRORS:
             out.malformed += 1
             continue
@@ -95,6 +111,8 @@ def collect(stream: IO[bytes], *, since: datetime | None = None, until: datetime
             out.filtered_out += 1
             continue
         out.total.add(row)
+        for k, bound in enumerate(low_high):
+            out.ranges[k] += bound
         _add(out.groups["model"], model, row)
         _add(out.groups["function"], function, row)
         _add(out.groups["provider"], provider, row)
@@ -129,18 +147,54 @@ def _ranked(table: dict[str, Totals], value: str) -> list[tuple[str, float]]:
 
 
 def _over_time(data: Collected) -> list[str]:
-    """Lines over days when the data spans several days, else bars by hour."""
+    """Lines over days (over months beyond 92 days) for several days, else bars by hour."""
     if len(data.days) > 1:
         days = sorted(data.days)
-        points = [(datetime(d.year, d.month, d.day, tzinfo=timezone.utc), data.days[d])
-                  for d in days]
-        return [line_chart([(w, v[0]) for w, v in points], U.ENERGY, "Energy over time"),
-                line_chart([(w, v[1]) for w, v in points], U.CARBON, "Carbon over time")]
+        per = "month" if (days[-1] - days[0]).days > 92 else "day"
+        buckets: dict[datetime, list[float]] = {}
+        for d in days:
+            key = datetime(d.year, d.month, 1 if per == "month" else d.day, tzinfo=timezone.utc)
+            bucket = buckets.setdefault(key, [0.0, 0.0])
+            bucket[0] += data.days[d][0]
+            bucket[1] += data.days[d][1]
+        points = sorted(buckets.items())
+        return [line_chart([(w, v[0]) for w, v in points], U.ENERGY, "Energy over time", per=per),
+                line_chart([(w, v[1]) for w, v in points], U.CARBON, "Carbon over time", per=per)]
     hours = sorted(data.hours)
     return [bar_chart([(h.strftime("%H:00 UTC"), data.hours[h][0]) for h in hours], U.ENERGY,
                       "Energy by hour"),
             bar_chart([(h.strftime("%H:00 UTC"), data.hours[h][1]) for h in hours], U.CARBON,
                       "Carbon by hour")]
+
+
+def _previous_period(data: Collected) -> str:
+    """The last 7 days (or the last day) against the 7 days (day) before, when the data allow."""
+    if len(data.days) < 2:
+        return ""
+    last = max(data.days)
+    first = min(data.days)
+    span = 7 if (last - first).days >= 13 else 1
+    if (last - first).days < 2 * span - 1:
+        return ""
+    recent = [0.0, 0.0]
+    before = [0.0, 0.0]
+    for d, (kwh, g) in data.days.items():
+        age = (last - d).days
+        bucket = recent if age < span else before if age < 2 * span else None
+        if bucket is not None:
+            bucket[0] += kwh
+            bucket[1] += g
+    what = "the last 7 days" if span == 7 else f"the last day ({last:%Y-%m-%d})"
+    other = "the 7 days before" if span == 7 else "the day before"
+    rows = []
+    for label, scale, k in (("energy", U.ENERGY, 0), ("carbon", U.CARBON, 1)):
+        change = ("" if before[k] <= 0 else
+                  f" ({'+' if recent[k] >= before[k] else '-'}"
+                  f"{U.number(abs(recent[k] / before[k] - 1) * 100)} %)")
+        rows.append(f"<li>{label}: {escape(scale.format(recent[k]))} in {what}, against "
+                    f"{escape(scale.format(before[k]))} in {other}{escape(change)}</li>")
+    return ("<section><h2>Against the previous period</h2><ul>" + "".join(rows) +
+            "</ul><p class='meta'>Days are UTC; the last day may be partial.</p></section>")
 
 
 def _sources(region: str, hardware: str) -> tuple[str, str]:
@@ -172,27 +226,36 @@ gap:.6rem;margin:1rem 0}.card{border:1px solid #d6dde1;border-radius:6px;padding
 table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{padding:.25rem .5rem;
 border-bottom:1px solid #e6ebee;text-align:right}th:first-child,td:first-child{text-align:left}
 tr.total td{font-weight:600;border-top:2px solid #1d2428}
-.charts{display:grid;gap:1.2rem 1.5rem;grid-template-columns:repeat(auto-fit,minmax(380px,1fr))}
+.charts{display:grid;gap:1.2rem 1.5rem;
+grid-template-columns:repeat(auto-fit,minmax(min(380px,100%),1fr))}
+.scroll{overflow-x:auto;max-width:100%}.card dd.range{font-size:.8rem;font-weight:400;color:#5b676e}
+code{overflow-wrap:anywhere}svg text.label{fill:#1d2428}
 figure{margin:0;break-inside:avoid}h3{font-size:1rem}.sources{color:#5b676e;font-size:.85rem}
 @media print{body{margin:0;max-width:none}.charts{grid-template-columns:1fr 1fr}
 h2{break-after:avoid}figure,tr{break-inside:avoid}}
 """
 
 
-def _card(label: str, shown: str, key: str, value: float | int) -> str:
+def _card(label: str, shown: str, key: str, value: float | int, note: str = "") -> str:
+    extra = f"<dd class='range'>{escape(note)}</dd>" if note else ""
     return (f"<div class='card'><dt>{escape(label)}</dt><dd id='total-{key}' "
-            f"data-value='{value!r}'>{escape(shown)}</dd></div>")
+            f"data-value='{value!r}'>{escape(shown)}</dd>{extra}</div>")
+
+
+def _range(scale: U.Scale, central: float, low: float, high: float) -> str:
+    unit = scale.for_values((central, high))
+    return f"range {scale.format(low, unit)} - {scale.format(high, unit)}"
 
 
 def _table(title: str, table: dict[str, Totals], total: Totals) -> str:
     ordered = sorted(table.items(), key=lambda kv: (-kv[1].energy_kwh, kv[0]))
     header, rows, total_row = human_columns([t for _, t in ordered], total)
-    head = "".join(f"<th>{escape(h)}</th>" for h in [title, *header])
+    head = "".join(f"<th>{escape(h)}</th>" for h in [title, *(c.name for c in header)])
     body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in [name, *row]) + "</tr>"
                    for (name, _), row in zip(ordered, rows, strict=True))
     foot = "".join(f"<td>{escape(c)}</td>" for c in ["total", *total_row])
-    return (f"<table><thead><tr>{head}</tr></thead><tbody>{body}"
-            f"<tr class='total'>{foot}</tr></tbody></table>")
+    return (f"<div class='scroll'><table><thead><tr>{head}</tr></thead><tbody>{body}"
+            f"<tr class='total'>{foot}</tr></tbody></table></div>")
 
 
 def _factors(data: Collected) -> str:
@@ -219,7 +282,8 @@ def _factors(data: Collected) -> str:
     notes = "".join(f"<li>{escape(text)}</li>" for text in sources)
     more = len(data.factors) - _FACTOR_ROWS
     rest = f"<p class='meta'>{more:,} less used combination(s) not listed.</p>" if more > 0 else ""
-    return (f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{rest}"
+    return (f"<div class='scroll'><table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}"
+            f"</tbody></table></div>{rest}"
             f"<h3>Sources</h3><ol class='sources'>{notes}</ol>")
 
 
@@ -232,8 +296,10 @@ def render(data: Collected, *, ledger: str) -> str:
         _card("LLM calls", f"{t.calls:,}", "calls", t.calls),
         _card("input tokens", f"{t.input_tokens:,}", "input_tokens", t.input_tokens),
         _card("output tokens", f"{t.output_tokens:,}", "output_tokens", t.output_tokens),
-        _card("energy", U.energy(t.energy_kwh), "energy_kwh", t.energy_kwh),
-        _card("carbon", U.carbon(t.gco2e), "gco2e", t.gco2e),
+        _card("energy", U.energy(t.energy_kwh), "energy_kwh", t.energy_kwh,
+              _range(U.ENERGY, t.energy_kwh, data.ranges[0], data.ranges[1])),
+        _card("carbon", U.carbon(t.gco2e), "gco2e", t.gco2e,
+              _range(U.CARBON, t.gco2e, data.ranges[2], data.ranges[3])),
         _card("electricity cost", U.money(t.usd), "usd", t.usd),
         _card("water (on-site)", U.water(t.water_l), "water_l", t.water_l),
     ])
@@ -257,9 +323,10 @@ def render(data: Collected, *, ledger: str) -> str:
 <p class="meta">Ledger <code>{escape(os.path.basename(ledger))}</code>: {escape(period)}.
 {data.lines:,} line(s) read.{skipped}{filtered}</p></header>
 <section><h2>Totals</h2><dl class="cards">{cards}</dl></section>
+{_previous_period(data)}
 <section><h2>Charts</h2><div class="charts">{figures}</div></section>
-<section><h2>By model</h2>{_table("model", data.groups["model"], t)}</section>
-<section><h2>By function</h2>{_table("function", data.groups["function"], t)}</section>
+<section><h2>Top models</h2>{_table("model", data.groups["model"], t)}</section>
+<section><h2>Top functions</h2>{_table("function", data.groups["function"], t)}</section>
 <section><h2>Method and factors</h2>
 <p>Each call was priced by the SDK when it was made; these are the methods and factors its ledger
 lines carry (most used first), with the sources of the registry figures. Energy is at the

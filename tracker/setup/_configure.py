@@ -22,7 +22,7 @@ from tracker import _internal_errors
 from tracker.config._options import Config, option_specs
 from tracker.config._resolve import resolve
 from tracker.exceptions import ConfigError
-from tracker.recording import _runtime
+from tracker.recording import _runtime, _usage_warnings
 from tracker.recording._runtime import get_runtime, shutdown
 from tracker.reduce._budgets import set_budgets
 
@@ -80,9 +80,13 @@ configure.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
 
 
 def reset() -> None:
-    """Forget the configuration and close what it held (for tests); the next use rebuilds it."""
+    """Forget the configuration and close what it held (for tests); the next use rebuilds it.
+
+    The once-only warnings of `record_usage()` are forgotten too.
+    """
     _runtime.reset()
     set_budgets(None)
+    _usage_warnings.reset()
 
 
 def get_config() -> Config:
