@@ -4,7 +4,10 @@ The ledger is read line by line (memory grows with the number of groups, not of 
 that is not a JSON object with a valid ``timestamp`` and numeric energy fields is counted, its
 line number kept, and skipped; it never stops the pass (numbers too large for a float,
 timestamps outside the representable range, nesting too deep to parse, negative or implausibly
-large values are malformed too). Used by ``llm-energy report`` and by `tracker.compare()`.
+large values are malformed too). Every text a group is named by (model, provider, function,
+label) is cleaned as it enters (`tracker._text.clean`: no control characters, escape sequences or
+lone surrogates, length capped), so no output can print it as code. Used by
+``llm-energy report`` and by `tracker.compare()`.
 
 Fields read from each line (`tracker.export._ledger`, `tracker._attributes`):
 ``timestamp`` (ISO 8601), ``energy.kwh``, ``energy.gco2e``, ``energy.usd``, ``energy.water_l``,
@@ -22,6 +25,7 @@ from typing import IO, Any, Protocol
 
 from tracker import _attributes as A
 from tracker._isotime import parse_iso
+from tracker._text import clean
 
 __all__ = ["BY_CHOICES", "LINE_ERRORS", "Progress", "Summary", "Totals", "parse_line",
            "parse_time", "sorted_groups", "stream_position", "summarize"]
@@ -126,7 +130,8 @@ def _number(record: dict[str, Any], key: str) -> float:
 
 
 def _text(value: object) -> str:
-    return _NONE if value is None or value == "" else str(value)
+    """A group name as safe plain text (`tracker._text.clean`): the ledger is external data."""
+    return _NONE if value is None or value == "" else clean(value)
 
 
 def _group(record: dict[str, Any], by: str | None, when: datetime) -> str:
