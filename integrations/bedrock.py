@@ -86,7 +86,8 @@ def _header(headers: Mapping[str, Any], name: str) -> int | None:
 def _body_usage(body: Mapping[str, Any]) -> Usage | None:
     usage = body.get("usage")
     if isinstance(usage, Mapping) and "input_tokens" in usage:  # Anthropic messages
-        return Usage(_n(usage.get("input_tokens")) + _n(usage.get("cache_read_input_tokens"))
+        inputs = count(usage.get("input_tokens"))
+        return Usage(None if inputs is None else inputs + _n(usage.get("cache_read_input_tokens"))
                      + _n(usage.get("cache_creation_input_tokens")),
                      count(usage.get("output_tokens")))
     if isinstance(usage, Mapping):  # Amazon Nova
@@ -96,9 +97,10 @@ def _body_usage(body: Mapping[str, Any]) -> Usage | None:
                      count(body.get("generation_token_count")))
     if "inputTextTokenCount" in body:  # Amazon Titan text and embeddings
         results = body.get("results")
-        out = sum(_n(r.get("tokenCount")) for r in results if isinstance(r, Mapping)) \
-            if isinstance(results, list) else 0
-        return Usage(count(body.get("inputTextTokenCount")), out)
+        counts = [count(r.get("tokenCount")) if isinstance(r, Mapping) else None
+                  for r in results] if isinstance(results, list) else []
+        out = None if None in counts else sum(c for c in counts if c is not None)
+        return Usage(count(body.get("inputTextTokenCount")), out)  # embeddings: no results
     return None
 
 

@@ -131,7 +131,16 @@ def _always(_result: Any) -> bool:
     return True
 
 
-_CHAT = Endpoint("chat", _provider, _chat_usage)
+def _answer(response: Any) -> object:
+    """The answer's text parts (v2 ``message.content``, v1 ``text``), for a missing count."""
+    message = getattr(response, "message", None)
+    parts = getattr(message, "content", None) if message is not None else None
+    if isinstance(parts, list):
+        return [getattr(p, "text", None) for p in parts]
+    return getattr(response, "text", None)
+
+
+_CHAT = Endpoint("chat", _provider, _chat_usage, output_text=_answer)
 _STREAM = Endpoint("chat", _provider, _chat_usage, _always, _strategy)
 _EMBED = Endpoint("embeddings", _provider, _embed_usage)
 

@@ -125,7 +125,15 @@ def _is_stream(result: Any) -> bool:
     return isinstance(result, (types.GeneratorType, types.AsyncGeneratorType))
 
 
-_GENERATE = Endpoint("generate_content", _provider, _content_usage)
+def _answer(response: Any) -> object:
+    """The candidates' text parts (not ``response.text``: it warns on non-text parts)."""
+    return [[getattr(p, "text", None) for p in getattr(getattr(c, "content", None), "parts",
+                                                        None) or ()]
+            for c in getattr(response, "candidates", None) or ()]
+
+
+_GENERATE = Endpoint("generate_content", _provider, _content_usage,
+                     output_text=_answer)
 _STREAM = Endpoint("generate_content", _provider, _content_usage, _is_stream, _strategy)
 _EMBED = Endpoint("embeddings", _provider, _embed_usage)
 

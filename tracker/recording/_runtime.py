@@ -207,8 +207,9 @@ def build_lenient(config: Config, errors: list[Exception]) -> Runtime:
     """`build(config)`, setting aside each setting that fails validation and keeping the others.
 
     A `ConfigError` naming a setting that differs from its default puts that one setting back to
-    its default (a ledger path: no ledger) and builds again (each setting at most once); any other failure falls back to the
-    defaults with the settings that cannot fail kept (on/off, strict mode, labels).
+    its default (a ledger path: no ledger) and builds again (each setting at most once); any
+    other failure falls back to the defaults with the settings that cannot fail kept (on/off,
+    strict mode, labels).
     """
     defaults = Config()
     for _ in range(len(dataclasses.fields(Config)) + 1):
