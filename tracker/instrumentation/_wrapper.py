@@ -103,6 +103,10 @@ class Endpoint:
     #: plain response -> its answer text (strings, at any depth), to estimate a missing output
     #: count; unset: an answer's size is not known (embeddings).
     output_text: Callable[[Any], object] | None = None
+    #: (plain response, finish) -> True when the usage comes later (a body the caller has yet
+    #: to read): the endpoint then calls ``finish(usage, error)`` once, when it knows.
+    deferred: Callable[[Any, Callable[[Usage | None, BaseException | None], None]], bool] \
+        | None = None
     #: A response whose body is parsed later (`with_raw_response`, `with_streaming_response`):
     #: it is proxied and its `parse()` result recorded as if the method had returned it.
     is_raw: Callable[[Any], bool] = lambda _r: False
@@ -176,6 +180,14 @@ def _record(endpoint: Endpoint, call: Any, result: Any, kwargs: Mapping[str, Any
     if endpoint.stream_strategy is not None and endpoint.is_stream(result):
         strategy = endpoint.stream_strategy(kwargs)
         return wrap_stream(result, call, strategy, is_async=is_async)
+    if endpoint.deferred is not None:
+        def finish(usage: Usage | None, error: BaseException | None) -> None:
+            call.finish_usage(settle(usage, lambda: _estimated(endpoint, kwargs, None)),
+                              error=error)
+
+        if endpoint.deferred(result, finish):
+            _responses.mark_recorded(result)
+            return result
     usage = settle(endpoint.usage(result), lambda: _estimated(endpoint, kwargs, result),
                    no_output=endpoint.operation == "embeddings")
     call.finish_usage(usage)
