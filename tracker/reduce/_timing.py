@@ -6,7 +6,8 @@ forecast intensity is lowest (ties: the earliest), with its saving against start
 
 ``@carbon_aware(max_delay="6h", zone="GB")`` on a batch job (sync or async): each call looks the
 window up, logs the decision and the expected saving on the ``tracker.carbon_aware`` logger,
-waits until the window starts, then runs the job. It never waits longer than `max_delay`, and
+waits until the window starts, then runs the job (an async job looks the window up in a worker
+thread, so the event loop is never blocked by the request). It never waits longer than `max_delay`, and
 when the forecast is unavailable (network failure, 429, malformed answer, no zone) it runs at
 once and logs why. `clock`, `sleep` and `async_sleep` are injectable, so waiting can be tested
 without sleeping.
@@ -257,7 +258,8 @@ def carbon_aware(func: _F | None = None, *, max_delay: timedelta | str | float =
         if inspect.iscoroutinefunction(job):
             @functools.wraps(job)
             async def run_async(*args: Any, **kwargs: Any) -> Any:
-                decision = decide()
+                # the forecast is fetched in a thread: the event loop never waits on the network
+                decision = await asyncio.to_thread(decide)
                 if decision.waited:
                     await do_async_sleep(decision.delay.total_seconds())
                 return await job(*args, **kwargs)
