@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         UnknownModelError,
         UnknownRegionError,
     )
+    from tracker.grid._providers import GridError
     from tracker.instrumentation._registry import instrument, uninstrument
     from tracker.model._estimate import CallPricer, Estimate, estimate
     from tracker.model._registry import get_registry, load_registry_file, register
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
     from tracker.setup._configure import Config, configure, get_config, reset, shutdown
 
 
+#: public subpackages reachable as attributes of ``tracker`` without importing them first
+_SUBPACKAGES = frozenset({"grid"})
 #: public name -> the module that defines it
 _SOURCES: dict[str, str] = {
     **dict.fromkeys(("Config", "configure", "get_config", "reset", "shutdown"),
@@ -54,6 +57,7 @@ _SOURCES: dict[str, str] = {
     **dict.fromkeys(("TrainingEstimate", "estimate_training"), "model._training"),
     **dict.fromkeys(("LLMCall", "record_usage", "start_call"), "recording._calls"),
     "Budget": "config._budget_spec",
+    "GridError": "grid._providers",
     "EnergyEnrichingSpanExporter": "recording._enriching_exporter",
     "EnergySpanProcessor": "recording._span_pricing",
     "compare": "reduce._compare",
@@ -70,6 +74,7 @@ __all__ = [
     "EnergyScope",
     "EnergySpanProcessor",
     "Estimate",
+    "GridError",
     "HardwareSpec",
     "IntegrationNotAvailable",
     "LLMCall",
@@ -109,6 +114,8 @@ def __getattr__(name: str) -> Any:
 
         globals()[name] = VERSION
         return VERSION
+    if name in _SUBPACKAGES:  # ``tracker.grid.forecast(...)`` after a plain ``import tracker``
+        return importlib.import_module(f"tracker.{name}")
     source = _SOURCES.get(name)
     if source is None:
         raise AttributeError(f"module 'tracker' has no attribute {name!r}")

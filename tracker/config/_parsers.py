@@ -208,9 +208,16 @@ def text(name: str, value: object) -> str:
     return result
 
 
+#: A host name (RFC 1123 labels), an IPv4 address, or an IPv6 address in brackets.
+_HOST = re.compile(r"(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.)*"
+                   r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.?|\[[0-9A-Fa-f:.]+\]")
+
+
 def url(name: str, value: object) -> str:
-    """A URL (``http``/``https``) or ``host:port``."""
+    """A URL (``http``/``https``) or ``host:port``, with a valid host and no whitespace."""
     result = text(name, value)
+    if any(c.isspace() or not c.isprintable() for c in result):
+        raise ConfigError(name, "is not a valid URL (it holds spaces or control characters)")
     try:
         parts = urlsplit(result if "://" in result else f"http://{result}")
         parts.port  # noqa: B018  (raises on a bad port)
@@ -218,6 +225,10 @@ def url(name: str, value: object) -> str:
         raise ConfigError(name, "is not a valid URL") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(name, "must be an http(s) URL or host:port")
+    host = parts.netloc.rpartition("@")[2]
+    host = host if host.startswith("[") else host.partition(":")[0]
+    if not _HOST.fullmatch(host.split("]")[0] + ("]" if host.startswith("[") else "")):
+        raise ConfigError(name, "is not a valid URL (bad host name)")
     return result
 
 

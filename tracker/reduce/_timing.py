@@ -7,10 +7,10 @@ forecast intensity is lowest (ties: the earliest), with its saving against start
 ``@carbon_aware(max_delay="6h", zone="GB")`` on a batch job (sync or async): each call looks the
 window up, logs the decision and the expected saving on the ``tracker.carbon_aware`` logger,
 waits until the window starts, then runs the job (an async job looks the window up in a worker
-thread, so the event loop is never blocked by the request). It never waits longer than `max_delay`, and
-when the forecast is unavailable (network failure, 429, malformed answer, no zone) it runs at
-once and logs why. `clock`, `sleep` and `async_sleep` are injectable, so waiting can be tested
-without sleeping.
+thread, so the event loop is never blocked by the request). It never waits longer than
+`max_delay`, and when the forecast is unavailable (network failure, 429, malformed answer, no
+zone) it runs at once and logs why. `clock`, `sleep` and `async_sleep` are injectable, so waiting
+can be tested without sleeping.
 """
 
 from __future__ import annotations
