@@ -103,12 +103,13 @@ class ChatStreamStrategy(CountingStrategy):
         """Read one event."""
         kind = getattr(chunk, "type", None)
         if kind == "content-delta":
-            content = chunk.delta.message.content
+            content = getattr(getattr(getattr(chunk, "delta", None), "message", None), "content",
+                              None)
             text = getattr(content, "text", None)
             if isinstance(text, str):
                 self.output_chars += len(text)
         elif kind == "message-end":
-            delta = chunk.delta
+            delta = getattr(chunk, "delta", None)
             usage = getattr(delta, "usage", None)
             if usage is not None:
                 self._end = _from_block(usage, getattr(delta, "finish_reason", None), None)

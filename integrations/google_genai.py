@@ -100,14 +100,15 @@ class ContentStreamStrategy(CountingStrategy):
 
     def record_chunk(self, chunk: Any) -> None:
         """Keep the chunk's usage; count its text for when no chunk carries usage."""
-        meta = chunk.usage_metadata
+        meta = getattr(chunk, "usage_metadata", None)
         if meta is not None:
             self._last = _from_metadata(meta, chunk)
-        for candidate in chunk.candidates or ():
-            content = candidate.content
-            for part in (content.parts or ()) if content is not None else ():
-                if part.text:
-                    self.output_chars += len(part.text)
+        for candidate in getattr(chunk, "candidates", None) or ():
+            content = getattr(candidate, "content", None)
+            for part in getattr(content, "parts", None) or ():
+                text = getattr(part, "text", None)
+                if isinstance(text, str):
+                    self.output_chars += len(text)
 
     def result(self) -> Usage:
         """The last reported usage, else the counted characters."""

@@ -70,15 +70,15 @@ class ChatStreamStrategy(CountingStrategy):
 
     def record_chunk(self, chunk: Any) -> None:
         """Read one ``CompletionEvent`` (its ``data`` is the chunk)."""
-        data = chunk.data
+        data = getattr(chunk, "data", None)
         if self.response_model is None:
-            self.response_model = data.model
-        usage = data.usage
+            self.response_model = getattr(data, "model", None)
+        usage = getattr(data, "usage", None)
         if usage is not None:
-            self.reported_input = count(usage.prompt_tokens)
-            self.reported_output = count(usage.completion_tokens)
-        for choice in data.choices:
-            content = choice.delta.content
+            self.reported_input = count(getattr(usage, "prompt_tokens", None))
+            self.reported_output = count(getattr(usage, "completion_tokens", None))
+        for choice in getattr(data, "choices", None) or ():
+            content = getattr(getattr(choice, "delta", None), "content", None)
             if isinstance(content, str):
                 self.output_chars += len(content)
 
