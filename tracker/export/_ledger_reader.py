@@ -27,8 +27,8 @@ from tracker import _attributes as A
 from tracker._isotime import parse_iso
 from tracker._text import clean
 
-__all__ = ["BY_CHOICES", "LINE_ERRORS", "Progress", "Summary", "Totals", "parse_line",
-           "parse_time", "sorted_groups", "stream_position", "summarize"]
+__all__ = ["BY_CHOICES", "LINE_ERRORS", "Progress", "Summary", "Totals", "group_text",
+           "parse_line", "parse_time", "sorted_groups", "stream_position", "summarize"]
 
 
 class Progress(Protocol):
@@ -129,7 +129,7 @@ def _number(record: dict[str, Any], key: str) -> float:
     return number
 
 
-def _text(value: object) -> str:
+def group_text(value: object) -> str:
     """A group name as safe plain text (`tracker._text.clean`): the ledger is external data."""
     return _NONE if value is None or value == "" else clean(value)
 
@@ -138,18 +138,18 @@ def _group(record: dict[str, Any], by: str | None, when: datetime) -> str:
     if by is None:
         return "total"
     if by == "model":
-        return _text(record.get(A.GEN_AI_REQUEST_MODEL) or record.get(A.GEN_AI_RESPONSE_MODEL)
-                     or record.get(A.ENERGY_MODEL))
+        return group_text(record.get(A.GEN_AI_REQUEST_MODEL)
+                          or record.get(A.GEN_AI_RESPONSE_MODEL) or record.get(A.ENERGY_MODEL))
     if by == "provider":
-        return _text(record.get(A.GEN_AI_PROVIDER_NAME))
+        return group_text(record.get(A.GEN_AI_PROVIDER_NAME))
     if by == "function":
-        return _text(record.get("function") or record.get(A.ENERGY_FUNCTION))
+        return group_text(record.get("function") or record.get(A.ENERGY_FUNCTION))
     if by == "day":
         return when.date().isoformat()
     labels = record.get("labels")
     name = by[len("label:"):]
     value = labels.get(name) if isinstance(labels, dict) else None
-    return _text(value if value is not None else record.get(name))
+    return group_text(value if value is not None else record.get(name))
 
 
 def parse_line(raw: bytes) -> tuple[dict[str, Any], datetime, Totals]:

@@ -19,7 +19,13 @@ from html import escape
 from typing import IO
 
 from tracker import _attributes as A
-from tracker.export._ledger_reader import LINE_ERRORS, Totals, parse_line, stream_position
+from tracker.export._ledger_reader import (
+    LINE_ERRORS,
+    Totals,
+    group_text,
+    parse_line,
+    stream_position,
+)
 from tracker.render import _units as U
 from tracker.render._charts import bar_chart, line_chart
 from tracker.render._columns import human_columns
@@ -55,7 +61,7 @@ class Collected:
 
 
 def _text(value: object) -> str:
-    return _NONE if value is None or value == "" else str(value)
+    return group_text(value)  # cleaned as it enters (tracker._text): ledger text is data
 
 
 def _add(table: dict[str, Totals], key: str, row: Totals) -> None:
@@ -85,7 +91,7 @@ def collect(stream: IO[bytes], *, since: datetime | None = None, until: datetime
             function = _text(record.get("function") or record.get(A.ENERGY_FUNCTION))
             provider = _text(record.get(A.GEN_AI_PROVIDER_NAME))
             labels = record.get("labels")
-            label_items = ([(str(k), _text(v)) for k, v in labels.items()]
+            label_items = ([(_text(k), _text(v)) for k, v in labels.items()]
                            if isinstance(labels, dict) else [])
             factors = tuple(_text(record.get(k)) for k in _FACTORS)
         except LINE_ERRORS:

@@ -51,16 +51,17 @@ def render_table(header: Sequence[str], rows: Sequence[Sequence[str]], *, align:
     if console is not None:
         from rich import box
         from rich.table import Table
+        from rich.text import Text  # cells are data, never markup
 
-        table = Table(title=title, box=box.SIMPLE_HEAD, show_footer=total is not None,
-                      header_style="bold", title_justify="left")
+        table = Table(title=Text(title) if title is not None else None, box=box.SIMPLE_HEAD,
+                      show_footer=total is not None, header_style="bold", title_justify="left")
         for i, name in enumerate(header):
             table.add_column(name, justify="right" if align[i] == "r" else "left",
                              footer=total[i] if total is not None else "",
                              footer_style="bold", no_wrap=i == 0,
                              style="cyan" if i == 0 else None)
         for row in rows:
-            table.add_row(*row)
+            table.add_row(*(Text(cell) for cell in row))
         console.print(table)
         return
     if title:
