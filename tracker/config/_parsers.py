@@ -137,7 +137,7 @@ def count(name: str, value: object) -> int:
     """A count (tokens, calls, requests): an integer from 0 to 1e15."""
     if isinstance(value, str):
         text_value = value.strip().replace("_", "")
-        if not text_value.isdigit() or len(text_value) > 16:
+        if not (text_value.isascii() and text_value.isdigit()) or len(text_value) > 16:
             raise ConfigError(name, f"must be a whole number from 0 to {MAX_AMOUNT:.0e}, got "
                               f"{_show(value)}")
         result = int(text_value)
