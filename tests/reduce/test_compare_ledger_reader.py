@@ -81,9 +81,9 @@ _VALUE = st.one_of(st.none(), st.booleans(), st.integers(min_value=-10**20, max_
                    st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=5),
                                                                         st.integers(),
                                                                         max_size=3))
-_FIELDS = st.sampled_from(sorted(GOOD) + ["energy.pue", "energy.hardware", "energy.engine",
-                                          "energy.method", "energy.model_known",
-                                          "energy.kwh.min", "energy.kwh.max"])
+_FIELDS = st.sampled_from([*sorted(GOOD), "energy.pue", "energy.hardware", "energy.engine",
+                           "energy.method", "energy.model_known", "energy.kwh.min",
+                           "energy.kwh.max"])
 
 
 @settings(max_examples=60, deadline=None,
