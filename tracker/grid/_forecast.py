@@ -37,6 +37,7 @@ import math
 import os
 import threading
 import time
+from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from typing import Any, NamedTuple
 
@@ -56,6 +57,7 @@ __all__ = [
     "FORECAST_PROVIDERS",
     "ForecastPoint",
     "clear_cache",
+    "distinct_periods",
     "forecast",
     "forecast_provider",
 ]
@@ -107,7 +109,7 @@ def _figure(value: object, source: str) -> float:
     return figure
 
 
-def _distinct(points: list[ForecastPoint]) -> list[ForecastPoint]:
+def distinct_periods(points: Iterable[ForecastPoint]) -> list[ForecastPoint]:
     """Sorted periods that never overlap (a mean over a window counts each moment once).
 
     A period listed twice is kept once; one that overlaps the period before it keeps only its
@@ -264,7 +266,7 @@ def forecast(zone: str, *, provider: str | None = None, api_url: str | None = No
         else:
             token = api_token or os.environ.get(_TOKEN_ENV) or _configured_token()
             points = _fetch_electricitymaps(provider_zone, base, token, session)
-    points = _distinct(points)
+    points = distinct_periods(points)
     if not points:
         raise GridError(f"{name}: the forecast for {provider_zone} is empty")
     with _cache_lock:

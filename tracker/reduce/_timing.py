@@ -27,7 +27,7 @@ from typing import Any, TypeVar, cast
 
 from tracker.config import _parsers as P
 from tracker.exceptions import ConfigError
-from tracker.grid._forecast import ForecastPoint, forecast
+from tracker.grid._forecast import ForecastPoint, distinct_periods, forecast
 from tracker.grid._providers import GridError
 
 __all__ = ["Decision", "Window", "best_window", "carbon_aware", "parse_duration"]
@@ -118,7 +118,7 @@ def best_window(zone: str, duration: timedelta | str | float = "1h",
     if length > horizon:
         raise ConfigError("within", f"must be at least the duration ({length}), got {horizon}")
     moment = _utc(now)
-    data = sorted(points) if points is not None else forecast(zone, now=moment,
+    data = distinct_periods(points) if points is not None else forecast(zone, now=moment,
                                                               **forecast_options)
     if not data:
         raise GridError(f"forecast for {zone} is empty")
