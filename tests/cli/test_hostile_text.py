@@ -164,3 +164,15 @@ def test_no_traceback_for_any_model_name(tmp_path: Path, name: str,
         out = capsys.readouterr().out
         assert not ESCAPE.search(out)
         out.encode("utf-8")
+
+
+def test_html_report_of_a_ledger_with_a_non_utf8_file_name(tmp_path: Path) -> None:
+    name = tmp_path / "ledger-\udce9\x1b[31m.jsonl"  # a non-UTF-8 byte, as os.fsdecode gives it
+    try:
+        _ledger(name, ["gpt-4o-mini"])
+    except (OSError, UnicodeEncodeError):
+        pytest.skip("the file system refuses such a name")
+    html = tmp_path / "r.html"
+    assert main(["report", str(name), "--html", str(html)]) == 0
+    text = html.read_text(encoding="utf-8")
+    assert "\x1b" not in text and "ledger-\ufffd" in text

@@ -254,13 +254,14 @@ def render(data: Collected, *, ledger: str) -> str:
     skipped = (f" {data.malformed:,} malformed line(s) skipped." if data.malformed else "")
     filtered = (f" {data.filtered_out:,} line(s) outside the period selected."
                 if data.filtered_out else "")
+    name = group_text(os.path.basename(ledger))  # a file name is data too
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>LLM energy report</title><style>{_CSS}</style></head><body>
 <header><h1>LLM energy report</h1>
-<p class="meta">Ledger <code>{escape(os.path.basename(ledger))}</code>: {escape(period)}.
+<p class="meta">Ledger <code>{escape(name)}</code>: {escape(period)}.
 {data.lines:,} line(s) read.{skipped}{filtered}</p></header>
 <section><h2>Totals</h2><dl class="cards">{cards}</dl></section>
 <section><h2>Charts</h2><div class="charts">{figures}</div></section>
