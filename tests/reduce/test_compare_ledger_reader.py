@@ -86,7 +86,16 @@ _FIELDS = st.sampled_from([*sorted(GOOD), "energy.pue", "energy.hardware", "ener
                            "energy.kwh.max"])
 
 
-@settings(max_examples=60, deadline=None,
+@pytest.mark.parametrize("field", ["energy.hardware", "energy.region", "energy.method",
+                                   "energy.engine", "energy.model"])
+def test_a_factor_the_registry_does_not_know_is_priced_at_its_default(tmp_path: Path,
+                                                                       field: str) -> None:
+    path = _write(tmp_path / "u.jsonl", [json.dumps({**GOOD, field: "no-such-thing"})])
+    result = compare(path, regions=["gcp:europe-north1"])
+    assert all(row.energy_kwh >= 0 for row in result.rows)
+
+
+@settings(max_examples=100, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(changes=st.dictionaries(_FIELDS, _VALUE, max_size=4))
 def test_any_line_gives_a_finite_non_negative_comparison(tmp_path: Path,

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tracker import _attributes as A
+from tracker.exceptions import ConfigError
 from tracker.export._ledger_reader import LINE_ERRORS, Totals, parse_line
 from tracker.model._estimate import CallPricer, pricer
 from tracker.reduce._compare_rows import Sums
@@ -111,6 +112,22 @@ def read_ledger(path: Path) -> tuple[dict[tuple[Any, ...], Group], Sums]:
     return groups, base
 
 
+def _pricer(model: str | None, kind: str, kw: dict[str, Any]) -> CallPricer:
+    """The pricer of one alternative.
+
+    A factor a line names that the registry does not know (a hostile or foreign ledger) is priced
+    at its default, never an error; the alternative's own value still raises.
+    """
+    for _ in range(len(kw) + 1):
+        try:
+            return pricer(model, **kw)
+        except ConfigError as exc:
+            if exc.field == kind or exc.field not in kw or kw[exc.field] is None:
+                raise
+            kw[exc.field] = None
+    return pricer(model, **kw)
+
+
 def reprice_group(key: tuple[Any, ...], group: Group, change: tuple[str, str],
                    sums: Sums) -> None:
     model, hardware, method, region, pue, engine = key
@@ -124,7 +141,7 @@ def reprice_group(key: tuple[Any, ...], group: Group, change: tuple[str, str],
         model = value
     else:
         kw[kind] = value
-    p: CallPricer = pricer(model, **kw)
+    p = _pricer(model, kind, kw)
     if kind == "region":  # the alternative region's own grid figure and price
         g_in, g_out = group.tin * p.carbon_intensity, group.tout * p.carbon_intensity
         u_in, u_out = group.tin * p.price_usd_per_kwh, group.tout * p.price_usd_per_kwh
