@@ -76,16 +76,13 @@ def _provider(resource: Any) -> str:
     return "anthropic" if client is None else provider_name(client)
 
 
-def _int(value: Any) -> int:
-    return count(value) or 0
-
-
-def _input_tokens(usage: Any) -> int:
-    return (
-        _int(getattr(usage, "input_tokens", None))
-        + _int(getattr(usage, "cache_read_input_tokens", None))
-        + _int(getattr(usage, "cache_creation_input_tokens", None))
-    )
+def _input_tokens(usage: Any) -> int | None:
+    """Input tokens with the cached ones (reported apart); None when the base count is missing."""
+    base = count(getattr(usage, "input_tokens", None))
+    if base is None:
+        return None
+    return (base + (count(getattr(usage, "cache_read_input_tokens", None)) or 0)
+            + (count(getattr(usage, "cache_creation_input_tokens", None)) or 0))
 
 
 def _message_usage(message: Any) -> Usage | None:
@@ -132,23 +129,28 @@ class MessageStreamStrategy(CountingStrategy):
 
     def record_chunk(self, chunk: Any) -> None:
         """Update counters from one raw stream event."""
-        kind = chunk.type
+        kind = getattr(chunk, "type", None)
         if kind == "content_block_delta":
-            delta = chunk.delta
+            delta = getattr(chunk, "delta", None)
             text = getattr(delta, "text", None) or getattr(delta, "thinking", None) or getattr(
                 delta, "partial_json", None
             )
-            if text:
+            if isinstance(text, str):
                 self.output_chars += len(text)
         elif kind == "message_delta":
-            usage = chunk.usage
-            self.reported_output = usage.output_tokens  # cumulative: replace, never add
-            if getattr(usage, "input_tokens", None) is not None:
-                self.reported_input = _input_tokens(usage)
+            usage = getattr(chunk, "usage", None)  # may be None on a loosely validated event
+            output = count(getattr(usage, "output_tokens", None))
+            if output is not None:
+                self.reported_output = output  # cumulative: replace, never add
+            inputs = _input_tokens(usage)
+            if inputs is not None:
+                self.reported_input = inputs
         elif kind == "message_start":
-            message = chunk.message
-            self.response_model = message.model
-            self.reported_input = _input_tokens(message.usage)
+            message = getattr(chunk, "message", None)
+            self.response_model = getattr(message, "model", None)
+            inputs = _input_tokens(getattr(message, "usage", None))
+            if inputs is not None:
+                self.reported_input = inputs
 
 
 def _strategy(kwargs: Mapping[str, Any]) -> MessageStreamStrategy:

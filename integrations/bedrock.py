@@ -9,20 +9,22 @@ passed (inference-profile prefix and version suffix included).
 Usage: Converse's ``usage`` (input = ``inputTokens`` + ``cacheReadInputTokens`` +
 ``cacheWriteInputTokens``, which Bedrock reports apart), ConverseStream's ``metadata`` event;
 InvokeModel's ``x-amzn-bedrock-input-token-count`` / ``-output-token-count`` response headers,
-else the usage in the model's native body (Anthropic, Meta Llama, Amazon Titan and Nova), read
-into memory and handed back as an equivalent ``StreamingBody``; the response stream's
-``amazon-bedrock-invocationMetrics``. The operation of an InvokeModel call is from its body:
-``embeddings`` for an embedding model, ``chat`` for a ``messages`` body, else
+else the usage in the model's native body (Anthropic, Meta Llama, Amazon Titan and Nova), copied
+as the caller reads the body (a tee under botocore's own ``StreamingBody``, so the caller reads
+the same object and gets botocore's errors unchanged; the call is recorded when the body ends);
+the response stream's ``amazon-bedrock-invocationMetrics``. The operation of an InvokeModel call
+is from its body: ``embeddings`` for an embedding model, ``chat`` for a ``messages`` body, else
 ``text_completion``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
 from collections.abc import Callable, Mapping
 from typing import Any
+
+import wrapt
 
 from tracker.exceptions import IntegrationNotAvailable
 
@@ -36,7 +38,15 @@ except ImportError as _exc:  # pragma: no cover - exercised only without botocor
         "the bedrock integration needs `pip install boto3>=1.37.25`"
     ) from _exc
 
-from tracker.integration import CountingStrategy, Endpoint, Patcher, Usage, count, make_wrapper
+from tracker.integration import (
+    CountingStrategy,
+    Endpoint,
+    Patcher,
+    Usage,
+    count,
+    guard,
+    make_wrapper,
+)
 
 __all__ = ["MIN_VERSION", "NAME", "instrument", "uninstrument"]
 
@@ -86,7 +96,8 @@ def _header(headers: Mapping[str, Any], name: str) -> int | None:
 def _body_usage(body: Mapping[str, Any]) -> Usage | None:
     usage = body.get("usage")
     if isinstance(usage, Mapping) and "input_tokens" in usage:  # Anthropic messages
-        return Usage(_n(usage.get("input_tokens")) + _n(usage.get("cache_read_input_tokens"))
+        inputs = count(usage.get("input_tokens"))
+        return Usage(None if inputs is None else inputs + _n(usage.get("cache_read_input_tokens"))
                      + _n(usage.get("cache_creation_input_tokens")),
                      count(usage.get("output_tokens")))
     if isinstance(usage, Mapping):  # Amazon Nova
@@ -96,30 +107,108 @@ def _body_usage(body: Mapping[str, Any]) -> Usage | None:
                      count(body.get("generation_token_count")))
     if "inputTextTokenCount" in body:  # Amazon Titan text and embeddings
         results = body.get("results")
-        out = sum(_n(r.get("tokenCount")) for r in results if isinstance(r, Mapping)) \
-            if isinstance(results, list) else 0
-        return Usage(count(body.get("inputTextTokenCount")), out)
+        counts = [count(r.get("tokenCount")) if isinstance(r, Mapping) else None
+                  for r in results] if isinstance(results, list) else []
+        out = None if None in counts else sum(c for c in counts if c is not None)
+        return Usage(count(body.get("inputTextTokenCount")), out)  # embeddings: no results
     return None
 
 
-def _invoke_usage(response: Any) -> Usage | None:
+def _header_usage(response: Any) -> Usage | None:
     if not isinstance(response, dict):
         return None
     headers = (response.get("ResponseMetadata") or {}).get("HTTPHeaders") or {}
     n_in = _header(headers, "x-amzn-bedrock-input-token-count")
     n_out = _header(headers, "x-amzn-bedrock-output-token-count")
-    if n_in is not None and n_out is not None:
-        return Usage(n_in, n_out)
-    body = response.get("body")
-    if body is None or not hasattr(body, "read"):
-        return None
-    data = body.read()
-    response["body"] = StreamingBody(io.BytesIO(data), len(data))  # the caller reads it anew
+    return Usage(n_in, n_out) if n_in is not None and n_out is not None else None
+
+
+def _parsed_usage(data: bytes) -> Usage | None:
     try:
         parsed = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return _body_usage(parsed) if isinstance(parsed, Mapping) else None
+
+
+class _TeeStream(wrapt.ObjectProxy):  # type: ignore[type-arg,misc,unused-ignore]
+    """The body's raw stream, copied as the caller reads it; the call is finished at its end.
+
+    Installed as the `StreamingBody`'s ``_raw_stream``: the caller keeps botocore's own body
+    object, and every error its reads raise (botocore turns a dropped connection into
+    ``ResponseStreamingError``, a short body into ``IncompleteReadError``) is botocore's, unchanged.
+    The usage is read from the copy once the body is read to its end; a failed read, `close()`
+    before the end, or a body never read finish the call with estimated counts.
+    """
+
+    def __init__(self, raw: Any, finish: Callable[[Usage | None, BaseException | None], None]
+                 ) -> None:
+        super().__init__(raw)
+        self._self_finish_call: Callable[[Usage | None, BaseException | None], None] | None = \
+            finish
+        self._self_copy: bytearray | None = bytearray()
+
+    def _self_done(self, error: BaseException | None = None) -> None:
+        finish, self._self_finish_call = self._self_finish_call, None
+        if finish is None:
+            return
+        copy, self._self_copy = self._self_copy, None
+        usage = _parsed_usage(bytes(copy)) if copy is not None and error is None else None
+        with guard("bedrock.body"):
+            finish(usage, error)
+
+    def _self_keep(self, data: bytes | memoryview, at_end: bool) -> None:
+        copy = self._self_copy
+        if copy is not None:
+            if len(copy) + len(data) > _MAX_BODY:
+                self._self_copy = None  # too large to parse: estimated
+            else:
+                copy += data
+        if at_end:
+            self._self_done()
+
+    def read(self, amt: int | None = None, *args: Any, **kwargs: Any) -> Any:
+        """The wrapped stream's `read`, copied; its errors propagate unchanged."""
+        try:
+            data = self.__wrapped__.read(amt, *args, **kwargs)
+        except BaseException as exc:
+            self._self_done(exc)
+            raise
+        self._self_keep(data, amt is None or not data)
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        """The wrapped stream's `readinto`, copied; its errors propagate unchanged."""
+        try:
+            n: int = self.__wrapped__.readinto(buffer)
+        except BaseException as exc:
+            self._self_done(exc)
+            raise
+        self._self_keep(memoryview(buffer)[:n], n == 0)
+        return n
+
+    def close(self) -> Any:
+        """Close the wrapped stream, then finish the call (estimated when not read to its end)."""
+        try:
+            return self.__wrapped__.close()
+        finally:
+            self._self_done()
+
+    def __del__(self) -> None:
+        self._self_done()
+
+
+def _invoke_deferred(response: Any,
+                     finish: Callable[[Usage | None, BaseException | None], None]) -> bool:
+    """No token headers: the usage is in the body, read from a tee as the caller reads it."""
+    if _header_usage(response) is not None:
+        return False
+    body = response.get("body")
+    raw = getattr(body, "_raw_stream", None)
+    if not isinstance(body, StreamingBody) or raw is None:
+        return False
+    body._raw_stream = _TeeStream(raw, finish)
+    return True
 
 
 class ConverseStreamStrategy(CountingStrategy):
@@ -206,10 +295,11 @@ def _stream_result(result: Any) -> bool:
 
 
 def _endpoint(operation: str, usage: Callable[[Any], Usage | None],
-              strategy: Callable[[Mapping[str, Any]], Any] | None = None) -> Any:
+              strategy: Callable[[Mapping[str, Any]], Any] | None = None,
+              deferred: Any = None) -> Any:
     endpoint = Endpoint(operation, _provider, usage,
                         _stream_result if strategy is not None else (lambda _r: False),
-                        strategy, model_key="modelId")
+                        strategy, model_key="modelId", deferred=deferred)
     return make_wrapper(endpoint, is_async=False)
 
 
@@ -223,7 +313,8 @@ def _invoke_strategy(kwargs: Mapping[str, Any]) -> InvokeStreamStrategy:
 
 _CONVERSE = _endpoint("chat", _converse_usage)
 _CONVERSE_STREAM = _endpoint("chat", lambda _r: None, _converse_strategy)
-_INVOKE = {op: _endpoint(op, _invoke_usage) for op in ("chat", "text_completion", "embeddings")}
+_INVOKE = {op: _endpoint(op, _header_usage, deferred=_invoke_deferred)
+           for op in ("chat", "text_completion", "embeddings")}
 _INVOKE_STREAM = {op: _endpoint(op, lambda _r: None, _invoke_strategy)
                   for op in ("chat", "text_completion", "embeddings")}
 

@@ -103,12 +103,13 @@ class ChatStreamStrategy(CountingStrategy):
         """Read one event."""
         kind = getattr(chunk, "type", None)
         if kind == "content-delta":
-            content = chunk.delta.message.content
+            content = getattr(getattr(getattr(chunk, "delta", None), "message", None), "content",
+                              None)
             text = getattr(content, "text", None)
             if isinstance(text, str):
                 self.output_chars += len(text)
         elif kind == "message-end":
-            delta = chunk.delta
+            delta = getattr(chunk, "delta", None)
             usage = getattr(delta, "usage", None)
             if usage is not None:
                 self._end = _from_block(usage, getattr(delta, "finish_reason", None), None)
@@ -131,7 +132,16 @@ def _always(_result: Any) -> bool:
     return True
 
 
-_CHAT = Endpoint("chat", _provider, _chat_usage)
+def _answer(response: Any) -> object:
+    """The answer's text parts (v2 ``message.content``, v1 ``text``), for a missing count."""
+    message = getattr(response, "message", None)
+    parts = getattr(message, "content", None) if message is not None else None
+    if isinstance(parts, list):
+        return [getattr(p, "text", None) for p in parts]
+    return getattr(response, "text", None)
+
+
+_CHAT = Endpoint("chat", _provider, _chat_usage, output_text=_answer)
 _STREAM = Endpoint("chat", _provider, _chat_usage, _always, _strategy)
 _EMBED = Endpoint("embeddings", _provider, _embed_usage)
 

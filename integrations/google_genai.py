@@ -100,14 +100,15 @@ class ContentStreamStrategy(CountingStrategy):
 
     def record_chunk(self, chunk: Any) -> None:
         """Keep the chunk's usage; count its text for when no chunk carries usage."""
-        meta = chunk.usage_metadata
+        meta = getattr(chunk, "usage_metadata", None)
         if meta is not None:
             self._last = _from_metadata(meta, chunk)
-        for candidate in chunk.candidates or ():
-            content = candidate.content
-            for part in (content.parts or ()) if content is not None else ():
-                if part.text:
-                    self.output_chars += len(part.text)
+        for candidate in getattr(chunk, "candidates", None) or ():
+            content = getattr(candidate, "content", None)
+            for part in getattr(content, "parts", None) or ():
+                text = getattr(part, "text", None)
+                if isinstance(text, str):
+                    self.output_chars += len(text)
 
     def result(self) -> Usage:
         """The last reported usage, else the counted characters."""
@@ -125,7 +126,15 @@ def _is_stream(result: Any) -> bool:
     return isinstance(result, (types.GeneratorType, types.AsyncGeneratorType))
 
 
-_GENERATE = Endpoint("generate_content", _provider, _content_usage)
+def _answer(response: Any) -> object:
+    """The candidates' text parts (not ``response.text``: it warns on non-text parts)."""
+    return [[getattr(p, "text", None) for p in getattr(getattr(c, "content", None), "parts",
+                                                        None) or ()]
+            for c in getattr(response, "candidates", None) or ()]
+
+
+_GENERATE = Endpoint("generate_content", _provider, _content_usage,
+                     output_text=_answer)
 _STREAM = Endpoint("generate_content", _provider, _content_usage, _is_stream, _strategy)
 _EMBED = Endpoint("embeddings", _provider, _embed_usage)
 

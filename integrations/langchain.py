@@ -189,7 +189,8 @@ def _usage(response: Any, request: object) -> Usage:
     if usage is not None:  # Anthropic's block: input without the cached parts
         extra = sum(count(_get(llm_output["usage"], k)) or 0
                     for k in ("cache_read_input_tokens", "cache_creation_input_tokens"))
-        return Usage((usage.input_tokens or 0) + extra, usage.output_tokens, model)
+        inputs = usage.input_tokens
+        return Usage(None if inputs is None else inputs + extra, usage.output_tokens, model)
     chars = sum(len(t) for t in (getattr(g, "text", None) for g in generations)
                 if isinstance(t, str))
     return Usage(estimate_tokens(request), tokens_from_chars(chars), model,

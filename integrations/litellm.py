@@ -147,7 +147,7 @@ def _usage_of(usage: Any, response: Any) -> Usage | None:
     response_id = getattr(response, "id", None)
     return Usage(
         count(getattr(usage, "prompt_tokens", None)),
-        count(getattr(usage, "completion_tokens", None)) or 0,
+        count(getattr(usage, "completion_tokens", None)),
         getattr(response, "model", None),
         cache_read_input_tokens=count(getattr(prompt, "cached_tokens", None)),
         reasoning_output_tokens=count(getattr(completion, "reasoning_tokens", None)),

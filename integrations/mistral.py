@@ -57,7 +57,8 @@ def _usage(response: Any) -> Usage | None:
         return None
     reasons = tuple(str(c.finish_reason) for c in getattr(response, "choices", None) or ()
                     if getattr(c, "finish_reason", None) is not None)
-    return Usage(count(usage.prompt_tokens), count(usage.completion_tokens) or 0,
+    return Usage(count(getattr(usage, "prompt_tokens", None)),
+                 count(getattr(usage, "completion_tokens", None)),
                  getattr(response, "model", None), cache_read_input_tokens=_cached(usage),
                  response_id=getattr(response, "id", None), finish_reasons=reasons or None)
 
@@ -69,15 +70,15 @@ class ChatStreamStrategy(CountingStrategy):
 
     def record_chunk(self, chunk: Any) -> None:
         """Read one ``CompletionEvent`` (its ``data`` is the chunk)."""
-        data = chunk.data
+        data = getattr(chunk, "data", None)
         if self.response_model is None:
-            self.response_model = data.model
-        usage = data.usage
+            self.response_model = getattr(data, "model", None)
+        usage = getattr(data, "usage", None)
         if usage is not None:
-            self.reported_input = count(usage.prompt_tokens)
-            self.reported_output = count(usage.completion_tokens)
-        for choice in data.choices:
-            content = choice.delta.content
+            self.reported_input = count(getattr(usage, "prompt_tokens", None))
+            self.reported_output = count(getattr(usage, "completion_tokens", None))
+        for choice in getattr(data, "choices", None) or ():
+            content = getattr(getattr(choice, "delta", None), "content", None)
             if isinstance(content, str):
                 self.output_chars += len(content)
 
@@ -90,7 +91,13 @@ def _is_stream(_result: Any) -> bool:
     return True
 
 
-_CHAT = Endpoint("chat", _provider, _usage)
+def _answer(response: Any) -> object:
+    """The choices' message text, for a missing output count."""
+    return [getattr(getattr(c, "message", None), "content", None)
+            for c in getattr(response, "choices", None) or ()]
+
+
+_CHAT = Endpoint("chat", _provider, _usage, output_text=_answer)
 _STREAM = Endpoint("chat", _provider, _usage, _is_stream, _strategy)
 _EMBEDDINGS = Endpoint("embeddings", _provider, _usage)
 

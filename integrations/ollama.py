@@ -52,7 +52,7 @@ def _usage(response: Any) -> Usage | None:
     if n_in is None and n_out is None:
         return None
     reason = getattr(response, "done_reason", None)
-    return Usage(n_in, n_out or 0, getattr(response, "model", None),
+    return Usage(n_in, n_out, getattr(response, "model", None),
                  finish_reasons=(reason,) if isinstance(reason, str) else None,
                  server_durations=_durations(response))
 
@@ -92,7 +92,7 @@ class StreamStrategy(CountingStrategy):
     def result(self) -> Usage:
         """The final chunk's usage when it reported both counts, else counted figures."""
         final = self._final
-        if final is not None and final.input_tokens is not None:
+        if final is not None and final.input_tokens and final.output_tokens:
             return final
         return super().result()
 
@@ -118,10 +118,20 @@ def _named(wrapper: Callable[..., Any], names: tuple[str, ...]) -> Callable[...,
     return named
 
 
+def _answer(response: Any) -> object:
+    """The reply's text (chat ``message``, generate ``response``), for a missing output count."""
+    message = getattr(response, "message", None)
+    if message is not None:
+        return (getattr(message, "content", None), getattr(message, "thinking", None))
+    return (getattr(response, "response", None), getattr(response, "thinking", None))
+
+
 _ENDPOINTS = (
-    ("chat", ("model", "messages"), Endpoint("chat", _provider, _usage, _is_stream, _strategy)),
+    ("chat", ("model", "messages"),
+     Endpoint("chat", _provider, _usage, _is_stream, _strategy, output_text=_answer)),
     ("generate", ("model", "prompt", "suffix"),
-     Endpoint("text_completion", _provider, _usage, _is_stream, _strategy)),
+     Endpoint("text_completion", _provider, _usage, _is_stream, _strategy,
+              output_text=_answer)),
     ("embed", ("model", "input"), Endpoint("embeddings", _provider, _usage)),
 )
 _patcher = Patcher()

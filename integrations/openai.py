@@ -121,7 +121,7 @@ def _chat_usage(response: Any) -> Usage | None:
                     if isinstance(r, str))
     return Usage(
         _int(getattr(usage, "prompt_tokens", None)),
-        _int(getattr(usage, "completion_tokens", None)) or 0,
+        _int(getattr(usage, "completion_tokens", None)),
         getattr(response, "model", None),
         cache_read_input_tokens=_int(getattr(prompt, "cached_tokens", None)),
         reasoning_output_tokens=_int(getattr(completion, "reasoning_tokens", None)),
@@ -167,11 +167,20 @@ def _chat_estimate(kwargs: Mapping[str, Any], response: Any) -> Usage:
 
 
 def _responses_estimate(kwargs: Mapping[str, Any], response: Any) -> Usage:
-    """A Responses API result that reported no usage: tokens counted from the text."""
-    text = getattr(response, "output_text", None)
+    """A Responses API result that reported no usage: tokens counted from the text.
+
+    The text is read from the output items, not the ``output_text`` property, which raises on a
+    loosely validated response (content None).
+    """
+    chars = 0
+    for item in getattr(response, "output", None) or ():
+        for part in getattr(item, "content", None) or ():
+            text = getattr(part, "text", None)
+            if isinstance(text, str):
+                chars += len(text)
     return Usage(estimate_tokens(kwargs.get("input"), kwargs.get("instructions")),
-                 tokens_from_chars(len(text) if isinstance(text, str) else 0),
-                 getattr(response, "model", None), tokens_estimated=True)
+                 tokens_from_chars(chars), getattr(response, "model", None),
+                 tokens_estimated=True)
 
 
 _RAW_TYPES = tuple(t for t in (
@@ -195,21 +204,21 @@ class ChatStreamStrategy(CountingStrategy):
         """Count delta characters; take the usage chunk when the server sends one."""
         if self.response_model is None:
             self.response_model = getattr(chunk, "model", None)
-        usage = chunk.usage
+        usage = getattr(chunk, "usage", None)
         if usage is not None:
-            self.reported_input = usage.prompt_tokens
-            self.reported_output = usage.completion_tokens
-        for choice in chunk.choices:
+            self.reported_input = _int(getattr(usage, "prompt_tokens", None))
+            self.reported_output = _int(getattr(usage, "completion_tokens", None))
+        for choice in getattr(chunk, "choices", None) or ():
             delta = getattr(choice, "delta", None)
             if delta is None:
-                text = choice.text
+                text = getattr(choice, "text", None)
             else:
-                text = delta.content
-                if delta.tool_calls:
-                    for call in delta.tool_calls:
-                        if call.function is not None and call.function.arguments:
-                            self.output_chars += len(call.function.arguments)
-            if text:
+                text = getattr(delta, "content", None)
+                for call in getattr(delta, "tool_calls", None) or ():
+                    arguments = getattr(getattr(call, "function", None), "arguments", None)
+                    if isinstance(arguments, str):
+                        self.output_chars += len(arguments)
+            if isinstance(text, str):
                 self.output_chars += len(text)
 
 
@@ -227,12 +236,12 @@ class ResponsesStreamStrategy(CountingStrategy):
                 self.output_chars += len(delta)
         elif kind in ("response.completed", "response.incomplete", "response.failed",
                       "response.created"):
-            response = chunk.response
+            response = getattr(chunk, "response", None)
             self.response_model = getattr(response, "model", None) or self.response_model
             usage = getattr(response, "usage", None)
             if usage is not None:
-                self.reported_input = usage.input_tokens
-                self.reported_output = usage.output_tokens
+                self.reported_input = _int(getattr(usage, "input_tokens", None))
+                self.reported_output = _int(getattr(usage, "output_tokens", None))
 
 
 class ReportedUsageStrategy(InBandUsageStrategy):

@@ -101,8 +101,8 @@ def test_no_import_cycle() -> None:
 #: higher one (docs/development.md explains each). Top-level modules of `tracker` are named
 #: one by one; a new subpackage must be given its place here.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("tracker._attributes", "tracker._internal_errors", "tracker._isotime", "tracker._usage",
-     "tracker._version", "tracker.exceptions"),
+    ("tracker._attributes", "tracker._internal_errors", "tracker._isotime", "tracker._text",
+     "tracker._usage", "tracker._version", "tracker.exceptions"),
     ("tracker.model",),
     ("tracker.grid",),
     ("tracker.measure",),

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         UnknownModelError,
         UnknownRegionError,
     )
+    from tracker.grid._providers import GridError
     from tracker.instrumentation._registry import instrument, uninstrument
     from tracker.model._estimate import CallPricer, Estimate
     from tracker.model._registry import get_registry, load_registry_file, register
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from tracker.setup._estimate import estimate
 
 
+#: public subpackages reachable as attributes of ``tracker`` without importing them first
 #: public name -> the module that defines it
 _SOURCES: dict[str, str] = {
     **dict.fromkeys(("Config", "configure", "get_config", "reset", "shutdown"),
@@ -56,6 +58,7 @@ _SOURCES: dict[str, str] = {
     **dict.fromkeys(("TrainingEstimate", "estimate_training"), "model._training"),
     **dict.fromkeys(("LLMCall", "record_usage", "start_call"), "recording._calls"),
     "Budget": "config._budget_spec",
+    "GridError": "grid._providers",
     "EnergyEnrichingSpanExporter": "recording._enriching_exporter",
     "EnergySpanProcessor": "recording._span_pricing",
     "compare": "reduce._compare",
@@ -75,6 +78,7 @@ __all__ = [
     "EnergyScope",
     "EnergySpanProcessor",
     "Estimate",
+    "GridError",
     "HardwareSpec",
     "IntegrationNotAvailable",
     "LLMCall",

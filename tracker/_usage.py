@@ -12,10 +12,12 @@ negative or absurd energy.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["MAX_TOKENS", "Usage", "count", "parse_count"]
+__all__ = ["MAX_TOKENS", "Usage", "count", "parse_count", "settle"]
 
 #: Largest token count taken as reported (10^12: far above any context window or batch job);
 #: bigger values are treated as not reported.
@@ -75,3 +77,35 @@ class Usage:
     #: seconds: ``total``, ``load``, ``prompt_eval``, ``eval``. Kept on the span as
     #: ``energy.server.<name>_duration_s`` for a later local measurement.
     server_durations: tuple[tuple[str, float], ...] | None = None
+
+
+def settle(usage: Usage | None, estimate: Callable[[], Usage], *,
+           no_output: bool = False) -> Usage:
+    """The one rule for a call's counts, input and output alike.
+
+    A count that is missing or not a valid count (`count()`), or a reported 0 that the text
+    contradicts (a non-empty request or answer), is "not reported": it is replaced by the count
+    `estimate()` makes from the text, and the usage is flagged ``tokens_estimated``. Valid counts
+    are kept as reported. `estimate` is called only when a count is missing or 0. With
+    `no_output` (an embedding: it has no output tokens), a missing output count is 0, as reported.
+    """
+    n_in = count(usage.input_tokens) if usage is not None else None
+    n_out = count(usage.output_tokens) if usage is not None else None
+    if no_output and n_out is None and usage is not None:
+        usage = dataclasses.replace(usage, output_tokens=0)
+        n_out = 0
+    if usage is not None and n_in and n_out:
+        return usage  # the common case: both reported, nothing estimated
+    guess = estimate()
+    if usage is None:
+        return dataclasses.replace(guess, tokens_estimated=True)
+    flagged = usage.tokens_estimated
+    if n_in is None or (n_in == 0 and count(guess.input_tokens)):
+        n_in, flagged = count(guess.input_tokens), True
+    if n_out is None or (n_out == 0 and count(guess.output_tokens)):
+        n_out, flagged = count(guess.output_tokens), True
+    if (n_in, n_out, flagged) == (usage.input_tokens, usage.output_tokens,
+                                   usage.tokens_estimated):
+        return usage
+    return dataclasses.replace(usage, input_tokens=n_in, output_tokens=n_out,
+                               tokens_estimated=flagged)

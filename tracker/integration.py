@@ -14,12 +14,18 @@ available to `tracker.instrument(name)`.
 
 The module an integration lives in must expose ``instrument()`` and ``uninstrument()``, and raise
 `IntegrationNotAvailable` at import when its client library is missing or too old.
+
+Counts follow one rule (`settle`, applied by the wrapper to every plain response): a count that
+is missing, invalid, or a 0 that a non-empty request or answer contradicts is estimated from the
+text and flagged ``energy.tokens_estimated``; an integration hands over what the provider
+reported (`count()`, None when absent) and never turns "not reported" into 0 itself. Give the
+`Endpoint` an ``output_text`` reader so a missing output count is estimated from the answer.
 """
 
 from __future__ import annotations
 
 from tracker._internal_errors import guard
-from tracker._usage import Usage, count
+from tracker._usage import Usage, count, settle
 from tracker.exceptions import IntegrationNotAvailable
 from tracker.instrumentation._registry import register_integration
 from tracker.instrumentation._wrapper import Endpoint, Patcher, make_wrapper
@@ -54,6 +60,7 @@ __all__ = [
     "make_wrapper",
     "mark_recorded",
     "register_integration",
+    "settle",
     "start_call",
     "tokens_from_chars",
     "wrap_stream",

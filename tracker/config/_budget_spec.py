@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from tracker import _attributes as A
+from tracker.config import _parsers as P
 from tracker.exceptions import ConfigError
 
 __all__ = [
@@ -59,10 +60,10 @@ def check_on_exceed(field: str, on_exceed: object) -> None:
 
 
 def check_limit(field: str, limit: object) -> float:
-    if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not limit > 0 \
-            or limit == float("inf"):
-        raise ConfigError(field, f"must be a finite number > 0, got {limit!r}")
-    return float(limit)
+    """A budget limit: the configuration's one bounded limit parser (finite, > 0, <= 1e15)."""
+    if isinstance(limit, str):
+        raise ConfigError(field, "must be a number, not text")
+    return P.limit(field, limit)
 
 
 @dataclass(frozen=True)
@@ -125,11 +126,12 @@ def parse_budgets(text: str, field: str = "budgets") -> list[Budget]:
         value = match["value"].strip() if match["value"] else None
         try:
             budgets.append(Budget(
-                float(match["limit"]), unit, match["period"].lower(),  # type: ignore[arg-type]
+                P.limit(field, match["limit"]), unit, match["period"].lower(),  # type: ignore[arg-type]
                 label=match["label"], value=None if value == "*" else value,
                 on_exceed="raise" if match["raise"] else None))
         except ConfigError as exc:
-            raise ConfigError(field, f"{item!r}: {exc}") from None
+            shown = repr(item) if len(item) <= 60 else repr(item[:57]) + "..."
+            raise ConfigError(field, f"{shown}: {str(exc).split(': ', 1)[-1]}") from None
     return budgets
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,13 +21,18 @@ from tracker.exceptions import ConfigError
 __all__ = [
     "LabelValue",
     "boolean",
+    "count",
+    "duration",
+    "factor",
     "gpu_indices",
     "instrument",
     "integer",
     "labels",
     "ledger",
+    "limit",
     "logger_provider",
     "meter_provider",
+    "money",
     "number",
     "port",
     "text",
@@ -43,6 +49,14 @@ _LEDGER_OFF = {"", "0", "false", "no", "off", "none"}
 _MAX_INT = 10**9
 #: Longest string option value taken.
 _MAX_TEXT = 4096
+#: Longest duration taken (seconds): a year, longer than any forecast or wait makes sense for.
+MAX_DURATION_S = 366 * 86400.0
+#: Largest limit, count or amount of money taken: 1e15 (kWh, gCO2e, USD or tokens) is beyond
+#: the world's yearly electricity use (about 3e13 kWh, IEA Electricity 2024); it keeps every sum
+#: finite. The ledger reader bounds a line's values the same way.
+MAX_AMOUNT = 1e15
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(min|d|h|m|s)", re.IGNORECASE)
+_DURATION_UNIT = {"d": 86400.0, "h": 3600.0, "m": 60.0, "min": 60.0, "s": 1.0}
 #: Most labels and longest label value.
 _MAX_LABELS = 64
 _MAX_LABEL_VALUE = 4096
@@ -120,6 +134,78 @@ def gpu_indices(name: str, value: object) -> tuple[int, ...] | None:
     return tuple(result) or None
 
 
+def _bounded(name: str, result: float, minimum: float, maximum: float, unit: str = "") -> float:
+    if not minimum <= result <= maximum:  # also false for NaN
+        raise ConfigError(name, f"must be from {minimum:g} to {maximum:g}{unit}, got "
+                          f"{_show(result)}")
+    return result
+
+
+def factor(name: str, value: object, minimum: float = 0.0, maximum: float = MAX_AMOUNT) -> float:
+    """A finite number from `minimum` to `maximum` (a PUE, a ratio, an intensity...)."""
+    return _bounded(name, number(name, value), minimum, maximum)
+
+
+def limit(name: str, value: object) -> float:
+    """A limit (a budget in kWh, gCO2e or USD): a finite number above 0, at most 1e15."""
+    result = number(name, value)
+    if not result > 0:
+        raise ConfigError(name, f"must be a finite number > 0, got {_show(value)}")
+    return _bounded(name, result, 0.0, MAX_AMOUNT)
+
+
+def money(name: str, value: object) -> float:
+    """An amount of money (USD, or USD per kWh): a finite number from 0 to 1e15."""
+    return _bounded(name, number(name, value), 0.0, MAX_AMOUNT)
+
+
+def count(name: str, value: object) -> int:
+    """A count (tokens, calls, requests): an integer from 0 to 1e15."""
+    if isinstance(value, str):
+        text_value = value.strip().replace("_", "")
+        if not (text_value.isascii() and text_value.isdigit()) or len(text_value) > 16:
+            raise ConfigError(name, f"must be a whole number from 0 to {MAX_AMOUNT:.0e}, got "
+                              f"{_show(value)}")
+        result = int(text_value)
+    elif isinstance(value, float) and value.is_integer():
+        result = int(value)
+    elif isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(name, f"must be a whole number, got {_show(value)}")
+    else:
+        result = value
+    if not 0 <= result <= MAX_AMOUNT:
+        raise ConfigError(name, f"must be a whole number from 0 to {MAX_AMOUNT:.0e}, got "
+                          f"{_show(result)}")
+    return result
+
+
+def duration(name: str, value: object) -> float:
+    """A duration in seconds, from 0 to a year: a `timedelta`, seconds, or ``2h``, ``1h30m``...
+
+    Text is one or more number-unit parts (``d``, ``h``, ``m``/``min``, ``s``).
+    """
+    seconds_of = getattr(value, "total_seconds", None)
+    if seconds_of is not None and callable(seconds_of):
+        result = float(seconds_of())
+    elif isinstance(value, str):
+        spoken = value.strip().replace(" ", "")
+        parts = list(_DURATION_PART.finditer(spoken)) if 0 < len(spoken) <= 64 else []
+        if not parts or "".join(p.group(0) for p in parts).lower() != spoken.lower():
+            raise ConfigError(name, f"cannot read duration {_show(value)} (use e.g. 30m, 2h, "
+                              "1h30m, 1d)")
+        result = sum(float(p.group(1)) * _DURATION_UNIT[p.group(2).lower()] for p in parts)
+    elif isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(name, f"must be a duration (timedelta, seconds or '2h'), got "
+                          f"{_show(value)}")
+    else:
+        result = number(name, value)
+    if not math.isfinite(result):
+        raise ConfigError(name, f"must be a finite duration, got {_show(value)}")
+    if result < 0:
+        raise ConfigError(name, f"must not be negative, got {_show(value)}")
+    return _bounded(name, result, 0.0, MAX_DURATION_S, " seconds")
+
+
 def port(name: str, value: object) -> int:
     """A TCP port, 0 (any free port) to 65535."""
     result = integer(name, value)
@@ -148,9 +234,16 @@ def text(name: str, value: object) -> str:
     return result
 
 
+#: A host name (RFC 1123 labels), an IPv4 address, or an IPv6 address in brackets.
+_HOST = re.compile(r"(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.)*"
+                   r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.?|\[[0-9A-Fa-f:.]+\]")
+
+
 def url(name: str, value: object) -> str:
-    """A URL (``http``/``https``) or ``host:port``."""
+    """A URL (``http``/``https``) or ``host:port``, with a valid host and no whitespace."""
     result = text(name, value)
+    if any(c.isspace() or not c.isprintable() for c in result):
+        raise ConfigError(name, "is not a valid URL (it holds spaces or control characters)")
     try:
         parts = urlsplit(result if "://" in result else f"http://{result}")
         parts.port  # noqa: B018  (raises on a bad port)
@@ -158,6 +251,10 @@ def url(name: str, value: object) -> str:
         raise ConfigError(name, "is not a valid URL") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(name, "must be an http(s) URL or host:port")
+    host = parts.netloc.rpartition("@")[2]
+    host = host if host.startswith("[") else host.partition(":")[0]
+    if not _HOST.fullmatch(host.split("]")[0] + ("]" if host.startswith("[") else "")):
+        raise ConfigError(name, "is not a valid URL (bad host name)")
     return result
 
 

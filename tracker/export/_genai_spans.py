@@ -29,6 +29,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
 from tracker import _attributes as A
+from tracker._text import clean
 from tracker._usage import parse_count
 
 __all__ = [
@@ -100,7 +101,8 @@ def _first(attrs: Any, names: tuple[str, ...]) -> Any:
 
 
 def _name(value: Any) -> str | None:
-    return value if type(value) is str and 0 < len(value) <= _MAX_NAME else None
+    """A name from a foreign span as safe plain text (`tracker._text.clean`), or None."""
+    return clean(value, _MAX_NAME) if type(value) is str and 0 < len(value) <= _MAX_NAME else None
 
 
 def scope_name(span: Any) -> str:
@@ -129,7 +131,7 @@ def read_call(span: Any) -> SpanCall | None:
     scope = scope_name(span)
     if scope == A.INSTRUMENTATION_NAME:
         return None
-    scope = scope[:_MAX_NAME]
+    scope = clean(scope, _MAX_NAME)
     operation = _operation(attrs, span.kind)
     if operation not in PRICED_OPERATIONS:
         return None

@@ -38,6 +38,7 @@ import weakref
 from pathlib import Path
 from typing import Any
 
+from tracker._text import encodable
 from tracker.exceptions import ConfigError
 
 __all__ = ["DEFAULT_LEDGER_PATH", "LedgerWriter", "encode_line", "validate_ledger_path"]
@@ -76,12 +77,31 @@ def _finite(value: Any) -> Any:
     return value
 
 
+def _utf8(value: Any) -> Any:
+    """`value` with every lone surrogate in its strings (keys too) replaced by U+FFFD."""
+    if isinstance(value, str):
+        return encodable(value)
+    if isinstance(value, dict):
+        return {_utf8(k): _utf8(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_utf8(v) for v in value]
+    return value
+
+
 def encode_line(record: dict[str, Any]) -> str:
-    """One record as one line of strict JSON (no newline): NaN and infinities become null."""
+    """One record as one line of strict JSON (no newline), one its own reader accepts.
+
+    NaN and infinities become null, lone surrogates (a label from a non-UTF-8 environment)
+    U+FFFD, so every line is valid UTF-8 text.
+    """
     try:
-        return json.dumps(record, separators=(",", ":"), default=str, allow_nan=False)
+        line = json.dumps(record, separators=(",", ":"), default=str, allow_nan=False)
     except ValueError:  # a non-finite float somewhere: rare, so the copy is made only then
-        return json.dumps(_finite(record), separators=(",", ":"), default=str, allow_nan=False)
+        line = json.dumps(_finite(record), separators=(",", ":"), default=str, allow_nan=False)
+    if "\\ud" in line:  # a surrogate escape (rare): only then is the record copied
+        line = json.dumps(_utf8(_finite(record)), separators=(",", ":"), default=str,
+                          allow_nan=False)
+    return line
 
 
 class _Fd:

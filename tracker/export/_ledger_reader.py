@@ -4,7 +4,10 @@ The ledger is read line by line (memory grows with the number of groups, not of 
 that is not a JSON object with a valid ``timestamp`` and numeric energy fields is counted, its
 line number kept, and skipped; it never stops the pass (numbers too large for a float,
 timestamps outside the representable range, nesting too deep to parse, negative or implausibly
-large values are malformed too). Used by ``llm-energy report`` and by `tracker.compare()`.
+large values are malformed too). Every text a group is named by (model, provider, function,
+label) is cleaned as it enters (`tracker._text.clean`: no control characters, escape sequences or
+lone surrogates, length capped), so no output can print it as code. Used by
+``llm-energy report`` and by `tracker.compare()`.
 
 Fields read from each line (`tracker.export._ledger`, `tracker._attributes`):
 ``timestamp`` (ISO 8601), ``energy.kwh``, ``energy.gco2e``, ``energy.usd``, ``energy.water_l``,
@@ -22,9 +25,10 @@ from typing import IO, Any, Protocol
 
 from tracker import _attributes as A
 from tracker._isotime import parse_iso
+from tracker._text import clean
 
-__all__ = ["BY_CHOICES", "LINE_ERRORS", "Progress", "Summary", "Totals", "parse_line",
-           "parse_time", "sorted_groups", "stream_position", "summarize"]
+__all__ = ["BY_CHOICES", "LINE_ERRORS", "Progress", "Summary", "Totals", "group_text",
+           "parse_line", "parse_time", "sorted_groups", "stream_position", "summarize"]
 
 
 class Progress(Protocol):
@@ -125,26 +129,27 @@ def _number(record: dict[str, Any], key: str) -> float:
     return number
 
 
-def _text(value: object) -> str:
-    return _NONE if value is None or value == "" else str(value)
+def group_text(value: object) -> str:
+    """A group name as safe plain text (`tracker._text.clean`): the ledger is external data."""
+    return _NONE if value is None or value == "" else clean(value)
 
 
 def _group(record: dict[str, Any], by: str | None, when: datetime) -> str:
     if by is None:
         return "total"
     if by == "model":
-        return _text(record.get(A.GEN_AI_REQUEST_MODEL) or record.get(A.GEN_AI_RESPONSE_MODEL)
-                     or record.get(A.ENERGY_MODEL))
+        return group_text(record.get(A.GEN_AI_REQUEST_MODEL)
+                          or record.get(A.GEN_AI_RESPONSE_MODEL) or record.get(A.ENERGY_MODEL))
     if by == "provider":
-        return _text(record.get(A.GEN_AI_PROVIDER_NAME))
+        return group_text(record.get(A.GEN_AI_PROVIDER_NAME))
     if by == "function":
-        return _text(record.get("function") or record.get(A.ENERGY_FUNCTION))
+        return group_text(record.get("function") or record.get(A.ENERGY_FUNCTION))
     if by == "day":
         return when.date().isoformat()
     labels = record.get("labels")
     name = by[len("label:"):]
     value = labels.get(name) if isinstance(labels, dict) else None
-    return _text(value if value is not None else record.get(name))
+    return group_text(value if value is not None else record.get(name))
 
 
 def parse_line(raw: bytes) -> tuple[dict[str, Any], datetime, Totals]:

@@ -37,6 +37,7 @@ import math
 import os
 import threading
 import time
+from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from typing import Any, NamedTuple
 
@@ -56,6 +57,7 @@ __all__ = [
     "FORECAST_PROVIDERS",
     "ForecastPoint",
     "clear_cache",
+    "distinct_periods",
     "forecast",
     "forecast_provider",
 ]
@@ -65,6 +67,8 @@ CACHE_TTL_S = 1800.0
 FORECAST_PROVIDERS = ("uk-carbon-intensity", "electricitymaps")
 _MAX_CACHED = 64
 _MAX_POINTS = 2000
+#: Longest read timeout a forecast request takes (seconds).
+_MAX_TIMEOUT_S = 600.0
 _TOKEN_ENV = "ELECTRICITYMAPS_API_TOKEN"
 
 
@@ -103,6 +107,22 @@ def _figure(value: object, source: str) -> float:
         raise GridError(f"{source}: forecast figure {figure:g} g/kWh is outside "
                         f"[0, {MAX_G_PER_KWH:g}]")
     return figure
+
+
+def distinct_periods(points: Iterable[ForecastPoint]) -> list[ForecastPoint]:
+    """Sorted periods that never overlap (a mean over a window counts each moment once).
+
+    A period listed twice is kept once; one that overlaps the period before it keeps only its
+    part after that one's end (the earlier wins).
+    """
+    out: list[ForecastPoint] = []
+    for point in sorted(p for p in points if p.end > p.start):
+        if out and point.start < out[-1].end:
+            if point.end <= out[-1].end:
+                continue
+            point = point._replace(start=out[-1].end)
+        out.append(point)
+    return out
 
 
 def forecast_provider(zone: str, provider: str | None = None) -> tuple[str, str]:
@@ -226,8 +246,10 @@ def forecast(zone: str, *, provider: str | None = None, api_url: str | None = No
     cannot be had.
     """
     name, provider_zone = forecast_provider(zone, provider)
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
-        raise ConfigError("timeout", f"must be a number of seconds > 0, got {timeout!r}")
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) \
+            or not 0 < timeout <= _MAX_TIMEOUT_S:
+        raise ConfigError("timeout", f"must be a number of seconds > 0 and at most "
+                          f"{_MAX_TIMEOUT_S:g}, got {timeout!r}")
     base = api_url or (UK_CARBON_INTENSITY_URL if name == "uk-carbon-intensity"
                        else ELECTRICITYMAPS_URL)
     key = (name, provider_zone.upper(), base)
@@ -244,7 +266,7 @@ def forecast(zone: str, *, provider: str | None = None, api_url: str | None = No
         else:
             token = api_token or os.environ.get(_TOKEN_ENV) or _configured_token()
             points = _fetch_electricitymaps(provider_zone, base, token, session)
-    points = sorted(p for p in points if p.end > p.start)
+    points = distinct_periods(points)
     if not points:
         raise GridError(f"{name}: the forecast for {provider_zone} is empty")
     with _cache_lock:

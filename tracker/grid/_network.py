@@ -7,7 +7,11 @@ thread) or inside an explicit request such as `llm-energy grid`. A session built
 - every request has a connect and a read timeout (`DEFAULT_TIMEOUT`, overridable);
 - 429 and 5xx answers are retried a few times with exponential backoff, honouring a
   `Retry-After` header but never sleeping longer than `max_retry_after_s`;
-- a read that times out is not retried (a hung server would otherwise multiply the wait).
+- a read that times out is not retried (a hung server would otherwise multiply the wait);
+- the body is read against a total deadline (connect plus read timeout, `deadline_s`), so a server
+  trickling a byte at a time cannot hold a request longer than that, and is capped in size;
+- redirects are never followed: a credential sent to the configured origin (Electricity Maps'
+  ``auth-token``) can never reach another one; a 3xx answer is an ``http`` error.
 
 Errors leave this module as `NetworkError`, whose text is built only from safe parts (an HTTP
 status, an error kind) and passed through `redact()`: no URL, header, token or response body.
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -39,6 +44,8 @@ logger = logging.getLogger(__name__)
 
 #: (connect, read) seconds for every request made through `make_session()`.
 DEFAULT_TIMEOUT: tuple[float, float] = (3.05, 10.0)
+#: Largest response body read (bytes): a forecast is a few hundred kilobytes at most.
+MAX_BODY_BYTES = 16 * 1024 * 1024
 #: HTTP statuses retried with backoff (rate limited, server errors).
 RETRY_STATUSES: frozenset[int] = frozenset({429, 500, 502, 503, 504})
 _USER_AGENT = "llm-energy-tracker (+https://github.com/llm-energy-tracker)"
@@ -127,12 +134,41 @@ def make_session(
     )
     retry.max_retry_after_s = max_retry_after_s
     session = requests.Session()
+    session.max_redirects = 0
+    setattr(session, _DEADLINE_ATTR, float(timeout[0]) + float(timeout[1]))
     adapter = _TimeoutAdapter(timeout, retry)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     session.headers["User-Agent"] = _USER_AGENT
     session.headers["Accept"] = "application/json"
     return session
+
+
+_DEADLINE_ATTR = "tracker_deadline_s"
+
+
+def _body(response: requests.Response, deadline: float) -> bytes:
+    """The body, read as it arrives (``read1``), within `deadline` (monotonic) and the size cap."""
+    raw = response.raw
+    read1 = getattr(raw, "read1", None)
+    if read1 is None:  # not a urllib3 response (a test adapter): its content, size-capped
+        content = response.content or b""
+        if len(content) > MAX_BODY_BYTES:
+            raise NetworkError("json", "response is too large", status=response.status_code)
+        return content
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        if time.monotonic() > deadline:
+            raise NetworkError("timeout", "request timed out (total deadline)",
+                               status=response.status_code)
+        chunk = read1(65536, decode_content=True)
+        if not chunk:
+            return b"".join(parts)
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise NetworkError("json", "response is too large", status=response.status_code)
+        parts.append(chunk)
 
 
 def _is_timeout(exc: BaseException) -> bool:
@@ -167,21 +203,34 @@ def get_json(
     the message is already built from the status and error kind only.
     """
     secret_list = list(secrets)
+    deadline = time.monotonic() + float(getattr(session, _DEADLINE_ATTR, sum(DEFAULT_TIMEOUT)))
     try:
-        response = session.get(url, params=params, headers=dict(headers or {}))
+        response = session.get(url, params=params, headers=dict(headers or {}),
+                               allow_redirects=False, stream=True)
     except requests.RequestException as exc:
         kind = "timeout" if _is_timeout(exc) else "connection"
         text = ("request timed out" if kind == "timeout"
                 else f"connection failed ({type(exc).__name__})")
         raise NetworkError(kind, redact(text, secret_list)) from None
     try:
+        if 300 <= response.status_code < 400:
+            raise NetworkError("http", f"HTTP {response.status_code} redirect not followed",
+                               status=response.status_code)
         if not 200 <= response.status_code < 300:
             reason = redact(str(response.reason or ""), secret_list)[:60]
             raise NetworkError("http", f"HTTP {response.status_code} {reason}".rstrip(),
                                status=response.status_code)
         try:
-            return json.loads(response.content)
-        except (ValueError, UnicodeDecodeError):
+            body = _body(response, deadline)
+        except NetworkError:
+            raise
+        except Exception as exc:  # urllib3's read errors (timeout, protocol, decoding)
+            kind = "timeout" if _is_timeout(exc) else "connection"
+            raise NetworkError(kind, "request timed out" if kind == "timeout"
+                               else f"connection failed ({type(exc).__name__})") from None
+        try:
+            return json.loads(body)
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise NetworkError("json", "response is not valid JSON",
                                status=response.status_code) from None
     finally:

@@ -19,7 +19,7 @@ import wrapt
 from opentelemetry import trace
 
 from tracker._internal_errors import guard, report
-from tracker._usage import Usage
+from tracker._usage import Usage, settle
 from tracker.exceptions import BudgetExceeded
 from tracker.export import _genai_spans as _stacked
 from tracker.recording import _calls as _usage
@@ -96,9 +96,17 @@ class Endpoint:
     stream_strategy: Callable[[Mapping[str, Any]], StreamStrategy] | None = None
     prepare: Callable[[dict[str, Any]], dict[str, Any]] | None = None  # opt-in request tweaks
     model_key: str = "model"
-    #: (request kwargs, plain response) -> usage estimated from the text, when the response
-    #: reports none; unset: input estimated from every string of the request, output 0.
+    #: (request kwargs, plain response) -> usage estimated from the text, for the counts the
+    #: response does not report (`tracker._usage.settle`); unset: input estimated from every
+    #: string of the request, output from `output_text`.
     estimate: Callable[[Mapping[str, Any], Any], Usage] | None = None
+    #: plain response -> its answer text (strings, at any depth), to estimate a missing output
+    #: count; unset: an answer's size is not known (embeddings).
+    output_text: Callable[[Any], object] | None = None
+    #: (plain response, finish) -> True when the usage comes later (a body the caller has yet
+    #: to read): the endpoint then calls ``finish(usage, error)`` once, when it knows.
+    deferred: Callable[[Any, Callable[[Usage | None, BaseException | None], None]], bool] \
+        | None = None
     #: A response whose body is parsed later (`with_raw_response`, `with_streaming_response`):
     #: it is proxied and its `parse()` result recorded as if the method had returned it.
     is_raw: Callable[[Any], bool] = lambda _r: False
@@ -172,23 +180,36 @@ def _record(endpoint: Endpoint, call: Any, result: Any, kwargs: Mapping[str, Any
     if endpoint.stream_strategy is not None and endpoint.is_stream(result):
         strategy = endpoint.stream_strategy(kwargs)
         return wrap_stream(result, call, strategy, is_async=is_async)
-    usage = endpoint.usage(result)
-    if usage is None or (usage.input_tokens is None and usage.output_tokens is None):
-        usage = _estimated(endpoint, kwargs, result)
+    if endpoint.deferred is not None:
+        def finish(usage: Usage | None, error: BaseException | None) -> None:
+            call.finish_usage(settle(usage, lambda: _estimated(endpoint, kwargs, None)),
+                              error=error)
+
+        if endpoint.deferred(result, finish):
+            _responses.mark_recorded(result)
+            return result
+    usage = settle(endpoint.usage(result), lambda: _estimated(endpoint, kwargs, result),
+                   no_output=endpoint.operation == "embeddings")
     call.finish_usage(usage)
     _responses.mark_recorded(result)
     return result
 
 
 def _estimated(endpoint: Endpoint, kwargs: Mapping[str, Any], result: Any) -> Usage:
-    """Usage of a response that reported none: counted from the text, flagged estimated."""
+    """Usage counted from the text (request, and answer where `output_text` reads it), flagged."""
     if endpoint.estimate is not None and result is not None:
         try:
             return endpoint.estimate(kwargs, result)
         except Exception as exc:
             report("instrumentation.estimate", exc)
     parts = [v for k, v in kwargs.items() if k != endpoint.model_key]
-    return Usage(estimate_tokens(*parts), 0, tokens_estimated=True)
+    output = 0
+    if endpoint.output_text is not None and result is not None:
+        try:
+            output = estimate_tokens(endpoint.output_text(result))
+        except Exception as exc:
+            report("instrumentation.estimate", exc)
+    return Usage(estimate_tokens(*parts), output, tokens_estimated=True)
 
 
 class RawResponseProxy(wrapt.ObjectProxy):  # type: ignore[type-arg,misc,unused-ignore]

@@ -51,9 +51,11 @@ __all__ = ["LLMCall", "record_usage", "start_call"]
 #: `BudgetExceeded` for a call that would spend it. (Recording never imports reduce.)
 before_call: Callable[[Mapping[str, Any] | None], None] | None = None
 
+#: Parts of an attribute name that mark content or a secret: never copied into telemetry
+#: (``system_instructions``, ``tool.call.arguments``... are content under the GenAI conventions).
 _DENY = ("prompt", "message", "content", "completion", "key", "secret", "passw", "pwd", "auth",
          "bearer", "header", "text", "cookie", "session", "credential", "signature", "jwt",
-         "private", "cert")
+         "private", "cert", "instruction", "argument", "call.result", "definitions")
 _MAX_STR = 256
 _MAX_KEY = 128
 #: Longest model or response name used as such; longer ones are ignored (never looked up).

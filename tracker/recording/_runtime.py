@@ -13,10 +13,11 @@ registering a model, accelerator or region takes effect on the very next call.
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import os
 import sys
 import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from tracker import _internal_errors
@@ -28,9 +29,11 @@ from tracker.export._telemetry import Telemetry, has_real_tracer_provider
 from tracker.model._deployment import Deployment
 from tracker.model._registry import get_registry
 
-__all__ = ["BoundedCache", "Runtime", "build", "get_runtime", "install", "reset", "shutdown"]
+__all__ = ["BoundedCache", "Runtime", "build", "build_lenient", "get_runtime", "install",
+           "report_set_aside", "reset", "shutdown"]
 
 _PROVIDERS = ("tracer_provider", "meter_provider", "logger_provider")
+_FIELDS = frozenset(f.name for f in dataclasses.fields(Config))
 
 
 class BoundedCache(dict[Any, Any]):
@@ -214,31 +217,65 @@ def get_runtime() -> Runtime:
     return _lazy_default()
 
 
+def build_lenient(config: Config, errors: list[Exception]) -> Runtime:
+    """`build(config)`, setting aside each setting that fails validation and keeping the others.
+
+    A `ConfigError` naming a setting that differs from its default puts that one setting back to
+    its default (a ledger path: no ledger) and builds again (each setting at most once); any
+    other failure falls back to the defaults with the settings that cannot fail kept (on/off,
+    strict mode, labels).
+    """
+    defaults = Config()
+    for _ in range(len(dataclasses.fields(Config)) + 1):
+        try:
+            return build(config)
+        except ConfigError as exc:
+            errors.append(exc)
+            name = exc.field.split(".", 1)[0]
+            if name not in _FIELDS or getattr(config, name) == getattr(defaults, name):
+                break
+            # a ledger path that cannot be written is set aside, not moved to the working directory
+            config = config.replace(**{name: None if name == "ledger" else getattr(defaults, name)})
+        except Exception as exc:  # a bad environment must not break the application
+            errors.append(exc)
+            if config.registry_file is None:
+                break
+            # the registry file is the one thing build() loads: set it aside, keep the rest
+            # (TRACKER_LEDGER="" keeps the ledger off)
+            config = config.replace(registry_file=None)
+    safe = defaults.replace(enabled=config.enabled, strict=config.strict, labels=config.labels)
+    try:
+        return build(safe, with_grid=False)
+    except Exception as exc:
+        errors.append(exc)
+        return build(defaults.replace(enabled=config.enabled, ledger=None), with_grid=False)
+
+
+def report_set_aside(errors: list[Exception]) -> None:
+    """Log each setting `build_lenient` (or the lenient `resolve`) set aside, once."""
+    for error in errors:
+        if isinstance(error, ConfigError):
+            _internal_errors.logger.warning(
+                "llm-energy-tracker: ignoring %s (%s); the other settings apply",
+                env_name(error.field.split(".", 1)[0]), error)
+        else:
+            _internal_errors.report("config.environment", error)
+
+
 def _lazy_default() -> Runtime:
     global _runtime
     with _lock:
         if _runtime is None:
-            errors: list[ConfigError] = []
-            config: Config | None = None
+            errors: list[Exception] = []
+            config_errors: list[ConfigError] = []
             try:
-                config = resolve({}, errors=errors)
-                runtime = build(config)
+                config = resolve({}, errors=config_errors)
             except Exception as exc:  # a bad environment must not break the application
-                errors.append(exc)  # type: ignore[arg-type]
-                # The other settings still apply (TRACKER_LEDGER="" keeps the ledger off): only
-                # the registry file, the one thing build() loads, is dropped.
-                try:
-                    fallback = Config() if config is None else replace(config, registry_file=None)
-                    runtime = build(fallback, with_grid=False)
-                except Exception:
-                    runtime = build(Config(), with_grid=False)
-            for error in errors:
-                if isinstance(error, ConfigError):
-                    _internal_errors.logger.warning(
-                        "llm-energy-tracker: ignoring %s (%s); the other settings apply",
-                        env_name(error.field), error)
-                else:
-                    _internal_errors.report("config.environment", error)
+                errors.append(exc)
+                config = Config()
+            errors.extend(config_errors)
+            runtime = build_lenient(config, errors)
+            report_set_aside(errors)
             _internal_errors.set_strict(runtime.config.strict)
             _runtime = runtime
         return _runtime

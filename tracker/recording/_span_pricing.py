@@ -25,7 +25,7 @@ import inspect
 import os
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from typing import TYPE_CHECKING, Any, Final
 
 from opentelemetry import trace
@@ -229,8 +229,8 @@ class EnergySpanProcessor(SpanProcessor):
 
     def _price(self, span: ReadableSpan) -> None:
         ctx = span.context
-        if ctx is None or G.is_covered(ctx.span_id):
-            return
+        if ctx is None or G.is_covered(ctx.span_id) or not _claim(ctx.trace_id, ctx.span_id):
+            return  # covered by the SDK's own record, or priced by another processor
         call = G.read_call(span)
         if call is None:
             return
@@ -269,6 +269,32 @@ class EnergySpanProcessor(SpanProcessor):
 
 _installed: dict[int, EnergySpanProcessor] = {}
 _install_lock = threading.Lock()
+#: Spans priced so far (most recent, bounded): a span is priced once however many processors
+#: see it (one added by hand beside the one ``price_spans=True`` installs).
+_claimed: OrderedDict[tuple[int, int], None] = OrderedDict()
+_claim_lock = threading.Lock()
+_MAX_CLAIMED = 65536
+
+
+def _claim(trace_id: int, span_id: int) -> bool:
+    """True the first time a span is claimed for pricing, False afterwards."""
+    key = (trace_id, span_id)
+    with _claim_lock:
+        if key in _claimed:
+            return False
+        _claimed[key] = None
+        if len(_claimed) > _MAX_CLAIMED:
+            _claimed.popitem(last=False)
+        return True
+
+
+def _present(provider: Any) -> EnergySpanProcessor | None:
+    """An `EnergySpanProcessor` already on an SDK tracer provider (added by hand), or None."""
+    multi = getattr(provider, "_active_span_processor", None)
+    for processor in getattr(multi, "_span_processors", None) or ():
+        if isinstance(processor, EnergySpanProcessor):
+            return processor
+    return None
 
 
 def install_on_global_provider(**options: Any) -> EnergySpanProcessor | None:
@@ -283,8 +309,10 @@ def install_on_global_provider(**options: Any) -> EnergySpanProcessor | None:
     if add is None:
         return None
     with _install_lock:
-        found = _installed.get(id(provider))
+        found = _installed.get(id(provider)) or _present(provider)
         if found is not None:
+            _installed.clear()
+            _installed[id(provider)] = found
             return found
         processor = EnergySpanProcessor(**options)
         add(processor)

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import wrapt
 
 from tracker._internal_errors import report
-from tracker._usage import Usage
+from tracker._usage import Usage, settle
 
 if TYPE_CHECKING:
     from tracker.recording._calls import LLMCall
@@ -125,18 +125,12 @@ class CountingStrategy:
         return tokens_from_chars(self.output_chars)
 
     def result(self) -> StreamResult:
-        """Reported usage where present, else the counted/estimated figures."""
-        estimated = False
-        input_tokens = self.reported_input
-        if input_tokens is None:
-            input_tokens = estimate_tokens(*self._request_parts)
-            estimated = True
-        output_tokens = self.reported_output
-        if output_tokens is None:
-            output_tokens = self.counted_output()
-            estimated = True
+        """Reported usage where present, else (or for a 0 the text contradicts) counted figures."""
+        reported = StreamResult(self.reported_input, self.reported_output, self.response_model)
+        usage = settle(reported, lambda: StreamResult(estimate_tokens(*self._request_parts),
+                                                      self.counted_output()))
         self._request_parts = ()
-        return StreamResult(input_tokens, output_tokens, self.response_model, estimated)
+        return usage
 
 
 class InBandUsageStrategy(CountingStrategy):

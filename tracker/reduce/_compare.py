@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from tracker._text import clean
 from tracker.exceptions import ConfigError
 from tracker.model._estimate import estimate
 from tracker.model._registry import get_registry
@@ -218,7 +219,7 @@ def compare(workload: Mapping[str, Any] | Sequence[Mapping[str, Any]] | str | Pa
         alts = _alternatives(base_model, regions, hardware, precisions, engines, models)
         current = {"region": {k[3] for k in groups}, "hardware": {k[1] for k in groups},
                    "model": models_seen, "engine": {k[5] for k in groups}}
-        baseline = base_sums.row("baseline", f"ledger {path.name}", True, "as recorded")
+        baseline = base_sums.row("baseline", f"ledger {clean(path.name)}", True, "as recorded")
         rows = [baseline]
         for kind, value in alts:
             if current.get(kind) == {value}:
@@ -228,7 +229,7 @@ def compare(workload: Mapping[str, Any] | Sequence[Mapping[str, Any]] | str | Pa
                 reprice_group(key, group, (kind, value), sums)
             like, note = _note(kind, value, base_model)
             rows.append(sums.row(kind, value, like, note))
-        label = f"ledger {path.name}"
+        label = f"ledger {clean(path.name)}"
     else:
         calls = _calls(workload)
         base_model = _baseline_value("model", calls)

@@ -8,15 +8,23 @@ recorded totals (with ranges) as the baseline, the same totals as ``llm-energy r
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from tracker import _attributes as A
+from tracker.exceptions import ConfigError
+from tracker.export._ledger_reader import LINE_ERRORS, Totals, parse_line
 from tracker.model._estimate import CallPricer, pricer
 from tracker.reduce._compare_rows import Sums
 
 __all__ = ["Group", "read_ledger", "reprice_group"]
+
+#: Largest factor one line may carry (the ledger reader's own bound on a line's values).
+_MAX_VALUE = 1e15
+#: Longest registry key read from a line.
+_MAX_KEY = 256
+#: PUE values taken from a line (at least 1, as `pricer` requires; above 10 is a corrupt line).
+_PUE_MIN, _PUE_MAX = 1.0, 10.0
 
 
 class Group:
@@ -29,39 +37,61 @@ class Group:
         self.tin_ci = self.tout_ci = self.tin_p = self.tout_p = self.tin_w = self.tout_w = 0.0
 
 
-def read_ledger(path: Path) -> tuple[dict[tuple[Any, ...], Group], Sums]:
-    """One pass: groups for re-pricing, and the recorded figures (with ranges) as the baseline."""
-    from tracker.export._ledger_reader import summarize
+def _factor(record: dict[str, Any], key: str) -> float:
+    """A per-line factor (grid figure, price, water, range bound): finite, 0 to 1e15, else 0."""
+    value = record.get(key)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return 0.0
+    try:
+        number = float(value)
+    except OverflowError:
+        return 0.0
+    return number if 0.0 <= number <= _MAX_VALUE else 0.0
 
-    with path.open("rb") as stream:
-        summary = summarize(stream)
+
+def _name(value: object) -> str | None:
+    """A registry key read from a line (model, hardware, method, region, engine), or None."""
+    return value if isinstance(value, str) and 0 < len(value) <= _MAX_KEY else None
+
+
+def read_ledger(path: Path) -> tuple[dict[tuple[Any, ...], Group], Sums]:
+    """One pass: groups for re-pricing, and the recorded figures (with ranges) as the baseline.
+
+    Lines go through the report's own validated reader (`parse_line`): a line the report skips
+    (malformed JSON, nesting too deep, a count written as a string, a negative or huge value) is
+    skipped here too, so the baseline is the report's total and no alternative re-prices it.
+    """
     groups: dict[tuple[Any, ...], Group] = {}
+    total = Totals()
     ranges = [0.0, 0.0, 0.0, 0.0]  # kwh min/max, gco2e min/max
     with path.open("rb") as stream:
         for raw in stream:
+            if not raw.strip():
+                continue
             try:
-                rec = json.loads(raw)
-            except ValueError:
+                rec, _, row = parse_line(raw)
+            except LINE_ERRORS:
                 continue
-            if not isinstance(rec, dict) or not isinstance(rec.get(A.ENERGY_KWH), (int, float)):
-                continue
-            tin = float(rec.get(A.GEN_AI_USAGE_INPUT_TOKENS) or 0)
-            tout = float(rec.get(A.GEN_AI_USAGE_OUTPUT_TOKENS) or 0)
-            model = rec.get(A.ENERGY_MODEL) or rec.get(A.GEN_AI_REQUEST_MODEL)
-            engine = rec.get(A.ENERGY_ENGINE)
-            key = (model if rec.get(A.ENERGY_MODEL_KNOWN, True) else None,
-                   rec.get(A.ENERGY_HARDWARE), rec.get(A.ENERGY_METHOD) or "calibrated",
-                   rec.get(A.ENERGY_REGION), rec.get(A.ENERGY_PUE),
-                   engine if isinstance(engine, str) else None)
+            total.add(row)
+            if not isinstance(rec.get(A.ENERGY_KWH), (int, float)):
+                continue  # not priced: counted in the totals, nothing to re-price
+            tin, tout = float(row.input_tokens), float(row.output_tokens)
+            model = _name(rec.get(A.ENERGY_MODEL)) or _name(rec.get(A.GEN_AI_REQUEST_MODEL))
+            pue = rec.get(A.ENERGY_PUE)
+            key = (model if rec.get(A.ENERGY_MODEL_KNOWN, True) is not False else None,
+                   _name(rec.get(A.ENERGY_HARDWARE)),
+                   _name(rec.get(A.ENERGY_METHOD)) or "calibrated",
+                   _name(rec.get(A.ENERGY_REGION)),
+                   pue if _PUE_MIN <= _factor(rec, A.ENERGY_PUE) <= _PUE_MAX else None,
+                   _name(rec.get(A.ENERGY_ENGINE)))
             group = groups.get(key)
             if group is None:
                 group = groups[key] = Group()
-            ci = float(rec.get(A.ENERGY_GRID_GCO2E_PER_KWH) or 0.0)
-            price = float(rec.get(A.ENERGY_PRICE_USD_PER_KWH) or 0.0)
-            kwh = float(rec[A.ENERGY_KWH])
-            water = rec.get(A.ENERGY_WATER_L)
+            ci = _factor(rec, A.ENERGY_GRID_GCO2E_PER_KWH)
+            price = _factor(rec, A.ENERGY_PRICE_USD_PER_KWH)
+            kwh = row.energy_kwh
             # on-site water per facility kWh as recorded (the line's WUE / PUE)
-            per_kwh = float(water) / kwh if isinstance(water, (int, float)) and kwh > 0 else 0.0
+            per_kwh = row.water_l / kwh if kwh > 0 else 0.0
             group.tin += tin
             group.tout += tout
             group.tin_ci += tin * ci
@@ -72,16 +102,30 @@ def read_ledger(path: Path) -> tuple[dict[tuple[Any, ...], Group], Sums]:
             group.tout_w += tout * per_kwh
             for i, name in enumerate((A.ENERGY_KWH_MIN, A.ENERGY_KWH_MAX, A.ENERGY_GCO2E_MIN,
                                       A.ENERGY_GCO2E_MAX)):
-                value = rec.get(name)
-                if isinstance(value, (int, float)) and not isinstance(value, bool):
-                    ranges[i] += float(value)
-    t = summary.total
+                ranges[i] += _factor(rec, name)
+    t = total
     base = Sums()
     lo = ranges[0] / t.energy_kwh if t.energy_kwh > 0 else 1.0
     hi = ranges[1] / t.energy_kwh if t.energy_kwh > 0 else 1.0
     base.add((t.energy_kwh, ranges[0], ranges[1]), (t.gco2e, ranges[2], ranges[3]),
              (t.usd, t.usd * lo, t.usd * hi), (t.water_l, t.water_l * lo, t.water_l * hi))
     return groups, base
+
+
+def _pricer(model: str | None, kind: str, kw: dict[str, Any]) -> CallPricer:
+    """The pricer of one alternative.
+
+    A factor a line names that the registry does not know (a hostile or foreign ledger) is priced
+    at its default, never an error; the alternative's own value still raises.
+    """
+    for _ in range(len(kw) + 1):
+        try:
+            return pricer(model, **kw)
+        except ConfigError as exc:
+            if exc.field == kind or exc.field not in kw or kw[exc.field] is None:
+                raise
+            kw[exc.field] = None
+    return pricer(model, **kw)
 
 
 def reprice_group(key: tuple[Any, ...], group: Group, change: tuple[str, str],
@@ -97,7 +141,7 @@ def reprice_group(key: tuple[Any, ...], group: Group, change: tuple[str, str],
         model = value
     else:
         kw[kind] = value
-    p: CallPricer = pricer(model, **kw)
+    p = _pricer(model, kind, kw)
     if kind == "region":  # the alternative region's own grid figure and price
         g_in, g_out = group.tin * p.carbon_intensity, group.tout * p.carbon_intensity
         u_in, u_out = group.tin * p.price_usd_per_kwh, group.tout * p.price_usd_per_kwh

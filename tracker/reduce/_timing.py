@@ -6,10 +6,11 @@ forecast intensity is lowest (ties: the earliest), with its saving against start
 
 ``@carbon_aware(max_delay="6h", zone="GB")`` on a batch job (sync or async): each call looks the
 window up, logs the decision and the expected saving on the ``tracker.carbon_aware`` logger,
-waits until the window starts, then runs the job. It never waits longer than `max_delay`, and
-when the forecast is unavailable (network failure, 429, malformed answer, no zone) it runs at
-once and logs why. `clock`, `sleep` and `async_sleep` are injectable, so waiting can be tested
-without sleeping.
+waits until the window starts, then runs the job (an async job looks the window up in a worker
+thread, so the event loop is never blocked by the request). It never waits longer than
+`max_delay`, and when the forecast is unavailable (network failure, 429, malformed answer, no
+zone) it runs at once and logs why. `clock`, `sleep` and `async_sleep` are injectable, so waiting
+can be tested without sleeping.
 """
 
 from __future__ import annotations
@@ -18,47 +19,30 @@ import asyncio
 import functools
 import inspect
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar, cast
 
+from tracker.config import _parsers as P
 from tracker.exceptions import ConfigError
-from tracker.grid._forecast import ForecastPoint, forecast
+from tracker.grid._forecast import ForecastPoint, distinct_periods, forecast
 from tracker.grid._providers import GridError
 
 __all__ = ["Decision", "Window", "best_window", "carbon_aware", "parse_duration"]
 
 logger = logging.getLogger("tracker.carbon_aware")
 _F = TypeVar("_F", bound=Callable[..., Any])
-_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(min|d|h|m|s)", re.IGNORECASE)
-_SECONDS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "min": 60.0, "s": 1.0}
 
 
 def parse_duration(value: object, field: str) -> timedelta:
     """A duration: a `timedelta`, seconds (number) or text like ``2h``, ``90m``, ``1h30m``, ``1d``.
 
-    Raises `ConfigError(field, ...)` for anything else or a negative duration.
+    The configuration's one bounded duration parser (`tracker.config._parsers.duration`): raises
+    `ConfigError(field, ...)` for anything else, a negative, non-finite or over-a-year duration.
     """
-    if isinstance(value, timedelta):
-        result = value
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        result = timedelta(seconds=float(value))
-    elif isinstance(value, str) and value.strip():
-        text = value.strip().replace(" ", "")
-        parts = list(_PART.finditer(text))
-        if not parts or "".join(p.group(0) for p in parts).lower() != text.lower():
-            raise ConfigError(field, f"cannot read duration {value!r} (use e.g. 30m, 2h, 1h30m, "
-                              "1d)")
-        result = timedelta(seconds=sum(float(p.group(1)) * _SECONDS[p.group(2).lower()]
-                                       for p in parts))
-    else:
-        raise ConfigError(field, f"must be a duration (timedelta, seconds or '2h'), got {value!r}")
-    if result < timedelta(0):
-        raise ConfigError(field, f"must not be negative, got {value!r}")
-    return result
+    return timedelta(seconds=P.duration(field, value))
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +118,7 @@ def best_window(zone: str, duration: timedelta | str | float = "1h",
     if length > horizon:
         raise ConfigError("within", f"must be at least the duration ({length}), got {horizon}")
     moment = _utc(now)
-    data = sorted(points) if points is not None else forecast(zone, now=moment,
+    data = distinct_periods(points) if points is not None else forecast(zone, now=moment,
                                                               **forecast_options)
     if not data:
         raise GridError(f"forecast for {zone} is empty")
@@ -274,7 +258,8 @@ def carbon_aware(func: _F | None = None, *, max_delay: timedelta | str | float =
         if inspect.iscoroutinefunction(job):
             @functools.wraps(job)
             async def run_async(*args: Any, **kwargs: Any) -> Any:
-                decision = decide()
+                # the forecast is fetched in a thread: the event loop never waits on the network
+                decision = await asyncio.to_thread(decide)
                 if decision.waited:
                     await do_async_sleep(decision.delay.total_seconds())
                 return await job(*args, **kwargs)

@@ -20,7 +20,13 @@ from html import escape
 from typing import IO
 
 from tracker import _attributes as A
-from tracker.export._ledger_reader import LINE_ERRORS, Totals, parse_line, stream_position
+from tracker.export._ledger_reader import (
+    LINE_ERRORS,
+    Totals,
+    group_text,
+    parse_line,
+    stream_position,
+)
 from tracker.render import _units as U
 from tracker.render._charts import bar_chart, line_chart
 from tracker.render._columns import human_columns
@@ -59,7 +65,7 @@ class Collected:
 
 
 def _text(value: object) -> str:
-    return _NONE if value is None or value == "" else str(value)
+    return group_text(value)  # cleaned as it enters (tracker._text): ledger text is data
 
 
 def _bound(value: object, central: float) -> float:
@@ -98,7 +104,7 @@ def collect(stream: IO[bytes], *, since: datetime | None = None, until: datetime
             function = _text(record.get("function") or record.get(A.ENERGY_FUNCTION))
             provider = _text(record.get(A.GEN_AI_PROVIDER_NAME))
             labels = record.get("labels")
-            label_items = ([(str(k), _text(v)) for k, v in labels.items()]
+            label_items = ([(_text(k), _text(v)) for k, v in labels.items()]
                            if isinstance(labels, dict) else [])
             factors = tuple(_text(record.get(k)) for k in _FACTORS)
             low_high = [_bound(record.get(k), central) for k, central in (
@@ -314,13 +320,14 @@ def render(data: Collected, *, ledger: str) -> str:
     skipped = (f" {data.malformed:,} malformed line(s) skipped." if data.malformed else "")
     filtered = (f" {data.filtered_out:,} line(s) outside the period selected."
                 if data.filtered_out else "")
+    name = group_text(os.path.basename(ledger))  # a file name is data too
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>LLM energy report</title><style>{_CSS}</style></head><body>
 <header><h1>LLM energy report</h1>
-<p class="meta">Ledger <code>{escape(os.path.basename(ledger))}</code>: {escape(period)}.
+<p class="meta">Ledger <code>{escape(name)}</code>: {escape(period)}.
 {data.lines:,} line(s) read.{skipped}{filtered}</p></header>
 <section><h2>Totals</h2><dl class="cards">{cards}</dl></section>
 {_previous_period(data)}

@@ -26,7 +26,8 @@ from tracker.recording import _runtime, _usage_warnings
 from tracker.recording._runtime import get_runtime, shutdown
 from tracker.reduce._budgets import set_budgets
 
-__all__ = ["Config", "configure", "get_config", "get_runtime", "reset", "shutdown"]
+__all__ = ["Config", "configure", "configure_leniently", "get_config", "get_runtime", "reset",
+           "shutdown"]
 
 
 def _check_instrument(instrument: bool | tuple[str, ...]) -> None:
@@ -70,6 +71,38 @@ def configure(**options: Any) -> Config:
         with _internal_errors.guard("configure.price_spans"):
             install_on_global_provider()
     _instrument(runtime.config.instrument)
+    return runtime.config
+
+
+def configure_leniently(**options: Any) -> Config:
+    """`configure()` from the environment that never raises for it (``opentelemetry-instrument``).
+
+    `options` (the providers a launcher passes) are taken as given; each ``TRACKER_*`` variable
+    that fails to parse or to validate is logged and set aside, and every other one applies,
+    as on the lazy path without `configure()`.
+    """
+    errors: list[Exception] = []
+    parse_errors: list[ConfigError] = []
+    config = resolve(options, errors=parse_errors)
+    errors.extend(parse_errors)
+    try:
+        _check_instrument(config.instrument)
+    except ConfigError as exc:
+        errors.append(exc)
+        config = config.replace(instrument=True)
+    runtime = _runtime.build_lenient(config, errors)
+    _runtime.report_set_aside(errors)
+    _runtime.install(runtime)
+    _internal_errors.set_strict(runtime.config.strict)
+    with _internal_errors.guard("configure.budgets"):
+        set_budgets(runtime.config.budgets)
+    if runtime.config.price_spans:
+        from tracker.recording._span_pricing import install_on_global_provider
+
+        with _internal_errors.guard("configure.price_spans"):
+            install_on_global_provider()
+    with _internal_errors.guard("configure.instrument"):
+        _instrument(runtime.config.instrument)
     return runtime.config
 
 

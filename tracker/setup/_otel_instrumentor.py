@@ -3,7 +3,9 @@
 Registered under the ``opentelemetry_instrumentor`` entry point, so
 ``opentelemetry-instrument python app.py`` turns the SDK on with no code change:
 ``instrument()`` runs `tracker.configure()` (its settings come from the ``TRACKER_*`` and
-``OTEL_*`` environment variables, as always; the providers are the global ones the OpenTelemetry
+``OTEL_*`` environment variables, as always; a bad variable is logged and set aside, the others
+apply, and nothing raises into the launcher, which would then skip the instrumentations loaded
+after this one; the providers are the global ones the OpenTelemetry
 distro set up, or those passed as ``tracer_provider=`` / ``meter_provider=`` /
 ``logger_provider=``), which instruments every installed client library the SDK has an
 integration for, and adds an `EnergySpanProcessor` to the tracer provider, so the GenAI spans of
@@ -22,6 +24,7 @@ import importlib
 from collections.abc import Collection
 from typing import Any
 
+from tracker import _internal_errors
 from tracker.exceptions import IntegrationNotAvailable
 
 __all__ = ["TrackerInstrumentor"]
@@ -59,12 +62,18 @@ class TrackerInstrumentor(_Base):  # type: ignore[misc]
         return ()
 
     def _instrument(self, **kwargs: Any) -> None:
+        # Never raise into the launcher: it would skip every instrumentation loaded after this one.
+        with _internal_errors.guard("otel_instrumentor.instrument"):
+            self._configure(**kwargs)
+
+    @staticmethod
+    def _configure(**kwargs: Any) -> None:
         from tracker.recording._span_pricing import EnergySpanProcessor, install_on_global_provider
-        from tracker.setup._configure import configure
+        from tracker.setup._configure import configure_leniently
 
         providers = {key: kwargs[key] for key in ("tracer_provider", "meter_provider",
                                                   "logger_provider") if kwargs.get(key)}
-        configure(**providers)
+        configure_leniently(**providers)
         if not kwargs.get("price_spans", True):
             return
         tracer_provider = providers.get("tracer_provider")
