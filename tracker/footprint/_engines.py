@@ -1,0 +1,206 @@
+"""The engines: Python (the exact reference) and DuckDB (the embedded default).
+
+Both take the same rows (`UsageRow`) and the same coefficient rows. The Python engine prices
+each distinct mean request with `CallPricer.price` itself and sums in Python; DuckDB loads the
+rows in Arrow batches and runs the plan's one SQL query (`tracker.footprint._plan`).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from tracker.exceptions import ConfigError
+from tracker.footprint._coefficients import COEFFICIENT_COLUMNS, coefficient_row
+from tracker.footprint._plan import (
+    COUNTS,
+    FIGURES,
+    USAGE_COLUMNS,
+    GroupKey,
+    figures_sql,
+    recorded_figures,
+    row_figures,
+)
+from tracker.footprint._schema import RECORDED, UsageRow
+from tracker.model._estimate import CallPricer
+
+__all__ = ["ENGINES", "Pricers", "duckdb_available", "group_values", "run_duckdb", "run_python",
+           "usage_columns"]
+
+ENGINES = ("auto", "duckdb", "spark", "python")
+#: Rows per Arrow batch loaded into DuckDB (bounded memory for any input size).
+_BATCH = 65536
+#: (provider, model) -> its pricer (built once per distinct pair).
+Pricers = Callable[[str | None, str | None], CallPricer]
+
+
+def duckdb_available() -> bool:
+    """Whether the ``analytics`` extra (duckdb and pyarrow) is installed."""
+    return all(importlib.util.find_spec(m) is not None for m in ("duckdb", "pyarrow"))
+
+
+def group_values(row: UsageRow, keys: Sequence[GroupKey]) -> tuple[str | None, ...]:
+    """A row's value of each group key (the Python engine's `figures_sql` keys)."""
+    out: list[str | None] = []
+    for key in keys:
+        if key.name == "month":
+            out.append(row.timestamp[:7] if row.timestamp else None)
+        elif key.name == "day":
+            out.append(row.timestamp[:10] if row.timestamp else None)
+        elif key.name == "api_key":
+            out.append(row.api_key_id)
+        elif key.label is not None:
+            out.append(row.label(key.label))
+        else:
+            out.append(getattr(row, key.name))
+    return tuple(out)
+
+
+def run_python(rows: Iterable[UsageRow], keys: Sequence[GroupKey], pricers: Pricers, *,
+               reprice: bool) -> dict[tuple[str | None, ...], dict[str, float]]:
+    """Price and sum: `CallPricer.price` once per distinct mean request."""
+    groups: dict[tuple[str | None, ...], dict[str, float]] = {}
+    estimates: dict[tuple[Any, ...], Any] = {}
+    for row in rows:
+        n = row.requests
+        if n <= 0:
+            continue
+        group = groups.get(values := group_values(row, keys))
+        if group is None:
+            group = groups[values] = dict.fromkeys((*COUNTS, *FIGURES), 0)
+        recorded = row.recorded is not None and not reprice
+        if recorded:
+            figures = recorded_figures(row.recorded or ())
+        else:
+            p = pricers(row.provider, row.model)
+            mean = (row.input_tokens / n, row.output_tokens / n, row.cached_input_tokens / n)
+            key = (row.provider, row.model, *mean)
+            e = estimates.get(key)
+            if e is None:
+                e = estimates[key] = p.price(mean[0], mean[1],  # type: ignore[arg-type]
+                                             cached_input_tokens=mean[2])  # type: ignore[arg-type]
+            figures = row_figures(e, n)
+            if not p.model_known:
+                group["fallback_calls"] += n
+        group["calls"] += n
+        group["requests_assumed"] += n if row.requests_assumed else 0
+        group["recorded_calls"] += n if recorded else 0
+        group["input_tokens"] += row.input_tokens
+        group["output_tokens"] += row.output_tokens
+        group["cached_input_tokens"] += row.cached_input_tokens
+        for name, value in figures.items():
+            group[name] += value
+    return groups
+
+
+def usage_columns(rows: Sequence[UsageRow], keys: Sequence[GroupKey]) -> dict[str, list[Any]]:
+    """The rows as columns of the usage table (`USAGE_COLUMNS`, then the label columns)."""
+    cols: dict[str, list[Any]] = {c: [] for c in USAGE_COLUMNS}
+    labels = [k.label for k in keys if k.label is not None]
+    label_cols: list[list[Any]] = [[] for _ in labels]
+    blank = (None,) * len(RECORDED)
+    for r in rows:
+        cols["ts"].append(r.timestamp)
+        cols["provider"].append(r.provider)
+        cols["model"].append(r.model)
+        cols["requests"].append(r.requests)
+        cols["requests_assumed"].append(1 if r.requests_assumed else 0)
+        cols["input_tokens"].append(r.input_tokens)
+        cols["output_tokens"].append(r.output_tokens)
+        cols["cached_input_tokens"].append(r.cached_input_tokens)
+        cols["project"].append(r.project)
+        cols["api_key_id"].append(r.api_key_id)
+        cols["function"].append(r.function)
+        cols["has_recorded"].append(0 if r.recorded is None else 1)
+        for i, value in enumerate(r.recorded or blank):
+            cols[f"rec_{i}"].append(value)
+        for i, label in enumerate(labels):
+            label_cols[i].append(r.label(label))
+    for i, values in enumerate(label_cols):
+        cols[f"label_{i}"] = values
+    return cols
+
+
+def _arrow_schema(n_labels: int) -> Any:
+    import pyarrow as pa
+
+    text, whole, real = pa.string(), pa.int64(), pa.float64()
+    types = {"ts": text, "provider": text, "model": text, "project": text, "api_key_id": text,
+             "function": text}
+    fields = [(c, types.get(c, real if c.startswith("rec_") else whole)) for c in USAGE_COLUMNS]
+    fields += [(f"label_{i}", text) for i in range(n_labels)]
+    return pa.schema(fields)
+
+
+def coefficient_table(pairs: Iterable[tuple[str | None, str | None]], pricers: Pricers) -> Any:
+    """The coefficient table (Arrow) of the distinct (provider, model) pairs."""
+    import pyarrow as pa
+
+    providers, models, values = [], [], []
+    for provider, model in pairs:
+        providers.append(provider or "")
+        models.append(model or "")
+        values.append(coefficient_row(pricers(provider, model)))
+    data: dict[str, Any] = {"c_provider": pa.array(providers, pa.string()),
+                            "c_model": pa.array(models, pa.string())}
+    for i, col in enumerate(COEFFICIENT_COLUMNS):
+        data[col] = pa.array([v[i] for v in values], pa.float64())
+    return pa.table(data)
+
+
+def run_duckdb(rows: Iterable[UsageRow], keys: Sequence[GroupKey], pricers: Pricers, *,
+               reprice: bool, threads: int | None = None
+               ) -> dict[tuple[str | None, ...], dict[str, float]]:
+    """Load the rows into DuckDB in Arrow batches, price and sum with the plan's query."""
+    if not duckdb_available():
+        raise ConfigError("engine", "duckdb needs the analytics extra: pip install "
+                                    "'llm-energy-tracker[analytics]'")
+    import duckdb
+    import pyarrow as pa
+
+    n_labels = sum(1 for k in keys if k.label is not None)
+    schema = _arrow_schema(n_labels)
+    con = duckdb.connect(":memory:")
+    try:
+        if threads:
+            con.execute(f"SET threads = {int(threads)}")
+        pairs: dict[tuple[str | None, str | None], None] = {}
+        con.register("empty_usage", pa.Table.from_pylist([], schema=schema))
+        con.execute("CREATE TABLE usage AS SELECT * FROM empty_usage")
+        con.unregister("empty_usage")
+        batch: list[UsageRow] = []
+
+        def flush() -> None:
+            table = pa.Table.from_pydict(usage_columns(batch, keys), schema=schema)
+            con.register("batch_rows", table)
+            con.execute("INSERT INTO usage SELECT * FROM batch_rows")
+            con.unregister("batch_rows")
+            batch.clear()
+
+        for row in rows:
+            pairs[(row.provider, row.model)] = None
+            batch.append(row)
+            if len(batch) >= _BATCH:
+                flush()
+        if batch:
+            flush()
+        return query_duckdb(con, "usage", pairs, keys, pricers, reprice=reprice)
+    finally:
+        con.close()
+
+
+def query_duckdb(con: Any, usage: str, pairs: Iterable[tuple[str | None, str | None]],
+                 keys: Sequence[GroupKey], pricers: Pricers, *, reprice: bool
+                 ) -> dict[tuple[str | None, ...], dict[str, float]]:
+    """Run the plan over table or view `usage` on connection `con`."""
+    con.register("coefficients", coefficient_table(pairs, pricers))
+    cursor = con.execute(figures_sql(usage, "coefficients", keys, reprice=reprice))
+    names = [d[0] for d in cursor.description]
+    out: dict[tuple[str | None, ...], dict[str, float]] = {}
+    for record in cursor.fetchall():
+        values = dict(zip(names, record, strict=True))
+        group = tuple(values.pop(f"k_{i}") for i in range(len(keys)))
+        out[group] = {k: (int(v) if k in COUNTS else float(v)) if v is not None else 0
+                      for k, v in values.items()}
+    return out
