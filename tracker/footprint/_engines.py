@@ -111,7 +111,7 @@ def usage_columns(rows: Sequence[UsageRow], keys: Sequence[GroupKey]) -> dict[st
         cols["cached_input_tokens"].append(r.cached_input_tokens)
         cols["project"].append(r.project)
         cols["api_key_id"].append(r.api_key_id)
-        cols["function"].append(r.function)
+        cols["function_name"].append(r.function)
         cols["has_recorded"].append(0 if r.recorded is None else 1)
         for i, value in enumerate(r.recorded or blank):
             cols[f"rec_{i}"].append(value)
@@ -127,7 +127,7 @@ def _arrow_schema(n_labels: int) -> Any:
 
     text, whole, real = pa.string(), pa.int64(), pa.float64()
     types = {"ts": text, "provider": text, "model": text, "project": text, "api_key_id": text,
-             "function": text}
+             "function_name": text}
     fields = [(c, types.get(c, real if c.startswith("rec_") else whole)) for c in USAGE_COLUMNS]
     fields += [(f"label_{i}", text) for i in range(n_labels)]
     return pa.schema(fields)

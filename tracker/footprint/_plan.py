@@ -34,7 +34,7 @@ FIGURES = tuple(f"{name}{bound}" for name in (
     for bound in ("", "_min", "_max"))
 #: Columns of the usage table an SQL engine prices (labels follow as ``label_0``...).
 USAGE_COLUMNS = ("ts", "provider", "model", "requests", "requests_assumed", "input_tokens",
-                 "output_tokens", "cached_input_tokens", "project", "api_key_id", "function",
+                 "output_tokens", "cached_input_tokens", "project", "api_key_id", "function_name",
                  "has_recorded", *(f"rec_{i}" for i in range(len(RECORDED))))
 
 
@@ -59,8 +59,10 @@ def parse_by(by: str | Sequence[str]) -> tuple[GroupKey, ...]:
             keys.append(GroupKey("month", "SUBSTR(ts, 1, 7)"))
         elif item == "day":
             keys.append(GroupKey("day", "SUBSTR(ts, 1, 10)"))
-        elif item in ("model", "provider", "project", "function"):
+        elif item in ("model", "provider", "project"):
             keys.append(GroupKey(item, item))
+        elif item == "function":
+            keys.append(GroupKey("function", "function_name"))
         elif item == "api_key":
             keys.append(GroupKey("api_key", "api_key_id"))
         elif item.startswith("label:") and len(item) > len("label:"):

@@ -1,6 +1,6 @@
 """Where usage comes from: files, directories, globs, gzip, ``-`` (standard input).
 
-`expand()` turns the command line's SOURCE arguments into `Source`\\ s (a directory: its files,
+`expand()` turns the command line's SOURCE arguments into sources (a directory: its files,
 sorted, recursively; a glob: its matches; a missing path is a `ConfigError` naming it).
 `json_records()` yields the JSON objects of a source with their line numbers, whether the file
 is JSON Lines or one (pretty-printed) JSON document; `csv_records()` yields a CSV's rows.
@@ -17,6 +17,7 @@ import io
 import json
 import os
 import sys
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -68,12 +69,16 @@ class Source:
 
     def open(self) -> IO[bytes]:
         """The source's bytes, decompressed when gzip."""
-        raw: IO[bytes] = io.BytesIO(self.data or b"") if self.path is None else open(self.path, "rb")
+        raw: IO[bytes] = (io.BytesIO(self.data or b"") if self.path is None
+                          else open(self.path, "rb"))  # noqa: SIM115 (the caller closes it)
         head = raw.read(2)
         raw.seek(0)
-        if head == _GZIP_MAGIC:
+        if head != _GZIP_MAGIC:
+            return raw
+        if self.path is None:
             return gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
-        return raw
+        raw.close()
+        return gzip.open(self.path, "rb")  # type: ignore[return-value]
 
 
 def expand(sources: list[str] | tuple[str, ...] | str) -> list[Source]:
@@ -118,7 +123,11 @@ def _lines(source: Source) -> Iterator[tuple[int, bytes | None]]:
     with source.open() as stream:
         number = 0
         while True:
-            line = stream.readline(MAX_LINE + 1)
+            try:
+                line = stream.readline(MAX_LINE + 1)
+            except (OSError, EOFError, zlib.error):  # a truncated or corrupt gzip stream
+                yield number + 1, None
+                return
             if not line:
                 return
             number += 1
@@ -189,6 +198,9 @@ def csv_records(source: Source, issues: Issues) -> Iterator[tuple[int, dict[str,
             try:
                 row = next(reader)
             except StopIteration:
+                return
+            except (OSError, EOFError, zlib.error):
+                issues.bad(source.label, reader.line_num + 1)
                 return
             except csv.Error:
                 issues.bad(source.label, reader.line_num)

@@ -1,4 +1,6 @@
-"""Usage readers, one module per format, each producing `tracker.footprint._schema.UsageRow`\\ s.
+"""Usage readers, one module per format, each producing usage rows.
+
+Each reader yields `tracker.footprint._schema.UsageRow` values.
 
 A format module has ``NAME``, ``KIND`` (``json`` or ``csv``), ``sniff(first)`` (the first JSON
 record, or the CSV header: whether the source is in this format) and ``read(records, ctx)``

@@ -1,5 +1,6 @@
-"""Anthropic Admin API usage report pages, saved as JSON
-(``/v1/organizations/usage_report/messages``).
+"""Anthropic Admin API usage report pages saved as JSON.
+
+The pages of ``/v1/organizations/usage_report/messages``.
 
 A page holds ``data``: time buckets (``starting_at``, ``ending_at``: RFC 3339) with ``results``:
 ``uncached_input_tokens``, ``cache_creation`` (``ephemeral_1h_input_tokens``,

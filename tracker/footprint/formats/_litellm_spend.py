@@ -1,5 +1,6 @@
-"""LiteLLM proxy spend logs: an export of the ``LiteLLM_SpendLogs`` table (JSON Lines, a JSON
-array, or CSV).
+"""LiteLLM proxy spend logs: an export of the ``LiteLLM_SpendLogs`` table.
+
+JSON Lines, a JSON array, or CSV.
 
 A row is one request: ``request_id``, ``call_type``, ``api_key`` (LiteLLM stores the hash of
 the virtual key), ``spend``, ``total_tokens``, ``prompt_tokens``, ``completion_tokens``,

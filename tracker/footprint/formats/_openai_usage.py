@@ -1,5 +1,6 @@
-"""OpenAI organization Usage API pages, saved as JSON (``/v1/organization/usage/completions``
-and ``/v1/organization/usage/embeddings``).
+"""OpenAI organization Usage API pages saved as JSON: completions and embeddings.
+
+The pages of ``/v1/organization/usage/completions`` and ``/v1/organization/usage/embeddings``.
 
 A page (``"object": "page"``) holds buckets (``start_time``, ``end_time``: Unix seconds), each
 with ``results``: ``input_tokens`` (cached ones included), ``output_tokens`` (completions),
