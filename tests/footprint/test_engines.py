@@ -145,3 +145,55 @@ def test_counts_are_whole_numbers_on_every_engine() -> None:
     for engine in ("python", "duckdb"):
         row = price_usage(str(DATA / "openai_completions.json"), engine=engine, by="model")[0]
         assert all(type(row[k]) is int for k in COUNTS)
+
+
+def _native_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tracker.footprint import _duck
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the Python reader was used")
+
+    monkeypatch.setattr(_duck, "_load_python", refuse)
+
+
+def test_duckdb_reads_clean_spend_logs_itself_with_the_same_rows(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = (DATA / "litellm_spend.jsonl").read_text().splitlines()
+    clean = tmp_path / "spend.jsonl"
+    clean.write_text("\n".join(lines[:3] + lines[4:]) + "\n")  # without the malformed line 4
+    by = "month,model,provider,project,api_key,label:user"
+    reference = price_usage(str(clean), engine="python", by=by, reprice=True)
+    _native_only(monkeypatch)
+    assert_agree(price_usage(str(clean), engine="duckdb", by=by, reprice=True), reference)
+    assert_agree(price_usage(str(clean), engine="duckdb", by=by, since="2026-01-01"),
+                 price_usage(str(clean), engine="python", by=by, since="2026-01-01"))
+
+
+def test_duckdb_reads_clean_ledgers_itself_with_the_same_rows(
+        configure_tracker: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tracker
+
+    ledger = tmp_path / "ledger.jsonl"
+    configure_tracker(ledger=str(ledger))
+    for i in range(40):
+        tracker.record_usage(["gpt-4o", "claude-3-5-haiku-20241022", "mystery-model"][i % 3],
+                             100 + 37 * i, 10 + 11 * i, provider=["openai", "anthropic"][i % 2],
+                             project=f"p{i % 4}", team="search")
+    tracker.shutdown()
+    for by in ("month,model", "project,provider,label:team"):
+        for reprice in (False, True):
+            reference = price_usage(str(ledger), engine="python", by=by, reprice=reprice)
+            with monkeypatch.context() as m:
+                _native_only(m)
+                native = price_usage(str(ledger), engine="duckdb", by=by, reprice=reprice)
+            assert_agree(native, reference)
+            assert native.unknown_models == reference.unknown_models
+
+
+def test_a_malformed_line_sends_the_file_to_the_python_reader(tmp_path: Path) -> None:
+    path = tmp_path / "spend.jsonl"
+    shutil_lines = (DATA / "litellm_spend.jsonl").read_text()
+    path.write_text(shutil_lines)
+    got = price_usage(str(path), engine="duckdb", by="model")
+    assert got.malformed is not None and "spend.jsonl:4" in got.malformed
+    assert_agree(got, price_usage(str(path), engine="python", by="model"))

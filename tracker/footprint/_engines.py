@@ -1,8 +1,9 @@
-"""The engines: Python (the exact reference) and DuckDB (the embedded default).
+"""The Python engine (the exact reference) and what the SQL engines share with it.
 
-Both take the same rows (`UsageRow`) and the same coefficient rows. The Python engine prices
-each distinct mean request with `CallPricer.price` itself and sums in Python; DuckDB loads the
-rows in Arrow batches and runs the plan's one SQL query (`tracker.footprint._plan`).
+The Python engine prices each distinct mean request with `CallPricer.price` itself and sums in
+Python; the SQL engines (`tracker.footprint._duck`, `_spark`) load the same rows as columns
+(`usage_columns`) next to the coefficient table (`coefficient_table`) and run the plan's one
+query (`tracker.footprint._plan`).
 """
 
 from __future__ import annotations
@@ -11,26 +12,22 @@ import importlib.util
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from tracker.exceptions import ConfigError
 from tracker.footprint._coefficients import COEFFICIENT_COLUMNS, coefficient_row
 from tracker.footprint._plan import (
     COUNTS,
     FIGURES,
     USAGE_COLUMNS,
     GroupKey,
-    figures_sql,
     recorded_figures,
     row_figures,
 )
 from tracker.footprint._schema import RECORDED, UsageRow
 from tracker.model._estimate import CallPricer
 
-__all__ = ["ENGINES", "Pricers", "duckdb_available", "group_values", "run_duckdb", "run_python",
-           "usage_columns"]
+__all__ = ["ENGINES", "Pricers", "arrow_schema", "coefficient_table", "duckdb_available",
+           "group_values", "run_python", "usage_columns"]
 
 ENGINES = ("auto", "duckdb", "spark", "python")
-#: Rows per Arrow batch loaded into DuckDB (bounded memory for any input size).
-_BATCH = 65536
 #: (provider, model) -> its pricer (built once per distinct pair).
 Pricers = Callable[[str | None, str | None], CallPricer]
 
@@ -122,7 +119,7 @@ def usage_columns(rows: Sequence[UsageRow], keys: Sequence[GroupKey]) -> dict[st
     return cols
 
 
-def _arrow_schema(n_labels: int) -> Any:
+def arrow_schema(n_labels: int) -> Any:
     import pyarrow as pa
 
     text, whole, real = pa.string(), pa.int64(), pa.float64()
@@ -147,60 +144,3 @@ def coefficient_table(pairs: Iterable[tuple[str | None, str | None]], pricers: P
     for i, col in enumerate(COEFFICIENT_COLUMNS):
         data[col] = pa.array([v[i] for v in values], pa.float64())
     return pa.table(data)
-
-
-def run_duckdb(rows: Iterable[UsageRow], keys: Sequence[GroupKey], pricers: Pricers, *,
-               reprice: bool, threads: int | None = None
-               ) -> dict[tuple[str | None, ...], dict[str, float]]:
-    """Load the rows into DuckDB in Arrow batches, price and sum with the plan's query."""
-    if not duckdb_available():
-        raise ConfigError("engine", "duckdb needs the analytics extra: pip install "
-                                    "'llm-energy-tracker[analytics]'")
-    import duckdb
-    import pyarrow as pa
-
-    n_labels = sum(1 for k in keys if k.label is not None)
-    schema = _arrow_schema(n_labels)
-    con = duckdb.connect(":memory:")
-    try:
-        if threads:
-            con.execute(f"SET threads = {int(threads)}")
-        pairs: dict[tuple[str | None, str | None], None] = {}
-        con.register("empty_usage", pa.Table.from_pylist([], schema=schema))
-        con.execute("CREATE TABLE usage AS SELECT * FROM empty_usage")
-        con.unregister("empty_usage")
-        batch: list[UsageRow] = []
-
-        def flush() -> None:
-            table = pa.Table.from_pydict(usage_columns(batch, keys), schema=schema)
-            con.register("batch_rows", table)
-            con.execute("INSERT INTO usage SELECT * FROM batch_rows")
-            con.unregister("batch_rows")
-            batch.clear()
-
-        for row in rows:
-            pairs[(row.provider, row.model)] = None
-            batch.append(row)
-            if len(batch) >= _BATCH:
-                flush()
-        if batch:
-            flush()
-        return query_duckdb(con, "usage", pairs, keys, pricers, reprice=reprice)
-    finally:
-        con.close()
-
-
-def query_duckdb(con: Any, usage: str, pairs: Iterable[tuple[str | None, str | None]],
-                 keys: Sequence[GroupKey], pricers: Pricers, *, reprice: bool
-                 ) -> dict[tuple[str | None, ...], dict[str, float]]:
-    """Run the plan over table or view `usage` on connection `con`."""
-    con.register("coefficients", coefficient_table(pairs, pricers))
-    cursor = con.execute(figures_sql(usage, "coefficients", keys, reprice=reprice))
-    names = [d[0] for d in cursor.description]
-    out: dict[tuple[str | None, ...], dict[str, float]] = {}
-    for record in cursor.fetchall():
-        values = dict(zip(names, record, strict=True))
-        group = tuple(values.pop(f"k_{i}") for i in range(len(keys)))
-        out[group] = {k: (int(v) if k in COUNTS else float(v)) if v is not None else 0
-                      for k, v in values.items()}
-    return out

@@ -16,7 +16,7 @@ from typing import Any
 
 from tracker.exceptions import ConfigError
 from tracker.footprint._coefficients import resolve_pricer
-from tracker.footprint._engines import ENGINES, duckdb_available, run_duckdb, run_python
+from tracker.footprint._engines import ENGINES, duckdb_available, run_python
 from tracker.footprint._plan import COUNTS, FIGURES, GroupKey, parse_by
 from tracker.footprint._schema import DEFAULT_MEAN_INPUT_TOKENS, UsageRow
 from tracker.footprint._sources import Issues, expand
@@ -199,7 +199,13 @@ def price_usage(
     if chosen == "python":
         groups = run_python(rows, keys, run.pricer, reprice=reprice)
     elif chosen == "duckdb":
-        groups = run_duckdb(rows, keys, run.pricer, reprice=reprice)
+        from tracker.footprint._duck import run_duckdb
+
+        groups = run_duckdb(
+            expand(sources), format, options,
+            lambda source: run.rows(read_source(source, format, issues, options), lo, hi),
+            keys, run.pricer, reprice=reprice, bounds=(lo, hi),
+            note_pairs=lambda pairs: run.priced.update(dict.fromkeys(pairs)))
     else:
         from tracker.footprint._spark import run_spark
 

@@ -18,7 +18,7 @@ import json
 import os
 import sys
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -81,7 +81,7 @@ class Source:
         return gzip.open(self.path, "rb")  # type: ignore[return-value]
 
 
-def expand(sources: list[str] | tuple[str, ...] | str) -> list[Source]:
+def expand(sources: str | Sequence[str]) -> list[Source]:
     """The files named by `sources` (paths, directories, globs, ``-``), in order."""
     items = [sources] if isinstance(sources, (str, os.PathLike)) else list(sources)
     if not items:

@@ -30,7 +30,7 @@ from tracker.footprint.formats import (
     _otlp_json,
 )
 
-__all__ = ["FORMATS", "ReadContext", "ReadOptions", "read_source"]
+__all__ = ["FORMATS", "ReadContext", "ReadOptions", "read_source", "resolve_format"]
 
 #: Format name -> reader module, in the order ``auto`` tries them.
 FORMATS: dict[str, ModuleType] = {m.NAME: m for m in (
@@ -76,13 +76,13 @@ def _kind(source: Source) -> str:
     return "json" if head[:1] in (b"{", b"[") else "csv"
 
 
-def _detect(source: Source, issues: Issues, options: ReadOptions) -> ModuleType:
+def _detect(source: Source, _: Issues, options: ReadOptions) -> ModuleType:
     kind = _kind(source)
     first: Any
     if kind == "json":
         first = None
         scratch = Issues()
-        for _, value in json_records(source, scratch):
+        for _line, value in json_records(source, scratch):
             first = value
             break
     else:
@@ -96,15 +96,19 @@ def _detect(source: Source, issues: Issues, options: ReadOptions) -> ModuleType:
                                 f"{', '.join(FORMATS)})")
 
 
+def resolve_format(source: Source, fmt: str, options: ReadOptions) -> str:
+    """The format of `source`: `fmt`, or the detected one when ``auto``."""
+    if fmt == "auto":
+        return str(_detect(source, Issues(), options).NAME)
+    if fmt not in FORMATS:
+        raise ConfigError("format", f"unknown {fmt!r} (choose from auto, {', '.join(FORMATS)})")
+    return fmt
+
+
 def read_source(source: Source, fmt: str, issues: Issues,
                 options: ReadOptions) -> Iterator[UsageRow]:
     """The usage rows of one source in format `fmt` (``auto``: detected)."""
-    if fmt == "auto":
-        module = _detect(source, issues, options)
-    elif fmt in FORMATS:
-        module = FORMATS[fmt]
-    else:
-        raise ConfigError("format", f"unknown {fmt!r} (choose from auto, {', '.join(FORMATS)})")
+    module = FORMATS[resolve_format(source, fmt, options)]
     ctx = ReadContext(source.label, module.NAME, issues, options)
     kind = _kind(source) if module.KIND == "any" else module.KIND
     records = (json_records(source, issues) if kind == "json"

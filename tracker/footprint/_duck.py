@@ -1,0 +1,131 @@
+"""The DuckDB engine: every source loaded into one table, priced and summed by one query.
+
+Ledgers and LiteLLM spend logs in plain files are read by DuckDB itself
+(`tracker.footprint._native`) when every line reads exactly as the Python reader would read it;
+any other source, or a file with a line the native reader declines, goes through its Python
+reader (which names the malformed lines) in Arrow batches. Then the plan's one query
+(`tracker.footprint._plan.figures_sql`) prices and sums.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
+
+from tracker.exceptions import ConfigError
+from tracker.footprint._engines import (
+    Pricers,
+    arrow_schema,
+    coefficient_table,
+    duckdb_available,
+    usage_columns,
+)
+from tracker.footprint._native import load_native, supported
+from tracker.footprint._plan import COUNTS, USAGE_COLUMNS, GroupKey, figures_sql
+from tracker.footprint._schema import UsageRow
+from tracker.footprint._sources import Source
+from tracker.footprint.formats import ReadOptions, resolve_format
+
+__all__ = ["run_duckdb"]
+
+#: Rows per Arrow batch loaded into DuckDB (bounded memory for any input size).
+_BATCH = 65536
+Groups = dict[tuple[str | None, ...], dict[str, float]]
+
+
+def _connect(threads: int | None) -> Any:
+    if not duckdb_available():
+        raise ConfigError("engine", "duckdb needs the analytics extra: pip install "
+                                    "'llm-energy-tracker[analytics]'")
+    import duckdb
+
+    con = duckdb.connect(":memory:")
+    con.execute("SET enable_progress_bar = false")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    return con
+
+
+def _is_plain(source: Source) -> bool:
+    if source.path is None:
+        return False
+    with open(source.path, "rb") as f:
+        return f.read(2) != b"\x1f\x8b"
+
+
+def run_duckdb(sources: Iterable[Source], fmt: str, options: ReadOptions,
+               python_rows: Callable[[Source], Iterator[UsageRow]], keys: Sequence[GroupKey],
+               pricers: Pricers, *, reprice: bool, bounds: tuple[str | None, str | None],
+               note_pairs: Callable[[Iterable[tuple[str | None, str | None]]], None],
+               threads: int | None = None) -> Groups:
+    """Load every source, then price and sum with the plan's query."""
+    import pyarrow as pa
+
+    con = _connect(threads)
+    try:
+        names = [*USAGE_COLUMNS, *(f"label_{i}" for i, k in enumerate(
+            [k for k in keys if k.label is not None]))]
+        schema = arrow_schema(len(names) - len(USAGE_COLUMNS))
+        con.register("empty_usage", pa.Table.from_pylist([], schema=schema))
+        con.execute("CREATE TABLE usage AS SELECT * FROM empty_usage")
+        con.unregister("empty_usage")
+        for source in sources:
+            source_fmt = resolve_format(source, fmt, options)
+            if (_is_plain(source) and supported(source_fmt, keys, options.project_label)
+                    and _native(con, source, source_fmt, keys, options, names, bounds)):
+                continue
+            _load_python(con, python_rows(source), keys, schema)
+        priced_where = "" if reprice else "WHERE has_recorded = 0"
+        note_pairs(con.execute(f"SELECT DISTINCT provider, model FROM usage {priced_where}"
+                               ).fetchall())
+        pairs = con.execute("SELECT DISTINCT provider, model FROM usage").fetchall()
+        return query_duckdb(con, "usage", pairs, keys, pricers, reprice=reprice)
+    finally:
+        con.close()
+
+
+def _native(con: Any, source: Source, fmt: str, keys: Sequence[GroupKey],
+            options: ReadOptions, names: list[str], bounds: tuple[str | None, str | None]
+            ) -> bool:
+    """Load `source` natively; False (nothing loaded) when a line needs the Python reader."""
+    assert source.path is not None
+    try:
+        return load_native(con, source.path, fmt, keys, options.project_label, "usage", bounds)
+    except Exception:  # a file DuckDB's reader refuses as a whole: the Python reader decides
+        return False
+
+
+def _load_python(con: Any, rows: Iterable[UsageRow], keys: Sequence[GroupKey],
+                 schema: Any) -> None:
+    import pyarrow as pa
+
+    batch: list[UsageRow] = []
+
+    def flush() -> None:
+        table = pa.Table.from_pydict(usage_columns(batch, keys), schema=schema)
+        con.register("batch_rows", table)
+        con.execute("INSERT INTO usage SELECT * FROM batch_rows")
+        con.unregister("batch_rows")
+        batch.clear()
+
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= _BATCH:
+            flush()
+    if batch:
+        flush()
+
+
+def query_duckdb(con: Any, usage: str, pairs: Iterable[tuple[str | None, str | None]],
+                 keys: Sequence[GroupKey], pricers: Pricers, *, reprice: bool) -> Groups:
+    """Run the plan over table or view `usage` on connection `con`."""
+    con.register("coefficients", coefficient_table(pairs, pricers))
+    cursor = con.execute(figures_sql(usage, "coefficients", keys, reprice=reprice))
+    names = [d[0] for d in cursor.description]
+    out: Groups = {}
+    for record in cursor.fetchall():
+        values = dict(zip(names, record, strict=True))
+        group = tuple(values.pop(f"k_{i}") for i in range(len(keys)))
+        out[group] = {k: (int(v) if k in COUNTS else float(v)) if v is not None else 0
+                      for k, v in values.items()}
+    return out

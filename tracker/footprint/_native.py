@@ -1,0 +1,217 @@
+"""DuckDB reading the biggest sources itself: ledgers and LiteLLM spend logs (JSON Lines).
+
+The Python readers are the reference; this is the same reading as one DuckDB ``read_json`` scan
+into a table, for the shapes that grow to millions of lines. Counts and figures are typed
+columns checked by range (a count must be a whole number from 0 to 10^12); names are checked
+once per distinct value by the Python readers' own rule (`tracker.footprint._schema.name`).
+Where DuckDB accepts fewer lines than the file has (a line that does not parse, a value of the
+wrong type, a timestamp not in the plain ISO 8601 UTC form the SDK and LiteLLM write, a count out
+of range), nothing of the file is kept and the Python reader reads it instead, naming the
+malformed lines. One difference remains, on values no writer of these files produces: a number
+where a name belongs is read as its text, and ``true``/``false`` where a count belongs as 1/0.
+Plain files only (gzip and standard input go through the Python reader).
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Sequence
+from typing import Any
+
+from tracker import _attributes as A
+from tracker.footprint._plan import USAGE_COLUMNS, GroupKey
+from tracker.footprint._schema import name
+from tracker.footprint.formats._litellm_spend import PROVIDERS
+
+__all__ = ["count_lines", "load_native", "supported"]
+
+_LABEL = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+_TZ = r"(\.[0-9]{1,6})?(Z|\+00:00)"
+_TZ_OPTIONAL = r"(\.[0-9]{1,6})?(Z|\+00:00)?"
+_MAX_COUNT = 10**12
+_MAX_VALUE = 1e15
+_LEDGER_RECORDED = (A.ENERGY_KWH, A.ENERGY_KWH_MIN, A.ENERGY_KWH_MAX, A.ENERGY_SERVER_KWH,
+                    A.ENERGY_ACCELERATOR_KWH, A.ENERGY_GCO2E, A.ENERGY_GCO2E_MIN,
+                    A.ENERGY_GCO2E_MAX, A.ENERGY_USD, A.ENERGY_WATER_L,
+                    A.ENERGY_EMBODIED_GCO2E)
+_HEX = frozenset(string.hexdigits)
+
+
+def supported(fmt: str, keys: Sequence[GroupKey], project_label: str) -> bool:
+    """Whether the native reader reads format `fmt` with these keys."""
+    labels = [k.label for k in keys if k.label is not None]
+    return fmt in ("ledger", "litellm-spend") and all(
+        _LABEL.match(x) for x in [*labels, project_label])
+
+
+def count_lines(path: str) -> int:
+    """Lines in the file (a blank line counts: the native reader then declines the file)."""
+    lines = 0
+    last = b"\n"
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 22):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return lines + (0 if last == b"\n" else 1)
+
+
+def _q(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _count(col: str) -> tuple[str, str]:
+    value = f"CAST({col} AS BIGINT)"
+    return value, f"({col} IS NULL OR ({col} = floor({col}) AND {col} BETWEEN 0 AND {_MAX_COUNT}))"
+
+
+def _figure(col: str) -> tuple[str, str]:
+    return col, f"({col} IS NULL OR ({col} BETWEEN 0 AND {_MAX_VALUE}))"
+
+
+def _ts(col: str, suffix: str) -> tuple[str, str]:
+    value = f"(REPLACE(SUBSTR({col}, 1, 19), ' ', 'T') || 'Z')"
+    ok = (f"(TRY_CAST(REPLACE(SUBSTR({col}, 1, 19), 'T', ' ') AS TIMESTAMP) IS NOT NULL AND "
+          f"length({col}) >= 19 AND regexp_full_match(SUBSTR({col}, 20), {_lit(suffix)}))")
+    return value, ok
+
+
+def _label(col: str, key: str) -> str:
+    return f"json_extract_string({col}, {_lit(f'$.{_q(key)}')})"
+
+
+def _ledger(keys: Sequence[GroupKey], project_label: str
+            ) -> tuple[dict[str, str], list[str], dict[str, str]]:
+    names = {"provider": A.GEN_AI_PROVIDER_NAME, "model_a": A.GEN_AI_REQUEST_MODEL,
+             "model_b": A.GEN_AI_RESPONSE_MODEL, "model_c": A.ENERGY_MODEL,
+             "function_a": "function", "function_b": A.ENERGY_FUNCTION}
+    counts = {"input_tokens": A.GEN_AI_USAGE_INPUT_TOKENS,
+              "output_tokens": A.GEN_AI_USAGE_OUTPUT_TOKENS,
+              "cached_input_tokens": A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS}
+    columns = {"timestamp": "VARCHAR", **{c: "VARCHAR" for c in names.values()},
+               **{c: "DOUBLE" for c in counts.values()},
+               **{c: "DOUBLE" for c in _LEDGER_RECORDED}, "labels": "JSON"}
+    select: dict[str, str] = {k: _q(v) for k, v in names.items()}
+    checks = ["(labels IS NULL OR json_type(labels) IN ('OBJECT', 'NULL'))"]
+    for out, col in counts.items():
+        value, ok = _count(_q(col))
+        select[out] = value
+        checks.append(ok)
+    rec = []
+    for col in _LEDGER_RECORDED:
+        value, ok = _figure(_q(col))
+        rec.append(value)
+        checks.append(ok)
+    ts, ok = _ts(_q("timestamp"), _TZ)
+    checks.append(ok)
+    select["ts"] = ts
+    has = f"({rec[0]} IS NOT NULL)"
+    stand_in = {1: rec[0], 2: rec[0], 3: rec[0], 4: rec[0], 6: rec[5], 7: rec[5]}
+    for i, r in enumerate(rec):
+        full = f"COALESCE({r}, {stand_in[i]})" if i in stand_in else r
+        select[f"rec_{i}"] = f"CASE WHEN {has} THEN COALESCE({full}, 0.0) END"
+    select["has_recorded"] = f"CASE WHEN {has} THEN 1 ELSE 0 END"
+    select["project"] = _label("labels", project_label)
+    for i, key in enumerate(k.label for k in keys if k.label is not None):
+        select[f"label_{i}"] = _label("labels", key)
+    checks.append(f"({select['input_tokens']} IS NOT NULL OR {select['output_tokens']} IS NOT "
+                  f"NULL OR {has})")
+    return columns, checks, select
+
+
+def _litellm(keys: Sequence[GroupKey]) -> tuple[dict[str, str], list[str], dict[str, str]]:
+    texts = ["model", "custom_llm_provider", "team_id", "api_key", "user", "end_user"]
+    columns = {"startTime": "VARCHAR", **dict.fromkeys(texts, "VARCHAR"),
+               "prompt_tokens": "DOUBLE", "completion_tokens": "DOUBLE"}
+    select = {"model_a": "model", "provider": "custom_llm_provider", "project": "team_id",
+              "api_key_id": "api_key"}
+    checks = ["model IS NOT NULL"]
+    for out, col in (("input_tokens", "prompt_tokens"), ("output_tokens", "completion_tokens")):
+        value, ok = _count(col)
+        select[out] = value
+        checks.append(ok)
+    checks.append(f"({select['input_tokens']} IS NOT NULL OR {select['output_tokens']} IS NOT "
+                  "NULL)")
+    ts, ok = _ts('"startTime"', _TZ_OPTIONAL)
+    select["ts"] = ts
+    checks.append(ok)
+    labels = {"user": '"user"', "end_user": "end_user"}
+    for i, key in enumerate(k.label for k in keys if k.label is not None):
+        select[f"label_{i}"] = labels.get(key or "", "CAST(NULL AS VARCHAR)")
+    return columns, checks, select
+
+
+#: Name columns of the loaded table, checked per distinct value.
+_NAMES = ("provider", "model_a", "model_b", "model_c", "function_a", "function_b", "project",
+          "api_key_id")
+
+
+def _clean_names(con: Any, table: str, present: Sequence[str], fmt: str) -> None:
+    """NULL out the names the Python readers' rule refuses (checked per distinct value)."""
+    for col in present:
+        values = [v for (v,) in con.execute(f"SELECT DISTINCT {col} FROM {table}").fetchall()
+                  if v is not None]
+        rule = _key_id if col == "api_key_id" else name
+        bad = [v for v in values if rule(v) is None]
+        if bad:
+            con.execute(f"UPDATE {table} SET {col} = NULL WHERE {col} IN "
+                        f"(SELECT UNNEST(?::VARCHAR[]))", [bad])
+    if fmt == "litellm-spend":  # model "bedrock/x" through provider "bedrock" is model "x"
+        con.execute(f"UPDATE {table} SET model_a = SUBSTR(model_a, length(provider) + 2) "
+                    f"WHERE provider IS NOT NULL AND starts_with(model_a, provider || '/')")
+        mapped = " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in PROVIDERS.items())
+        con.execute(f"UPDATE {table} SET provider = CASE provider {mapped} ELSE provider END")
+
+
+def _key_id(value: Any) -> str | None:
+    text = name(value)
+    return text if text is not None and len(text) >= 32 and set(text) <= _HEX else None
+
+
+def load_native(con: Any, path: str, fmt: str, keys: Sequence[GroupKey], project_label: str,
+                target: str, bounds: tuple[str | None, str | None]) -> bool:
+    """Insert the file's usage rows into table `target` (False: a line needs the Python reader).
+
+    Nothing is inserted when it returns False.
+    """
+    columns, checks, select = (_ledger(keys, project_label) if fmt == "ledger"
+                               else _litellm(keys))
+    spec = "{" + ", ".join(f"{_lit(k)}: {_lit(v)}" for k, v in columns.items()) + "}"
+    source = (f"read_json({_lit(path)}, format = 'newline_delimited', ignore_errors = true, "
+              f"maximum_object_size = 16777216, columns = {spec})")
+    con.execute("CREATE OR REPLACE TEMP TABLE native_part AS SELECT "
+                + ", ".join(f"{v} AS {k}" for k, v in select.items())
+                + f", ({' AND '.join(checks)}) AS line_ok FROM {source}")
+    try:
+        row = con.execute("SELECT count(*) FILTER (WHERE line_ok) FROM native_part").fetchone()
+        if not row or int(row[0]) != count_lines(path):
+            return False
+        present = [c for c in select if c in _NAMES or c.startswith("label_")]
+        _clean_names(con, "native_part", present, fmt)
+        models = [c for c in ("model_a", "model_b", "model_c") if c in select]
+        functions = [c for c in ("function_a", "function_b") if c in select]
+        out = {c: select.get(c) and c for c in USAGE_COLUMNS}
+        out.update({"model": f"COALESCE({', '.join(models)})",
+                    "function_name": (f"COALESCE({', '.join(functions)})" if functions
+                                      else "CAST(NULL AS VARCHAR)"),
+                    "requests": "1", "requests_assumed": "0"})
+        defaults = {"api_key_id": "CAST(NULL AS VARCHAR)", "cached_input_tokens": "0",
+                    "has_recorded": "0"}
+        n_labels = sum(1 for k in keys if k.label is not None)
+        exprs = [out[c] or defaults.get(c, "CAST(NULL AS DOUBLE)") for c in USAGE_COLUMNS]
+        exprs = [f"COALESCE({e}, 0)" if c in ("input_tokens", "output_tokens",
+                                               "cached_input_tokens") else e
+                 for c, e in zip(USAGE_COLUMNS, exprs, strict=True)]
+        exprs += [f"label_{i}" for i in range(n_labels)]
+        lo, hi = bounds
+        where = [f"ts >= {_lit(lo)}" if lo else "", f"ts < {_lit(hi)}" if hi else ""]
+        where = [w for w in where if w]
+        con.execute(f"INSERT INTO {target} SELECT {', '.join(exprs)} FROM native_part"
+                    + (f" WHERE {' AND '.join(where)}" if where else ""))
+        return True
+    finally:
+        con.execute("DROP TABLE IF EXISTS native_part")
