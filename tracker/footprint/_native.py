@@ -4,9 +4,9 @@ The Python readers are the reference; this is the same reading as one DuckDB ``r
 into a table, for the shapes that grow to millions of lines. Counts and figures are typed
 columns checked by range (a count must be a whole number from 0 to 10^12); names are checked
 once per distinct value by the Python readers' own rule (`tracker.footprint._schema.name`).
-Where DuckDB accepts fewer lines than the file has (a line that does not parse, a value of the
-wrong type, a timestamp not in the plain ISO 8601 UTC form the SDK and LiteLLM write, a count out
-of range), nothing of the file is kept and the Python reader reads it instead, naming the
+Where a line does not read (it does not parse, a value has the wrong type, a timestamp is not
+in the plain ISO 8601 UTC form the SDK and LiteLLM write, a count is out of range), nothing of
+the file is kept and the Python reader reads it instead, naming the
 malformed lines. One difference remains, on values no writer of these files produces: a number
 where a name belongs is read as its text, and ``true``/``false`` where a count belongs as 1/0.
 Plain files only (gzip and standard input go through the Python reader).
@@ -24,7 +24,7 @@ from tracker.footprint._plan import USAGE_COLUMNS, GroupKey
 from tracker.footprint._schema import name
 from tracker.footprint.formats._litellm_spend import PROVIDERS
 
-__all__ = ["count_lines", "load_native", "supported"]
+__all__ = ["load_native", "supported"]
 
 _LABEL = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 _TZ = r"(\.[0-9]{1,6})?(Z|\+00:00)"
@@ -43,17 +43,6 @@ def supported(fmt: str, keys: Sequence[GroupKey], project_label: str) -> bool:
     labels = [k.label for k in keys if k.label is not None]
     return fmt in ("ledger", "litellm-spend") and all(
         _LABEL.match(x) for x in [*labels, project_label])
-
-
-def count_lines(path: str) -> int:
-    """Lines in the file (a blank line counts: the native reader then declines the file)."""
-    lines = 0
-    last = b"\n"
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 22):
-            lines += chunk.count(b"\n")
-            last = chunk[-1:]
-    return lines + (0 if last == b"\n" else 1)
 
 
 def _q(text: str) -> str:
@@ -181,14 +170,17 @@ def load_native(con: Any, path: str, fmt: str, keys: Sequence[GroupKey], project
     columns, checks, select = (_ledger(keys, project_label) if fmt == "ledger"
                                else _litellm(keys))
     spec = "{" + ", ".join(f"{_lit(k)}: {_lit(v)}" for k, v in columns.items()) + "}"
-    source = (f"read_json({_lit(path)}, format = 'newline_delimited', ignore_errors = true, "
+    # Without ignore_errors, a line that does not parse, or a value of the wrong type, fails
+    # the whole scan: the caller then hands the file to the Python reader.
+    source = (f"read_json({_lit(path)}, format = 'newline_delimited', "
               f"maximum_object_size = 16777216, columns = {spec})")
     con.execute("CREATE OR REPLACE TEMP TABLE native_part AS SELECT "
                 + ", ".join(f"{v} AS {k}" for k, v in select.items())
                 + f", ({' AND '.join(checks)}) AS line_ok FROM {source}")
     try:
-        row = con.execute("SELECT count(*) FILTER (WHERE line_ok) FROM native_part").fetchone()
-        if not row or int(row[0]) != count_lines(path):
+        row = con.execute("SELECT count(*) FILTER (WHERE NOT line_ok) FROM native_part"
+                          ).fetchone()
+        if not row or int(row[0]) != 0:
             return False
         present = [c for c in select if c in _NAMES or c.startswith("label_")]
         _clean_names(con, "native_part", present, fmt)
