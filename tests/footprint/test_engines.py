@@ -178,9 +178,9 @@ def test_duckdb_reads_clean_ledgers_itself_with_the_same_rows(
     for i in range(40):
         tracker.record_usage(["gpt-4o", "claude-3-5-haiku-20241022", "mystery-model"][i % 3],
                              100 + 37 * i, 10 + 11 * i, provider=["openai", "anthropic"][i % 2],
-                             project=f"p{i % 4}", team="search")
+                             project=f"p{i % 4}", team="search", batch=i % 2 == 0, tier=i % 3)
     tracker.shutdown()
-    for by in ("month,model", "project,provider,label:team"):
+    for by in ("month,model", "project,provider,label:team", "label:batch,label:tier,function"):
         for reprice in (False, True):
             reference = price_usage(str(ledger), engine="python", by=by, reprice=reprice)
             with monkeypatch.context() as m:

@@ -70,22 +70,30 @@ def _ts(col: str, suffix: str) -> tuple[str, str]:
 
 
 def _label(col: str, key: str) -> str:
-    return f"json_extract_string({col}, {_lit(f'$.{_q(key)}')})"
+    """A label's value: a string, a whole number or a boolean (``true``), as its JSON text."""
+    path = _lit(f"$.{_q(key)}")
+    return (f"(CASE WHEN json_type({col}, {path}) IN ('VARCHAR', 'BIGINT', 'UBIGINT', "
+            f"'BOOLEAN') THEN json_extract_string({col}, {path}) END)")
 
 
 def _ledger(keys: Sequence[GroupKey], project_label: str
             ) -> tuple[dict[str, str], list[str], dict[str, str]]:
+    wanted = {k.name for k in keys}
+    labelled = "project" in wanted or any(k.label is not None for k in keys)
     names = {"provider": A.GEN_AI_PROVIDER_NAME, "model_a": A.GEN_AI_REQUEST_MODEL,
-             "model_b": A.GEN_AI_RESPONSE_MODEL, "model_c": A.ENERGY_MODEL,
-             "function_a": "function", "function_b": A.ENERGY_FUNCTION}
+             "model_b": A.GEN_AI_RESPONSE_MODEL, "model_c": A.ENERGY_MODEL}
+    if "function" in wanted:  # only the columns a key needs are read: a narrower scan
+        names.update(function_a="function", function_b=A.ENERGY_FUNCTION)
     counts = {"input_tokens": A.GEN_AI_USAGE_INPUT_TOKENS,
               "output_tokens": A.GEN_AI_USAGE_OUTPUT_TOKENS,
               "cached_input_tokens": A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS}
     columns = {"timestamp": "VARCHAR", **{c: "VARCHAR" for c in names.values()},
                **{c: "DOUBLE" for c in counts.values()},
-               **{c: "DOUBLE" for c in _LEDGER_RECORDED}, "labels": "JSON"}
+               **{c: "DOUBLE" for c in _LEDGER_RECORDED}}
+    if labelled:
+        columns["labels"] = "JSON"
     select: dict[str, str] = {k: _q(v) for k, v in names.items()}
-    checks = ["(labels IS NULL OR json_type(labels) IN ('OBJECT', 'NULL'))"]
+    checks: list[str] = []
     for out, col in counts.items():
         value, ok = _count(_q(col))
         select[out] = value
@@ -104,9 +112,10 @@ def _ledger(keys: Sequence[GroupKey], project_label: str
         full = f"COALESCE({r}, {stand_in[i]})" if i in stand_in else r
         select[f"rec_{i}"] = f"CASE WHEN {has} THEN COALESCE({full}, 0.0) END"
     select["has_recorded"] = f"CASE WHEN {has} THEN 1 ELSE 0 END"
-    select["project"] = _label("labels", project_label)
-    for i, key in enumerate(k.label for k in keys if k.label is not None):
-        select[f"label_{i}"] = _label("labels", key)
+    if labelled:  # a label that is not a string is no label (as in the Python reader)
+        select["project"] = _label("labels", project_label)
+        for i, key in enumerate(k.label for k in keys if k.label is not None):
+            select[f"label_{i}"] = _label("labels", key)
     checks.append(f"({select['input_tokens']} IS NOT NULL OR {select['output_tokens']} IS NOT "
                   f"NULL OR {has})")
     return columns, checks, select
@@ -191,8 +200,8 @@ def load_native(con: Any, path: str, fmt: str, keys: Sequence[GroupKey], project
                     "function_name": (f"COALESCE({', '.join(functions)})" if functions
                                       else "CAST(NULL AS VARCHAR)"),
                     "requests": "1", "requests_assumed": "0"})
-        defaults = {"api_key_id": "CAST(NULL AS VARCHAR)", "cached_input_tokens": "0",
-                    "has_recorded": "0"}
+        defaults = {"api_key_id": "CAST(NULL AS VARCHAR)", "project": "CAST(NULL AS VARCHAR)",
+                    "cached_input_tokens": "0", "has_recorded": "0"}
         n_labels = sum(1 for k in keys if k.label is not None)
         exprs = [out[c] or defaults.get(c, "CAST(NULL AS DOUBLE)") for c in USAGE_COLUMNS]
         exprs = [f"COALESCE({e}, 0)" if c in ("input_tokens", "output_tokens",

@@ -48,7 +48,9 @@ def _labels(value: Any) -> tuple[tuple[str, str], ...]:
         return ()
     out = []
     for key, item in list(value.items())[:_MAX_LABELS]:
-        text = name(str(item)) if type(item) in (str, int, bool) else None
+        # A string, a whole number or a boolean (as JSON writes it: true, false).
+        text = (name(("true" if item else "false") if type(item) is bool else str(item))
+                if type(item) in (str, int, bool) else None)
         if name(key) is not None and text is not None:
             out.append((key, text))
     return tuple(out)
