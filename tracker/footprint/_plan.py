@@ -21,8 +21,8 @@ from tracker.footprint._coefficients import BASIS, COEFFICIENT_COLUMNS, basis_sq
 from tracker.footprint._schema import RECORDED
 from tracker.model._estimate import Estimate
 
-__all__ = ["BY_CHOICES", "COUNTS", "FIGURES", "USAGE_COLUMNS", "GroupKey", "figures_sql",
-           "parse_by", "row_figures"]
+__all__ = ["BY_CHOICES", "COUNTS", "FIGURES", "SUMS", "USAGE_COLUMNS", "GroupKey", "figures_sql",
+           "finish_sql", "parse_by", "row_figures", "sums_sql"]
 
 BY_CHOICES = ("month", "day", "model", "provider", "project", "api_key", "function", "label:NAME")
 #: Summed counts of each output row.
@@ -80,30 +80,55 @@ def _dot(vector: str, features: Sequence[str]) -> str:
     return " + ".join(f"{vector}_{k} * {f}" for k, f in enumerate(features))
 
 
-def _figure_sql(reprice: bool) -> dict[str, str]:
-    """Per-row figure expressions over the priced columns ``p_*`` and the recorded ``rec_*``."""
-    priced = {
-        "energy_kwh": "p_srv * facility", "energy_kwh_min": "p_srv_min * facility",
-        "energy_kwh_max": "p_srv_max * facility",
-        "server_kwh": "p_srv", "server_kwh_min": "p_srv_min", "server_kwh_max": "p_srv_max",
-        "accelerator_kwh": "p_acc", "accelerator_kwh_min": "p_acc_min",
-        "accelerator_kwh_max": "p_acc_max",
-        "embodied_gco2e": "p_acc * emb", "embodied_gco2e_min": "p_acc_min * emb_min",
-        "embodied_gco2e_max": "p_acc_max * emb_max",
-    }
-    for bound in ("", "_min", "_max"):
-        kwh = priced[f"energy_kwh{bound}"]
-        priced[f"gco2e{bound}"] = f"{kwh} * ci"
-        priced[f"usd{bound}"] = f"{kwh} * price"
-        priced[f"water_l{bound}"] = f"{kwh} * water_per_kwh"
-    if reprice:
-        return priced
+#: Columns of the per-(group, provider, model) sums the query's first stage writes.
+SUMS = ("calls", "requests_assumed", "recorded_calls", "priced_calls", "input_tokens",
+        "output_tokens", "cached_input_tokens", *(f"b_{k}" for k in range(len(BASIS))),
+        *(f"r_{f}" for f in FIGURES))
+
+
+def basis_columns() -> list[str]:
+    """The basis features of a usage row's mean request, as SQL over the usage columns."""
+    mean = {n: f"(CAST({n} AS DOUBLE) / requests)" for n in
+            ("input_tokens", "output_tokens", "cached_input_tokens")}
+    return list(basis_sql(mean["input_tokens"], mean["output_tokens"],
+                          mean["cached_input_tokens"]))
+
+
+def sums_sql(usage: str, groups: Sequence[tuple[str, str]], *, reprice: bool,
+             where: str = "") -> str:
+    """The first stage: usage rows summed per group (expression, alias) into `SUMS`.
+
+    The model is linear in the basis features, so N requests of a row's mean add
+    N x basis(mean) to the sums, and the coefficients apply once per (provider, model) group.
+    """
+    use_rec = "0" if reprice else "has_recorded"
+    recorded = _recorded_sql()
+    features = basis_columns()
+    aggregates = [
+        "SUM(requests) AS calls",
+        "SUM(CASE WHEN requests_assumed = 1 THEN requests ELSE 0 END) AS requests_assumed",
+        f"SUM(CASE WHEN {use_rec} = 1 THEN requests ELSE 0 END) AS recorded_calls",
+        f"SUM(CASE WHEN {use_rec} = 1 THEN 0 ELSE requests END) AS priced_calls",
+        "SUM(input_tokens) AS input_tokens", "SUM(output_tokens) AS output_tokens",
+        "SUM(cached_input_tokens) AS cached_input_tokens",
+        *(f"SUM(CASE WHEN {use_rec} = 1 THEN 0.0 ELSE requests * {f} END) AS b_{k}"
+          for k, f in enumerate(features)),
+        *(f"SUM(CASE WHEN {use_rec} = 1 THEN {recorded[f]} ELSE 0.0 END) AS r_{f}"
+          for f in FIGURES),
+    ]
+    select = ", ".join([*(f"{e} AS {a}" for e, a in groups), *aggregates])
+    group_by = f" GROUP BY {', '.join(a for _, a in groups)}" if groups else ""
+    condition = f"requests > 0 AND ({where})" if where else "requests > 0"
+    return f"SELECT {select} FROM {usage} WHERE {condition}{group_by}"
+
+
+def _recorded_sql() -> dict[str, str]:
     r = [f"rec_{i}" for i in range(len(RECORDED))]
 
     def scaled(value: str, bound: str) -> str:
         return f"(CASE WHEN {r[0]} > 0 THEN {value} * {bound} / {r[0]} ELSE {value} END)"
 
-    recorded = {
+    return {
         "energy_kwh": r[0], "energy_kwh_min": r[1], "energy_kwh_max": r[2],
         "server_kwh": r[3], "server_kwh_min": r[3], "server_kwh_max": r[3],
         "accelerator_kwh": r[4], "accelerator_kwh_min": r[4], "accelerator_kwh_max": r[4],
@@ -112,44 +137,55 @@ def _figure_sql(reprice: bool) -> dict[str, str]:
         "water_l": r[9], "water_l_min": scaled(r[9], r[1]), "water_l_max": scaled(r[9], r[2]),
         "embodied_gco2e": r[10], "embodied_gco2e_min": r[10], "embodied_gco2e_max": r[10],
     }
-    return {k: f"(CASE WHEN has_recorded = 1 THEN {recorded[k]} ELSE {priced[k]} END)"
-            for k in FIGURES}
+
+
+def _priced_sql() -> dict[str, str]:
+    """Figures of summed basis features ``b_*`` by the coefficients joined as ``c``."""
+    names = [f"b_{k}" for k in range(len(BASIS))]
+    p = {v: f"({_dot(v, names)})" for v in ("acc", "acc_min", "acc_max", "srv", "srv_min",
+                                            "srv_max")}
+    priced = {
+        "energy_kwh": f"{p['srv']} * facility", "energy_kwh_min": f"{p['srv_min']} * facility",
+        "energy_kwh_max": f"{p['srv_max']} * facility",
+        "server_kwh": p["srv"], "server_kwh_min": p["srv_min"], "server_kwh_max": p["srv_max"],
+        "accelerator_kwh": p["acc"], "accelerator_kwh_min": p["acc_min"],
+        "accelerator_kwh_max": p["acc_max"],
+        "embodied_gco2e": f"{p['acc']} * emb", "embodied_gco2e_min": f"{p['acc_min']} * emb_min",
+        "embodied_gco2e_max": f"{p['acc_max']} * emb_max",
+    }
+    for bound in ("", "_min", "_max"):
+        kwh = priced[f"energy_kwh{bound}"]
+        priced[f"gco2e{bound}"] = f"{kwh} * ci"
+        priced[f"usd{bound}"] = f"{kwh} * price"
+        priced[f"water_l{bound}"] = f"{kwh} * water_per_kwh"
+    return priced
+
+
+def finish_sql(sums: str, coefficients: str, n_keys: int) -> str:
+    """The second stage: the sums (with ``k_*``, provider, model) priced and summed per group."""
+    priced = _priced_sql()
+    keys = [f"k_{i}" for i in range(n_keys)]
+    aggregates = [
+        "SUM(calls) AS calls", "SUM(requests_assumed) AS requests_assumed",
+        "SUM(recorded_calls) AS recorded_calls",
+        "SUM(CASE WHEN known = 0 THEN priced_calls ELSE 0 END) AS fallback_calls",
+        "SUM(input_tokens) AS input_tokens", "SUM(output_tokens) AS output_tokens",
+        "SUM(cached_input_tokens) AS cached_input_tokens",
+        *(f"SUM(r_{f} + {priced[f]}) AS {f}" for f in FIGURES),
+    ]
+    group_by = f" GROUP BY {', '.join(keys)}" if keys else ""
+    return (f"SELECT {', '.join([*keys, *aggregates])} FROM {sums} s JOIN {coefficients} c "
+            "ON COALESCE(s.provider, '') = c.c_provider AND COALESCE(s.model, '') = c.c_model"
+            f"{group_by}")
 
 
 def figures_sql(usage: str, coefficients: str, keys: Sequence[GroupKey], *,
                 reprice: bool) -> str:
     """The query pricing table `usage` by table `coefficients` and summing per group."""
-    mean = {n: f"(CAST({n} AS DOUBLE) / requests)" for n in
-            ("input_tokens", "output_tokens", "cached_input_tokens")}
-    features = basis_sql(mean["input_tokens"], mean["output_tokens"], mean["cached_input_tokens"])
-    names = [f"f_{name}" for name in BASIS]
-    vectors = ("acc", "acc_min", "acc_max", "srv", "srv_min", "srv_max")
-    coef = ", ".join(f"c.{col}" for col in COEFFICIENT_COLUMNS)
-    joined = (f"SELECT u.*, {coef}, "
-              + ", ".join(f"{sql} AS {n}" for sql, n in zip(features, names, strict=True))
-              + f" FROM {usage} u JOIN {coefficients} c ON COALESCE(u.provider, '') = "
-                "c.c_provider AND COALESCE(u.model, '') = c.c_model WHERE u.requests > 0")
-    priced = ("SELECT b.*, "
-              + ", ".join(f"requests * ({_dot(v, names)}) AS p_{v}" for v in vectors)
-              + " FROM b")
-    figures = _figure_sql(reprice)
-    use_recorded = "0" if reprice else "has_recorded"
-    group = ", ".join(f"{k.sql} AS k_{i}" for i, k in enumerate(keys))
-    sums = [
-        "SUM(requests) AS calls",
-        "SUM(CASE WHEN requests_assumed = 1 THEN requests ELSE 0 END) AS requests_assumed",
-        f"SUM(CASE WHEN {use_recorded} = 1 THEN requests ELSE 0 END) AS recorded_calls",
-        f"SUM(CASE WHEN known = 0 AND NOT ({use_recorded} = 1) THEN requests ELSE 0 END) "
-        "AS fallback_calls",
-        "SUM(input_tokens) AS input_tokens", "SUM(output_tokens) AS output_tokens",
-        "SUM(cached_input_tokens) AS cached_input_tokens",
-        *(f"SUM({figures[f]}) AS {f}" for f in FIGURES),
-    ]
-    select = ", ".join([*(f"k_{i}" for i in range(len(keys))), *sums])
-    inner = f"SELECT p.*{', ' + group if group else ''} FROM p"
-    group_by = f" GROUP BY {', '.join(f'k_{i}' for i in range(len(keys)))}" if keys else ""
-    return (f"WITH b AS ({joined}), p AS ({priced}), g AS ({inner}) "
-            f"SELECT {select} FROM g{group_by}")
+    groups = [*((k.sql, f"k_{i}") for i, k in enumerate(keys)), ("provider", "provider"),
+              ("model", "model")]
+    first = sums_sql(usage, groups, reprice=reprice)
+    return finish_sql(f"({first})", coefficients, len(keys))
 
 
 def row_figures(e: Estimate, n: int) -> dict[str, float]:
