@@ -21,7 +21,7 @@ from tracker.footprint._engines import (
     usage_columns,
 )
 from tracker.footprint._native import load_native, supported
-from tracker.footprint._plan import COUNTS, USAGE_COLUMNS, GroupKey, figures_sql
+from tracker.footprint._plan import COUNTS, USAGE_COLUMNS, GroupKey, finish_sql, sums_sql
 from tracker.footprint._schema import UsageRow
 from tracker.footprint._sources import Source
 from tracker.footprint.formats import ReadOptions, resolve_format
@@ -69,28 +69,33 @@ def run_duckdb(sources: Iterable[Source], fmt: str, options: ReadOptions,
         con.register("empty_usage", pa.Table.from_pylist([], schema=schema))
         con.execute("CREATE TABLE usage AS SELECT * FROM empty_usage")
         con.unregister("empty_usage")
+        groups = [*((k.sql, f"k_{i}") for i, k in enumerate(keys)), ("provider", "provider"),
+                  ("model", "model")]
+        con.execute(f"CREATE TABLE all_sums AS {sums_sql('usage', groups, reprice=reprice)} "
+                    "LIMIT 0")
         for source in sources:
             source_fmt = resolve_format(source, fmt, options)
             if (_is_plain(source) and supported(source_fmt, keys, options.project_label)
-                    and _native(con, source, source_fmt, keys, options, names, bounds)):
+                    and _native(con, source, source_fmt, keys, options, bounds, reprice)):
                 continue
             _load_python(con, python_rows(source), keys, schema)
-        priced_where = "" if reprice else "WHERE has_recorded = 0"
-        note_pairs(con.execute(f"SELECT DISTINCT provider, model FROM usage {priced_where}"
-                               ).fetchall())
-        pairs = con.execute("SELECT DISTINCT provider, model FROM usage").fetchall()
-        return query_duckdb(con, "usage", pairs, keys, pricers, reprice=reprice)
+        con.execute(f"INSERT INTO all_sums BY NAME {sums_sql('usage', groups, reprice=reprice)}")
+        note_pairs(con.execute("SELECT DISTINCT provider, model FROM all_sums "
+                               "WHERE priced_calls > 0").fetchall())
+        pairs = con.execute("SELECT DISTINCT provider, model FROM all_sums").fetchall()
+        con.register("coefficients", coefficient_table(pairs, pricers))
+        return _fetch(con, finish_sql("all_sums", "coefficients", len(keys)), len(keys))
     finally:
         con.close()
 
 
 def _native(con: Any, source: Source, fmt: str, keys: Sequence[GroupKey],
-            options: ReadOptions, names: list[str], bounds: tuple[str | None, str | None]
-            ) -> bool:
-    """Load `source` natively; False (nothing loaded) when a line needs the Python reader."""
+            options: ReadOptions, bounds: tuple[str | None, str | None], reprice: bool) -> bool:
+    """Sum `source` natively; False (nothing added) when a line needs the Python reader."""
     assert source.path is not None
     try:
-        return load_native(con, source.path, fmt, keys, options.project_label, "usage", bounds)
+        return load_native(con, source.path, fmt, keys, options.project_label, "all_sums",
+                           bounds, reprice=reprice)
     except Exception:  # a file DuckDB's reader refuses as a whole: the Python reader decides
         return False
 
@@ -116,16 +121,13 @@ def _load_python(con: Any, rows: Iterable[UsageRow], keys: Sequence[GroupKey],
         flush()
 
 
-def query_duckdb(con: Any, usage: str, pairs: Iterable[tuple[str | None, str | None]],
-                 keys: Sequence[GroupKey], pricers: Pricers, *, reprice: bool) -> Groups:
-    """Run the plan over table or view `usage` on connection `con`."""
-    con.register("coefficients", coefficient_table(pairs, pricers))
-    cursor = con.execute(figures_sql(usage, "coefficients", keys, reprice=reprice))
+def _fetch(con: Any, query: str, n_keys: int) -> Groups:
+    cursor = con.execute(query)
     names = [d[0] for d in cursor.description]
     out: Groups = {}
     for record in cursor.fetchall():
         values = dict(zip(names, record, strict=True))
-        group = tuple(values.pop(f"k_{i}") for i in range(len(keys)))
+        group = tuple(values.pop(f"k_{i}") for i in range(n_keys))
         out[group] = {k: (int(v) if k in COUNTS else float(v)) if v is not None else 0
                       for k, v in values.items()}
     return out

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tracker import _attributes as A
-from tracker.footprint._plan import USAGE_COLUMNS, GroupKey
+from tracker.footprint._plan import GroupKey
 from tracker.footprint._schema import name
 from tracker.footprint.formats._litellm_spend import PROVIDERS
 
@@ -170,11 +170,27 @@ def _key_id(value: Any) -> str | None:
     return text if text is not None and len(text) >= 32 and set(text) <= _HEX else None
 
 
-def load_native(con: Any, path: str, fmt: str, keys: Sequence[GroupKey], project_label: str,
-                target: str, bounds: tuple[str | None, str | None]) -> bool:
-    """Insert the file's usage rows into table `target` (False: a line needs the Python reader).
+def _key_sql(key: GroupKey, present: Sequence[str], index: int) -> str:
+    """A group key over the first stage's columns of a native source."""
+    if key.name in ("month", "day"):
+        return f"ts_{key.name}"
+    if key.name == "model":
+        return "COALESCE(" + ", ".join(c for c in ("model_a", "model_b", "model_c")
+                                       if c in present) + ")"
+    if key.name == "function":
+        found = [c for c in ("function_a", "function_b") if c in present]
+        return f"COALESCE({', '.join(found)})" if found else "CAST(NULL AS VARCHAR)"
+    column = {"api_key": "api_key_id"}.get(key.name, key.name)
+    if key.label is not None:
+        column = f"label_{index}"
+    return column if column in present else "CAST(NULL AS VARCHAR)"
 
-    Nothing is inserted when it returns False.
+
+def load_native(con: Any, path: str, fmt: str, keys: Sequence[GroupKey], project_label: str,
+                target: str, bounds: tuple[str | None, str | None], *, reprice: bool) -> bool:
+    """Sum the file's usage into table `target` (the plan's first stage) in one scan.
+
+    Returns False, having added nothing, when a line needs the Python reader.
     """
     columns, checks, select = (_ledger(keys, project_label) if fmt == "ledger"
                                else _litellm(keys))
@@ -183,36 +199,48 @@ def load_native(con: Any, path: str, fmt: str, keys: Sequence[GroupKey], project
     # the whole scan: the caller then hands the file to the Python reader.
     source = (f"read_json({_lit(path)}, format = 'newline_delimited', "
               f"maximum_object_size = 16777216, columns = {spec})")
-    con.execute("CREATE OR REPLACE TEMP TABLE native_part AS SELECT "
-                + ", ".join(f"{v} AS {k}" for k, v in select.items())
-                + f", ({' AND '.join(checks)}) AS line_ok FROM {source}")
+    lo, hi = bounds
+    wanted = {k.name for k in keys}
+    need_ts = bool(lo or hi or wanted & {"month", "day"})
+    fields = {k: v for k, v in select.items() if k != "ts" or need_ts}
+    fields.setdefault("has_recorded", "0")
+    for i in range(len(_LEDGER_RECORDED)):
+        fields.setdefault(f"rec_{i}", "CAST(NULL AS DOUBLE)")
+    fields.setdefault("cached_input_tokens", "0")
+    fields.update({"requests": "1", "requests_assumed": "0",
+                   "input_tokens": f"COALESCE({select['input_tokens']}, 0)",
+                   "output_tokens": f"COALESCE({select['output_tokens']}, 0)",
+                   "line_ok": "(" + " AND ".join(checks) + ")"})
+    if "cached_input_tokens" in select:
+        fields["cached_input_tokens"] = f"COALESCE({select['cached_input_tokens']}, 0)"
+    inner = ("(SELECT " + ", ".join(f"{v} AS {k}" for k, v in fields.items())
+             + f" FROM {source})")
+    present = [c for c in select if c in _NAMES or c.startswith("label_")]
+    groups = [("line_ok", "line_ok"), *((c, c) for c in present)]
+    if "month" in wanted:
+        groups.append(("SUBSTR(ts, 1, 7)", "ts_month"))
+    if "day" in wanted:
+        groups.append(("SUBSTR(ts, 1, 10)", "ts_day"))
+    where = [f"ts >= {_lit(lo)}" if lo else "", f"ts < {_lit(hi)}" if hi else ""]
+    bound = " AND ".join(w for w in where if w)
+    from tracker.footprint._plan import SUMS, sums_sql
+
+    first = sums_sql(inner, groups, reprice=reprice,
+                     where=f"NOT line_ok OR ({bound})" if bound else "")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE native_sums AS {first}")
     try:
-        row = con.execute("SELECT count(*) FILTER (WHERE NOT line_ok) FROM native_part"
-                          ).fetchone()
+        row = con.execute("SELECT count(*) FROM native_sums WHERE NOT line_ok").fetchone()
         if not row or int(row[0]) != 0:
             return False
-        present = [c for c in select if c in _NAMES or c.startswith("label_")]
-        _clean_names(con, "native_part", present, fmt)
-        models = [c for c in ("model_a", "model_b", "model_c") if c in select]
-        functions = [c for c in ("function_a", "function_b") if c in select]
-        out = {c: select.get(c) and c for c in USAGE_COLUMNS}
-        out.update({"model": f"COALESCE({', '.join(models)})",
-                    "function_name": (f"COALESCE({', '.join(functions)})" if functions
-                                      else "CAST(NULL AS VARCHAR)"),
-                    "requests": "1", "requests_assumed": "0"})
-        defaults = {"api_key_id": "CAST(NULL AS VARCHAR)", "project": "CAST(NULL AS VARCHAR)",
-                    "cached_input_tokens": "0", "has_recorded": "0"}
-        n_labels = sum(1 for k in keys if k.label is not None)
-        exprs = [out[c] or defaults.get(c, "CAST(NULL AS DOUBLE)") for c in USAGE_COLUMNS]
-        exprs = [f"COALESCE({e}, 0)" if c in ("input_tokens", "output_tokens",
-                                               "cached_input_tokens") else e
-                 for c, e in zip(USAGE_COLUMNS, exprs, strict=True)]
-        exprs += [f"label_{i}" for i in range(n_labels)]
-        lo, hi = bounds
-        where = [f"ts >= {_lit(lo)}" if lo else "", f"ts < {_lit(hi)}" if hi else ""]
-        where = [w for w in where if w]
-        con.execute(f"INSERT INTO {target} SELECT {', '.join(exprs)} FROM native_part"
-                    + (f" WHERE {' AND '.join(where)}" if where else ""))
+        _clean_names(con, "native_sums", present, fmt)
+        labels = [k for k in keys if k.label is not None]
+        key_sql = [_key_sql(k, present, labels.index(k) if k in labels else 0) for k in keys]
+        models = [c for c in ("model_a", "model_b", "model_c") if c in present]
+        con.execute(f"INSERT INTO {target} BY NAME SELECT "
+                    + ", ".join([*(f"{e} AS k_{i}" for i, e in enumerate(key_sql)),
+                                 "provider", f"COALESCE({', '.join(models)}) AS model",
+                                 *SUMS])
+                    + " FROM native_sums")
         return True
     finally:
-        con.execute("DROP TABLE IF EXISTS native_part")
+        con.execute("DROP TABLE IF EXISTS native_sums")

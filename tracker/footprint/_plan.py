@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tracker.exceptions import ConfigError
-from tracker.footprint._coefficients import BASIS, COEFFICIENT_COLUMNS, basis_sql
+from tracker.footprint._coefficients import BASIS, basis_sql
 from tracker.footprint._schema import RECORDED
 from tracker.model._estimate import Estimate
 
