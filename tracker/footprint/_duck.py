@@ -1,10 +1,13 @@
-"""The DuckDB engine: every source loaded into one table, priced and summed by one query.
+"""The DuckDB engine: every source summed per (group, provider, model), then priced once.
 
-Ledgers and LiteLLM spend logs in plain files are read by DuckDB itself
-(`tracker.footprint._native`) when every line reads exactly as the Python reader would read it;
-any other source, or a file with a line the native reader declines, goes through its Python
-reader (which names the malformed lines) in Arrow batches. Then the plan's one query
-(`tracker.footprint._plan.figures_sql`) prices and sums.
+The model is linear in the basis features of a request (`tracker.footprint._coefficients`), so
+the plan's first stage (`tracker.footprint._plan.sums_sql`) sums N x basis(mean request) and the
+recorded figures per (group, provider, model), and the second (`finish_sql`) applies each
+pair's coefficients to its sums. Ledgers and LiteLLM spend logs in plain files are summed by
+DuckDB itself in one scan (`tracker.footprint._native`) when every line reads exactly as the
+Python reader would read it; any other source, or a file with a line the native reader
+declines, goes through its Python reader (which names the malformed lines) into a row table in
+Arrow batches, summed by the same first stage.
 """
 
 from __future__ import annotations

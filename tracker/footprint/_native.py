@@ -1,7 +1,8 @@
 """DuckDB reading the biggest sources itself: ledgers and LiteLLM spend logs (JSON Lines).
 
-The Python readers are the reference; this is the same reading as one DuckDB ``read_json`` scan
-into a table, for the shapes that grow to millions of lines. Counts and figures are typed
+The Python readers are the reference; this is the same reading as one DuckDB ``read_json`` scan,
+summed per (group, provider, model) by the plan's first stage as it reads (no row is kept), for
+the shapes that grow to millions of lines. Counts and figures are typed
 columns checked by range (a count must be a whole number from 0 to 10^12); names are checked
 once per distinct value by the Python readers' own rule (`tracker.footprint._schema.name`).
 Where a line does not read (it does not parse, a value has the wrong type, a timestamp is not
