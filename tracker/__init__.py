@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         UnknownRegionError,
     )
     from tracker.grid._providers import GridError
+    from tracker.footprint._price import price_usage
     from tracker.instrumentation._registry import instrument, uninstrument
     from tracker.model._estimate import CallPricer, Estimate
     from tracker.model._registry import get_registry, load_registry_file, register
@@ -62,6 +63,7 @@ _SOURCES: dict[str, str] = {
     "EnergyEnrichingSpanExporter": "recording._enriching_exporter",
     "EnergySpanProcessor": "recording._span_pricing",
     "compare": "reduce._compare",
+    "price_usage": "footprint._price",
     **dict.fromkeys(("best_window", "carbon_aware"), "reduce._timing"),
 }
 
@@ -102,6 +104,7 @@ __all__ = [
     "is_recorded",
     "load_registry_file",
     "mark_recorded",
+    "price_usage",
     "record_usage",
     "register",
     "reset",

@@ -22,6 +22,7 @@ __all__ = ["COMMANDS", "main"]
 COMMANDS: dict[str, tuple[str, str]] = {
     "estimate": ("tracker.cli._estimate_cmd", "estimate one request's energy, carbon, cost, water"),
     "report": ("tracker.cli._report", "totals from a ledger, grouped; --html for a page to share"),
+    "price": ("tracker.cli._price", "footprint of usage exports, gateway logs, traces, ledgers"),
     "demo": ("tracker.cli._demo", "offline demo: real clients against a local compatible server"),
     "models": ("tracker.cli._listings:models_main", "list the model registry"),
     "hardware": ("tracker.cli._listings:hardware_main", "list the hardware registry"),

@@ -1,0 +1,163 @@
+"""`llm-energy price SOURCE...`: the footprint of usage exports, gateway logs, traces, ledgers.
+
+A thin layer over `tracker.footprint.price_usage`: arguments in, a table in human units (or
+``--json``, ``--csv``, ``--parquet FILE``) out. Malformed lines are named in one warning on
+stderr and the rest is priced; an unknown format or a missing required field exits 2 naming the
+file and the field.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from typing import Any
+
+from tracker.exceptions import ConfigError
+from tracker.footprint import PricedUsage, price_usage
+from tracker.footprint._engines import ENGINES
+from tracker.footprint._plan import COUNTS, FIGURES
+from tracker.footprint._schema import DEFAULT_MEAN_INPUT_TOKENS
+from tracker.footprint.formats import FORMATS
+from tracker.render import _units as U
+from tracker.render._tables import render_table
+
+__all__ = ["main"]
+
+#: --flag -> price_usage() deployment keyword (the options `llm-energy estimate` has).
+_DEPLOYMENT = (("--hardware", "hardware", str, "accelerator (default: the provider's, else h100)"),
+               ("--region", "region", str, "region or country (default: the provider's)"),
+               ("--pue", "pue", float, "data-centre PUE (>= 1)"),
+               ("--precision", "precision", str, "serving precision"),
+               ("--gpus", "gpus", int, "accelerators holding one replica"),
+               ("--batch-size", "batch_size", float, "concurrent sequences on the replica"),
+               ("--method", "method", str, "calibrated (default) or flops"),
+               ("--host-overhead", "host_overhead", float, "host as a share of accelerators'"),
+               ("--carbon-intensity", "carbon_intensity", float, "gCO2e/kWh, for every row"),
+               ("--price", "price_usd_per_kwh", float, "USD/kWh, for every row"),
+               ("--wue", "wue", float, "on-site water, L per IT kWh"))
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="llm-energy price",
+        description="Energy, carbon, cost and water of the LLM usage you already have: usage "
+                    "exports (OpenAI, Anthropic), gateway logs (LiteLLM), Bedrock invocation "
+                    "logs, OTLP JSON traces, ledgers. Files, directories, globs, gzip, - (stdin).")
+    p.add_argument("sources", nargs="+", metavar="SOURCE")
+    p.add_argument("--format", default="auto", choices=("auto", *FORMATS))
+    p.add_argument("--engine", default="auto", choices=ENGINES,
+                   help="auto: duckdb when the analytics extra is installed, else python")
+    p.add_argument("--master", help="Spark master URL (--engine spark; default local[*])")
+    p.add_argument("--by", default="month,model",
+                   help="month, day, model, provider, project, api_key, function, label:NAME "
+                        "(comma-separated; default month,model)")
+    p.add_argument("--since", help="first date/time included (ISO 8601, UTC)")
+    p.add_argument("--until", help="last date included, or a time excluded")
+    p.add_argument("--reprice", action="store_true",
+                   help="price ledger lines with today's model (else their recorded figures)")
+    p.add_argument("--map", dest="column_map",
+                   help="CSV columns: input_tokens=COL,output_tokens=COL,model=COL,...")
+    p.add_argument("--mean-input-tokens", type=int, default=DEFAULT_MEAN_INPUT_TOKENS,
+                   help="input tokens per request assumed where a source counts no requests "
+                        f"(Anthropic usage reports; default {DEFAULT_MEAN_INPUT_TOKENS})")
+    p.add_argument("--project-label", default="project",
+                   help="the ledger label read as the project (default project)")
+    for flag, name, kind, text in _DEPLOYMENT:
+        p.add_argument(flag, dest=name, type=kind, help=text)
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="one JSON object (base units)")
+    out.add_argument("--csv", action="store_true", help="CSV, one row per group (base units)")
+    out.add_argument("--parquet", metavar="FILE", help="write a Parquet file (analytics extra)")
+    return p
+
+
+def _table(result: PricedUsage, keys: list[str]) -> None:
+    e_unit = U.ENERGY.for_values(r["energy_kwh_max"] for r in result)
+    c_unit = U.CARBON.for_values(r["gco2e_max"] for r in result)
+    m_unit = U.MONEY.for_values(r["usd"] for r in result)
+    w_unit = U.WATER.for_values(r["water_l"] for r in result)
+
+    def row(r: dict[str, Any]) -> list[str]:
+        names = ["(none)" if r[k] is None else str(r[k]) for k in keys]
+        return [*names, f"{r['calls']:,}", f"{r['input_tokens']:,}", f"{r['output_tokens']:,}",
+                U.ENERGY.cell(r["energy_kwh"], e_unit),
+                f"{U.ENERGY.cell(r['energy_kwh_min'], e_unit)} - "
+                f"{U.ENERGY.cell(r['energy_kwh_max'], e_unit)}",
+                U.CARBON.cell(r["gco2e"], c_unit), U.MONEY.format(r["usd"], m_unit),
+                U.WATER.cell(r["water_l"], w_unit)]
+
+    total = {k: sum(r[k] for r in result) for k in (*COUNTS, *FIGURES)}
+    header = [*keys, "calls", "input tokens", "output tokens", f"energy ({e_unit[1]})",
+              "range", f"carbon ({c_unit[1]})", "cost", f"water ({w_unit[1]})"]
+    total_row = row({**dict.fromkeys(keys), **total})
+    total_row[0] = "total"
+    for i in range(1, len(keys)):
+        total_row[i] = ""
+    render_table(header, [row(r) for r in result], align="l" * len(keys) + "r" * 8,
+                 total=total_row if len(result) > 1 else None,
+                 title="Footprint (facility energy; electricity cost; on-site water)")
+    notes = []
+    assumed = total["requests_assumed"]
+    if assumed:
+        notes.append(f"{assumed:,} requests assumed from input tokens (the source counts no "
+                     "requests; --mean-input-tokens)")
+    if total["recorded_calls"]:
+        notes.append(f"{total['recorded_calls']:,} ledger calls keep their recorded figures "
+                     "(--reprice to price them again)")
+    if result.unknown_models:
+        notes.append("priced by the fallback model (not in the registry): "
+                     + ", ".join(result.unknown_models[:20])
+                     + (" ..." if len(result.unknown_models) > 20 else ""))
+    for note in notes:
+        print(f"  {note}")
+
+
+def _write_parquet(result: PricedUsage, path: str) -> None:
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise ConfigError("parquet", "needs the analytics extra: pip install "
+                                     "'llm-energy-tracker[analytics]'") from None
+    rows = [{k: ("; ".join(v) if k == "assumptions" else v) for k, v in r.items()}
+            for r in result]
+    try:
+        pq.write_table(pa.Table.from_pylist(rows), path)
+    except OSError as exc:
+        raise ConfigError("parquet", f"{path}: cannot be written ({exc.strerror or exc})"
+                          ) from None
+
+
+def main(argv: list[str]) -> int:
+    """Parse, price, print; `ConfigError` (exit 2) for bad input, naming the field or file."""
+    args = _parser().parse_args(argv)
+    deployment = {name: getattr(args, name) for _, name, _, _ in _DEPLOYMENT
+                  if getattr(args, name) is not None}
+    result = price_usage(
+        args.sources, format=args.format, engine=args.engine, by=args.by, since=args.since,
+        until=args.until, reprice=args.reprice, master=args.master, column_map=args.column_map,
+        mean_input_tokens=args.mean_input_tokens, project_label=args.project_label,
+        **deployment)
+    if result.malformed:
+        print(f"llm-energy price: warning: {result.malformed}", file=sys.stderr)
+    keys = [k.strip() for k in args.by.split(",")]
+    if args.json:
+        print(json.dumps({"rows": list(result), "unknown_models": result.unknown_models,
+                          "malformed_lines": result.malformed_count,
+                          "deployments": result.deployments, "engine": result.engine}))
+    elif args.csv:
+        fields = [*keys, *COUNTS, *FIGURES, "boundary", "assumptions"]
+        writer = csv.DictWriter(sys.stdout, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        for r in result:
+            writer.writerow({**r, "assumptions": "; ".join(r["assumptions"])})
+    elif args.parquet:
+        _write_parquet(result, args.parquet)
+        print(f"wrote {len(result)} rows to {args.parquet}")
+    elif not result:
+        print("no usage found in the sources (or none in the time window)")
+    else:
+        _table(result, keys)
+    return 0

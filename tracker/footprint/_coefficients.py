@@ -1,0 +1,100 @@
+"""The per-request energy model as coefficients: one row per (provider, model), one basis.
+
+`CallPricer.price()` (`tracker.model._estimate`) is linear in five basis features of one request
+of ``i`` input tokens (``c`` of them read from a prompt cache) and ``o`` output tokens:
+
+    o,  o x (i + 0.5 o),  u,  u x i,  c        where u = i - c (uncached input)
+
+with one coefficient vector per boundary and bound (accelerators, server: central, min, max),
+then factors: the facility factor, the grid's carbon intensity, the price of electricity, water
+per facility kWh and embodied carbon per accelerator kWh. `BASIS` and `basis_sql()` are the one
+place that says so: every engine prices a usage row of N requests as N x (coefficients . basis
+of the row's mean request), the SQL engines with the expression `basis_sql()` writes, the
+Python engine by calling `CallPricer.price` itself (the reference); a test holds them equal.
+
+`coefficient_row()` resolves a (provider, model) exactly as a live call does
+(`tracker.recording._calls`): a provider-scoped model name, the provider's assumed deployment
+under the user's explicit options, the fallback model for an unknown name.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tracker.model._deployment import Deployment
+from tracker.model._deployments import deployment_for
+from tracker.model._estimate import CallPricer, pricer
+from tracker.model._registry import get_registry
+
+__all__ = ["BASIS", "COEFFICIENT_COLUMNS", "basis", "basis_sql", "coefficient_row",
+           "resolve_pricer"]
+
+#: The five basis features, in the order of `CallPricer`'s coefficient vectors.
+BASIS = ("out", "out_ctx", "uncached", "uncached_in", "cached")
+_VECTORS = ("acc", "acc_min", "acc_max", "srv", "srv_min", "srv_max")
+#: Scalar factors of a coefficient row.
+_FACTORS = ("facility", "ci", "price", "water_per_kwh", "emb", "emb_min", "emb_max", "known")
+#: Columns of the coefficient table, after its keys (provider, model).
+COEFFICIENT_COLUMNS = (*(f"{v}_{k}" for v in _VECTORS for k in range(len(BASIS))), *_FACTORS)
+
+
+def basis(i: float, o: float, c: float) -> tuple[float, float, float, float, float]:
+    """The basis features of one request (as `CallPricer.price` computes them)."""
+    cached = min(max(c, 0.0), i)
+    unc = i - cached
+    return (o, o * (i + 0.5 * o), unc, unc * i, cached)
+
+
+def basis_sql(i: str, o: str, c: str) -> tuple[str, str, str, str, str]:
+    """`basis()` as SQL expressions over the column expressions `i`, `o`, `c` (DuckDB, Spark)."""
+    cached = f"LEAST(GREATEST({c}, 0.0), {i})"
+    unc = f"({i} - {cached})"
+    return (f"{o}", f"{o} * ({i} + 0.5 * {o})", unc, f"{unc} * {i}", cached)
+
+
+def _first_known(lookup: Any, names: tuple[str, ...]) -> str | None:
+    for name in names:
+        try:
+            lookup(name)
+        except Exception:
+            continue
+        return name
+    return None
+
+
+def _kwargs(deployment: Deployment, provider: str | None) -> dict[str, Any]:
+    dep = deployment_for(provider)
+    if dep is not None:
+        reg = get_registry()
+        deployment = deployment.with_defaults(
+            hardware=_first_known(reg.hardware, dep.hardware),
+            region=_first_known(reg.region, dep.region), pue=dep.pue, wue=dep.wue)
+    return deployment.pricer_kwargs()
+
+
+def resolve_pricer(deployment: Deployment, provider: str | None, model: str | None) -> CallPricer:
+    """The `CallPricer` a live call of `model` through `provider` gets under `deployment`."""
+    target: Any = model
+    registry = get_registry()
+    if model and provider:
+        scoped = registry.find_model(model, provider)
+        if scoped is not None and scoped is not registry.find_model(model):
+            target = scoped
+    elif model:
+        spec = registry.find_model(model)
+        if spec is not None and spec.estimated and deployment_for(spec.provider) is not None:
+            provider = spec.provider
+    try:
+        return pricer(target, unknown_model="fallback", **_kwargs(deployment, provider))
+    except Exception:
+        # A provider default the registry rejects: the user's options alone (as a live call).
+        return pricer(target, unknown_model="fallback", **_kwargs(deployment, None))
+
+
+def coefficient_row(p: CallPricer) -> tuple[float, ...]:
+    """The pricer's coefficients and factors, in `COEFFICIENT_COLUMNS` order."""
+    vectors = (p.acc, p.acc_min, p.acc_max, p.srv, p.srv_min, p.srv_max)
+    flat = [float(x) for v in vectors for x in v]
+    e = p.emb_per_acc_kwh
+    return (*flat, p.facility_factor, p.carbon_intensity, p.price_usd_per_kwh, p.wue / p.pue,
+            e[0], e[1], e[2], 1.0 if p.model_known else 0.0)
