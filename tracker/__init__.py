@@ -21,8 +21,8 @@ if TYPE_CHECKING:
         UnknownModelError,
         UnknownRegionError,
     )
-    from tracker.grid._providers import GridError
     from tracker.footprint._price import price_usage
+    from tracker.grid._providers import GridError
     from tracker.instrumentation._registry import instrument, uninstrument
     from tracker.model._estimate import CallPricer, Estimate
     from tracker.model._registry import get_registry, load_registry_file, register
