@@ -44,13 +44,15 @@ INTEGRATIONS: dict[str, str] = {
     "ollama": "integrations.ollama",
     "litellm": "integrations.litellm",
     "langchain": "integrations.langchain",
+    "openai_agents": "integrations.openai_agents",
 }
 
 #: Integrations instrumented without being named only when the application has already imported
 #: their library (integration -> top-level module): importing LiteLLM or LangChain costs seconds,
 #: and LiteLLM fetches a price list from the internet at import. Name them
 #: (``instrument("litellm")``) to instrument them before the application imports them.
-ONLY_IF_IMPORTED: dict[str, str] = {"litellm": "litellm", "langchain": "langchain_core"}
+ONLY_IF_IMPORTED: dict[str, str] = {"litellm": "litellm", "langchain": "langchain_core",
+                                     "openai_agents": "agents"}
 
 #: Integration name -> integrations it makes redundant (they would count the same calls).
 #: Empty: no integration turns another off. The framework integrations defer instead (`DEFERS`).
@@ -68,6 +70,9 @@ DEFERS: dict[str, frozenset[str]] = {
                           "google_genai"}),
     "langchain": frozenset({"openai", "anthropic", "bedrock", "mistral", "cohere", "ollama",
                             "google_genai", "litellm"}),
+    # The Agents SDK's models call the openai client (OpenAI-compatible hosts included), or
+    # LiteLLM (``LitellmModel``).
+    "openai_agents": frozenset({"openai", "litellm"}),
 }
 
 _lock = threading.RLock()

@@ -35,6 +35,7 @@ from tracker.model import _registry
 from tracker.model._deployments import deployment_for
 from tracker.model._registry import get_registry
 from tracker.recording import _framework
+from tracker.recording._agents import call_attributes_of
 from tracker.recording._energy_scope import EnergyScope, current_scope
 from tracker.recording._runtime import BoundedCache, Runtime, get_runtime
 
@@ -257,6 +258,10 @@ class LLMCall:
             _add_usage_details(attrs, usage)
         if self._names is not None:
             _add_framework(attrs, self._names)
+        if scope is not None:
+            agent = call_attributes_of(scope)
+            if agent:
+                attrs.update(agent)
         attributes = self._attributes
         base = runtime.labels
         if scope is None and not attributes:
@@ -279,6 +284,9 @@ class LLMCall:
             initial[A.GEN_AI_REQUEST_MODEL] = model
         if self._names is not None:
             _add_framework(initial, self._names)
+        agent = call_attributes_of(self._scope)
+        if agent:
+            initial.update(agent)
         telemetry.end_failed_call(f"{operation} {model}" if model else operation, initial, error,
                                   self._parent, self._start_ns, duration_s,
                                   (operation, provider, model))

@@ -1,5 +1,7 @@
 """Wire protocols of the local demo server beyond OpenAI and Anthropic, one module each.
 
+`_tools` answers OpenAI requests that offer tools with a tool call (what agents need).
+
 Each module has ``reply(path, body, fault) -> Reply | None``: None when the path is not one of
 its routes, else the answer (a JSON body or framed stream chunks) and what it reports as usage.
 `tracker.demo._server.DemoServer` writes the reply and applies the transport faults
@@ -12,12 +14,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from tracker.demo._protocols import _bedrock, _cohere, _gemini, _mistral, _ollama
+from tracker.demo._protocols import _bedrock, _cohere, _gemini, _mistral, _ollama, _tools
 from tracker.demo._protocols._common import Reply
 
 __all__ = ["Reply", "reply"]
 
-_MODULES = (_gemini, _bedrock, _mistral, _cohere, _ollama)
+_MODULES = (_gemini, _bedrock, _mistral, _cohere, _ollama, _tools)
 
 
 def reply(path: str, body: Mapping[str, Any], fault: str | None) -> Reply | None:
