@@ -40,7 +40,7 @@ try:
     from agents.tracing import TracingProcessor
 except ImportError as _exc:  # pragma: no cover - exercised only without openai-agents
     raise IntegrationNotAvailable(
-        "the openai_agents integration needs `pip install openai-agents>=0.2`"
+        "the openai_agents integration needs `pip install openai-agents>=0.3.3`"
     ) from _exc
 
 from integrations._compatible_hosts import provider_from_url
@@ -51,7 +51,7 @@ from tracker.setup import _configure as _config
 __all__ = ["MIN_VERSION", "NAME", "EnergyTraceProcessor", "instrument", "uninstrument"]
 
 NAME = "openai_agents"
-MIN_VERSION = (0, 2)  # the tracing processor interface and span data it reads
+MIN_VERSION = (0, 3)  # the oldest release tested (0.3.3, with openai 1.109)
 
 try:
     from importlib.metadata import version as _version
