@@ -45,6 +45,7 @@ INTEGRATIONS: dict[str, str] = {
     "litellm": "integrations.litellm",
     "langchain": "integrations.langchain",
     "openai_agents": "integrations.openai_agents",
+    "pydantic_ai": "integrations.pydantic_ai",
 }
 
 #: Integrations instrumented without being named only when the application has already imported
@@ -52,7 +53,7 @@ INTEGRATIONS: dict[str, str] = {
 #: and LiteLLM fetches a price list from the internet at import. Name them
 #: (``instrument("litellm")``) to instrument them before the application imports them.
 ONLY_IF_IMPORTED: dict[str, str] = {"litellm": "litellm", "langchain": "langchain_core",
-                                     "openai_agents": "agents"}
+                                     "openai_agents": "agents", "pydantic_ai": "pydantic_ai"}
 
 #: Integration name -> integrations it makes redundant (they would count the same calls).
 #: Empty: no integration turns another off. The framework integrations defer instead (`DEFERS`).
@@ -73,6 +74,10 @@ DEFERS: dict[str, frozenset[str]] = {
     # The Agents SDK's models call the openai client (OpenAI-compatible hosts included), or
     # LiteLLM (``LitellmModel``).
     "openai_agents": frozenset({"openai", "litellm"}),
+    # Pydantic AI's models call the provider clients (openai, anthropic, google-genai, mistral,
+    # cohere, boto3 for Bedrock).
+    "pydantic_ai": frozenset({"openai", "anthropic", "google_genai", "mistral", "cohere",
+                              "bedrock"}),
 }
 
 _lock = threading.RLock()

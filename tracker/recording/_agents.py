@@ -10,7 +10,8 @@ CLIENT spans alone.
 
 Attribution: every call recorded inside an agent scope carries the nearest agent scope's
 `call_attributes` (``gen_ai.agent.name``, and ``gen_ai.agent.id`` / ``gen_ai.conversation.id``
-where the framework has them), on its span, log record and ledger line, never on metrics.
+where the framework has them, and ``energy.framework`` unless the call names another framework),
+on its span, log record and ledger line, never on metrics.
 
 Hooks may end a span in another context than the one it started in: `close_scope` then only ends
 the span (the context it was current in keeps it until that context ends).
@@ -43,13 +44,17 @@ def _clean(value: object) -> str | None:
 class AgentScope(EnergyScope):
     """The scope of one agent run or tool call (what `open_scope` returns)."""
 
-    __slots__ = ("call_attributes",)
+    __slots__ = ("call_attributes", "started")
 
     def __init__(self, name: str, *, parent: EnergyScope | None,
                  call_attributes: Mapping[str, str]) -> None:
         super().__init__(name, parent=parent)
-        #: What every call recorded inside carries (the agent's name and ids).
+        #: What every call recorded inside carries (the agent's name and ids, the framework).
         self.call_attributes: dict[str, str] = dict(call_attributes)
+        #: Calls started with this scope current (not in a scope inside it): a framework whose
+        #: model request runs in another context than its hook tells from this that a client
+        #: integration recorded the request.
+        self.started = 0
 
     def sums(self) -> dict[str, Any]:
         """The ``energy.*`` roll-ups only (token counts stay on the calls' CLIENT spans)."""
@@ -100,6 +105,7 @@ def open_scope(operation: str, name: object, *, framework: str, agent_id: object
                                (A.GEN_AI_TOOL_TYPE, _clean(tool_type))):
                 if value is not None:
                     span_attrs[key] = value
+        calls.setdefault(A.ENERGY_FRAMEWORK, framework)
         scope = AgentScope(f"{operation} {clean}" if clean else operation, parent=parent,
                            call_attributes=calls)
         try:
