@@ -42,7 +42,7 @@ try:
     from pydantic_ai.models.instrumented import InstrumentationSettings
 except ImportError as _exc:  # pragma: no cover - exercised only without pydantic-ai
     raise IntegrationNotAvailable(
-        "the pydantic_ai integration needs `pip install pydantic-ai-slim>=1.0`"
+        "the pydantic_ai integration needs `pip install pydantic-ai-slim>=2.78`"
     ) from _exc
 
 from opentelemetry import metrics, trace
@@ -56,7 +56,7 @@ from tracker.setup import _configure as _config
 __all__ = ["MIN_VERSION", "NAME", "instrument", "uninstrument"]
 
 NAME = "pydantic_ai"
-MIN_VERSION = (1, 0)
+MIN_VERSION = (2, 78)  # the oldest release tested; 1.x needs an older OpenTelemetry API
 
 if tuple(int(p) for p in pydantic_ai.__version__.split(".")[:2] if p.isdigit()) < MIN_VERSION:
     raise IntegrationNotAvailable(

@@ -42,6 +42,7 @@ INTEGRATIONS: dict[str, str] = {
     "mistral": "integrations.mistral",
     "cohere": "integrations.cohere",
     "ollama": "integrations.ollama",
+    "huggingface_hub": "integrations.huggingface_hub",
     "litellm": "integrations.litellm",
     "langchain": "integrations.langchain",
     "openai_agents": "integrations.openai_agents",
