@@ -28,7 +28,7 @@ try:
     _VERSION = metadata.version("huggingface_hub")
 except metadata.PackageNotFoundError as _exc:  # pragma: no cover - only without huggingface_hub
     raise IntegrationNotAvailable(
-        "the huggingface_hub integration needs `pip install huggingface_hub>=0.28`"
+        "the huggingface_hub integration needs `pip install huggingface_hub>=0.34.4`"
     ) from _exc
 
 from integrations._compatible_hosts import provider_from_url
@@ -46,7 +46,7 @@ from tracker.integration import (
 __all__ = ["MIN_VERSION", "NAME", "instrument", "uninstrument"]
 
 NAME = "huggingface_hub"
-MIN_VERSION = (0, 28)
+MIN_VERSION = (0, 34)  # oldest tested 0.34.4 (0.28 asks huggingface.co for text generation)
 
 if tuple(int(p) for p in _VERSION.split(".")[:2] if p.isdigit()) < MIN_VERSION:
     raise IntegrationNotAvailable(

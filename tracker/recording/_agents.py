@@ -14,7 +14,8 @@ where the framework has them, and ``energy.framework`` unless the call names ano
 on its span, log record and ledger line, never on metrics.
 
 Hooks may end a span in another context than the one it started in: `close_scope` then only ends
-the span (the context it was current in keeps it until that context ends).
+the span; the context it was current in keeps it until that context ends, or until
+`close_scope` is called again there.
 """
 
 from __future__ import annotations
@@ -125,10 +126,11 @@ def close_scope(scope: AgentScope | None, error: BaseException | None = None) ->
     if scope is None:
         return
     try:
-        tokens, scope._tokens = scope._tokens, None
+        tokens = scope._tokens
         if tokens is not None and _current.get() is scope:
+            scope._tokens = None
             with suppress(ValueError, RuntimeError):  # opened in another context
                 scope._deactivate(tokens)
-        scope._close(error)
+        scope._close(error)  # idempotent: a second call only restores the context
     except Exception as exc:
         report("agents.close", exc)
