@@ -22,13 +22,14 @@ Every call recorded inside a run carries ``gen_ai.agent.name``, ``gen_ai.convers
 Pydantic AI's spans sent to OpenTelemetry yourself (``Agent(instrument=True)``,
 ``Agent.instrument_all()``, Logfire) are priced instead by `tracker.EnergySpanProcessor` on that
 tracer provider, with the same numbers (the same token counts, priced by the same code), but
-without the agent scopes. Use one or the other: an agent built with ``instrument=`` keeps its own
-settings and is not seen by this integration, and `instrument()` replaces an ``instrument_all``
-setting made before it (`uninstrument()` puts it back).
+without the agent scopes. Never both: an agent built with ``instrument=`` keeps its own settings
+and is not seen by this integration, and `instrument()` leaves an ``instrument_all`` setting made
+before it alone (it logs a warning and stays off).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -63,6 +64,7 @@ if tuple(int(p) for p in pydantic_ai.__version__.split(".")[:2] if p.isdigit()) 
         f"the pydantic_ai integration needs pydantic-ai-slim>="
         f"{'.'.join(map(str, MIN_VERSION))}, found {pydantic_ai.__version__}")
 
+_log = logging.getLogger("tracker.integrations.pydantic_ai")
 _MODEL_OPERATIONS = frozenset({"chat", "text_completion", "generate_content"})
 _MAX_NAME = 256
 
@@ -249,7 +251,13 @@ def instrument() -> None:
     with _state.lock:
         if _state.active:
             return
-        _state.previous = getattr(Agent, "_instrument_default", False)
+        previous = getattr(Agent, "_instrument_default", False)
+        if previous not in (False, None):  # the application sends Pydantic AI's spans somewhere
+            _log.warning("Pydantic AI's tracing is already set (Agent.instrument_all): the "
+                         "pydantic_ai integration stays off; price those spans with "
+                         "tracker.EnergySpanProcessor")
+            return
+        _state.previous = previous
         Agent.instrument_all(_settings())
         _state.active = True
 

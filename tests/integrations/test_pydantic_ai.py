@@ -212,3 +212,22 @@ def test_prompt_and_key_never_reach_telemetry(ledger_otel: Otel, demo_server: De
     text = ledger_otel.everything(ledger_otel.ledger)  # type: ignore[attr-defined]
     for secret in (KEY, QUESTION, DEMO_REPLY, "Ask the forecaster", "Weather in Oslo"):
         assert secret not in text
+
+
+def test_an_application_instrumentation_is_left_alone(
+        configured: Otel, demo_server: DemoServer, caplog: pytest.LogCaptureFixture) -> None:
+    """Agent.instrument_all set by the application: the integration stays off (never both)."""
+    mine = InstrumentationSettings(tracer_provider=configured.tracer_provider,
+                                   include_content=False)
+    Agent.instrument_all(mine)
+    with caplog.at_level("WARNING"):
+        tracker.instrument(INTEGRATION)
+    assert "EnergySpanProcessor" in caplog.text
+    run_agent(demo_server, "chat", "async")
+    spans = configured.spans()
+    assert [s for s in spans if s.instrumentation_scope is not None
+            and s.instrumentation_scope.name == "pydantic-ai"]
+    assert not [s for s in spans if s.name.startswith("invoke_agent")
+                and "energy.kwh" in (s.attributes or {})]
+    tracker.uninstrument()
+    assert getattr(Agent, "_instrument_default", None) is mine
