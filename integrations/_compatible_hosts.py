@@ -27,10 +27,16 @@ _HOSTS: tuple[tuple[str, str], ...] = (
     ("generativelanguage.googleapis.com", "gcp.gemini"),
     ("aiplatform.googleapis.com", "gcp.vertex_ai"),
     ("bedrock-runtime.", "aws.bedrock"),
+    ("api.moonshot.ai", "moonshot_ai"),
+    ("api.moonshot.cn", "moonshot_ai"),
+    # Hugging Face's Inference Providers router and its serverless API (the router forwards to
+    # a partner such as groq or together; the name is the service the application called).
+    ("router.huggingface.co", "huggingface"),
+    ("api-inference.huggingface.co", "huggingface"),
+    (".endpoints.huggingface.cloud", "huggingface"),
 )
 # Local servers recognisable by their default port (host is localhost or 127.0.0.1).
 _LOCAL_PORTS = {11434: "ollama", 1234: "lm_studio", 8000: "vllm"}
-
 
 
 def provider_from_url(url: str, default: str = "openai") -> str:

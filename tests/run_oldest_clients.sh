@@ -23,3 +23,8 @@ run tests/integrations/test_ollama.py
 run tests/integrations/test_langchain.py
 .venv-min/bin/pip install -q 'litellm==1.109.0' 'openai==2.20.0'
 run tests/integrations/test_litellm.py
+# The agent frameworks: openai-agents 0.3.3 with the openai 1.x it was released against.
+.venv-min/bin/pip install -q 'openai-agents==0.3.3' 'openai==1.109.1'
+run tests/integrations/test_openai_agents.py
+.venv-min/bin/pip install -q 'huggingface_hub==0.34.4'
+run tests/integrations/test_huggingface_hub.py

@@ -342,6 +342,10 @@ def test_disabled_sdk_calls_straight_through(server: DemoServer, otel: Telemetry
     ("http://localhost:11434/v1", "ollama"),
     ("http://127.0.0.1:1234/v1", "lm_studio"),
     ("https://api.groq.com/openai/v1", "groq"),
+    ("https://api.moonshot.ai/v1", "moonshot_ai"),
+    ("https://api.moonshot.cn/v1", "moonshot_ai"),
+    ("https://router.huggingface.co/v1", "huggingface"),
+    ("https://abc123.us-east-1.aws.endpoints.huggingface.cloud/v1", "huggingface"),
     ("http://10.0.0.7:9999/v1", "openai"),
 ])
 def test_provider_name_from_base_url(base_url: str, expected: str) -> None:

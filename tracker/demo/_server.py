@@ -8,7 +8,8 @@ answers, in the providers' JSON and server-sent-events wire formats:
   ``POST /v1/embeddings``, ``POST /v1/completions`` (legacy), ``POST /v1/messages``
   (Anthropic, plain and streamed: ``message_start``, ``content_block_*``, ``message_delta``,
   ``message_stop``).
-- Gemini, Bedrock Runtime, Mistral, Cohere v2 and Ollama: see `tracker.demo._protocols`.
+- Gemini, Bedrock Runtime, Mistral, Cohere v2, Ollama, TGI (``/tgi``), and tool calls for OpenAI
+  requests that offer tools: see `tracker.demo._protocols`.
 
 Usage numbers are deterministic: input tokens are the words of the request's text plus 3 per
 message, output tokens the pieces of `DEMO_REPLY` sent. OpenAI responses report half the input

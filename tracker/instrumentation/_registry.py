@@ -42,15 +42,19 @@ INTEGRATIONS: dict[str, str] = {
     "mistral": "integrations.mistral",
     "cohere": "integrations.cohere",
     "ollama": "integrations.ollama",
+    "huggingface_hub": "integrations.huggingface_hub",
     "litellm": "integrations.litellm",
     "langchain": "integrations.langchain",
+    "openai_agents": "integrations.openai_agents",
+    "pydantic_ai": "integrations.pydantic_ai",
 }
 
 #: Integrations instrumented without being named only when the application has already imported
 #: their library (integration -> top-level module): importing LiteLLM or LangChain costs seconds,
 #: and LiteLLM fetches a price list from the internet at import. Name them
 #: (``instrument("litellm")``) to instrument them before the application imports them.
-ONLY_IF_IMPORTED: dict[str, str] = {"litellm": "litellm", "langchain": "langchain_core"}
+ONLY_IF_IMPORTED: dict[str, str] = {"litellm": "litellm", "langchain": "langchain_core",
+                                     "openai_agents": "agents", "pydantic_ai": "pydantic_ai"}
 
 #: Integration name -> integrations it makes redundant (they would count the same calls).
 #: Empty: no integration turns another off. The framework integrations defer instead (`DEFERS`).
@@ -68,6 +72,13 @@ DEFERS: dict[str, frozenset[str]] = {
                           "google_genai"}),
     "langchain": frozenset({"openai", "anthropic", "bedrock", "mistral", "cohere", "ollama",
                             "google_genai", "litellm"}),
+    # The Agents SDK's models call the openai client (OpenAI-compatible hosts included), or
+    # LiteLLM (``LitellmModel``).
+    "openai_agents": frozenset({"openai", "litellm"}),
+    # Pydantic AI's models call the provider clients (openai, anthropic, google-genai, mistral,
+    # cohere, boto3 for Bedrock).
+    "pydantic_ai": frozenset({"openai", "anthropic", "google_genai", "mistral", "cohere",
+                              "bedrock"}),
 }
 
 _lock = threading.RLock()

@@ -36,6 +36,7 @@ from tracker.model._deployments import deployment_for
 from tracker.model._registry import get_registry
 from tracker.recording import _framework
 from tracker.recording import _usage_warnings as _warnings
+from tracker.recording._agents import AgentScope, call_attributes_of
 from tracker.recording._energy_scope import EnergyScope, current_scope
 from tracker.recording._runtime import BoundedCache, Runtime, get_runtime
 
@@ -268,6 +269,11 @@ class LLMCall:
             _add_usage_details(attrs, usage)
         if self._names is not None:
             _add_framework(attrs, self._names)
+        if scope is not None:
+            agent = call_attributes_of(scope)
+            if agent:
+                for key, value in agent.items():
+                    attrs.setdefault(key, value)
         attributes = self._attributes
         base = runtime.labels
         if scope is None and not attributes:
@@ -290,6 +296,10 @@ class LLMCall:
             initial[A.GEN_AI_REQUEST_MODEL] = model
         if self._names is not None:
             _add_framework(initial, self._names)
+        agent = call_attributes_of(self._scope)
+        if agent:
+            for key, value in agent.items():
+                initial.setdefault(key, value)
         telemetry.end_failed_call(f"{operation} {model}" if model else operation, initial, error,
                                   self._parent, self._start_ns, duration_s,
                                   (operation, provider, model))
@@ -361,6 +371,8 @@ def _start(provider: str | None, operation: str, request_model: str | None,
             _framework.claim()
             names = _framework.attribution()
         scope = current_scope()
+        if type(scope) is AgentScope:
+            scope.started += 1
         if not isinstance(request_model, str):  # a number or object passed as the model
             request_model = None
         elif len(request_model) > MAX_NAME:

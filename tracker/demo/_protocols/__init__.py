@@ -1,5 +1,8 @@
 """Wire protocols of the local demo server beyond OpenAI and Anthropic, one module each.
 
+`_tools` answers OpenAI requests that offer tools with a tool call (what agents need); `_tgi`
+speaks Text Generation Inference at ``/tgi``.
+
 Each module has ``reply(path, body, fault) -> Reply | None``: None when the path is not one of
 its routes, else the answer (a JSON body or framed stream chunks) and what it reports as usage.
 `tracker.demo._server.DemoServer` writes the reply and applies the transport faults
@@ -12,12 +15,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from tracker.demo._protocols import _bedrock, _cohere, _gemini, _mistral, _ollama
+from tracker.demo._protocols import _bedrock, _cohere, _gemini, _mistral, _ollama, _tgi, _tools
 from tracker.demo._protocols._common import Reply
 
 __all__ = ["Reply", "reply"]
 
-_MODULES = (_gemini, _bedrock, _mistral, _cohere, _ollama)
+_MODULES = (_gemini, _bedrock, _mistral, _cohere, _ollama, _tgi, _tools)
 
 
 def reply(path: str, body: Mapping[str, Any], fault: str | None) -> Reply | None:
