@@ -37,6 +37,7 @@ from tracker.integration import (
     Endpoint,
     Patcher,
     Usage,
+    call_then,
     count,
     estimate_tokens,
     guard,
@@ -228,9 +229,7 @@ class _StreamManagerProxy(wrapt.ObjectProxy):  # type: ignore[type-arg,misc,unus
         return await self.__wrapped__.__aexit__(exc_type, exc, tb)
 
 
-def _stream_wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...],
-                    kwargs: dict[str, Any]) -> Any:
-    manager = wrapped(*args, **kwargs)
+def _stream_after(instance: Any, kwargs: dict[str, Any], manager: Any) -> Any:
     if not _config.get_config().enabled:
         return manager
     with guard("anthropic.stream"):
@@ -238,6 +237,8 @@ def _stream_wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...],
     return manager
 
 
+#: Called through `call_then`, so the library's deprecated-model warning names the caller's line.
+_stream_wrapper = call_then(_stream_after)
 _patcher = Patcher()
 #: The messages resources: the stable API and the beta one (same shapes).
 _MODULES = ("anthropic.resources.messages", "anthropic.resources.beta.messages.messages")

@@ -11,8 +11,12 @@ Reusable by every test module:
 - `configured`: `configure_tracker()` with no overrides.
 
 An autouse fixture clears every ``TRACKER_*`` and OTLP-exporter environment variable, disables
-the default ledger (``TRACKER_LEDGER=""``, so no test writes ./llm-energy-ledger.jsonl) and calls
+the default ledger (``TRACKER_LEDGER=""``, so no test writes ./llm-energy-ledger.jsonl), turns
+strict mode on (``TRACKER_STRICT=true``: a swallowed SDK error fails the test) and calls
 `tracker.reset()` after each test.
+
+``TRACKER_TEST_PATCH_ON_IMPORT=1`` runs the suite in the other import order: `tracker.instrument()`
+before the test modules import the client libraries (they are patched as they are imported).
 """
 
 from __future__ import annotations
@@ -36,6 +40,12 @@ try:
     from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter as _LogExporter
 except ImportError:  # opentelemetry-sdk < 1.39
     from opentelemetry.sdk._logs.export import InMemoryLogExporter as _LogExporter  # type: ignore
+
+
+if os.environ.get("TRACKER_TEST_PATCH_ON_IMPORT") == "1":
+    # The other import order: instrumented before any test module imports a client library, so
+    # each library is patched by its post-import hook (the default run imports them first).
+    tracker.instrument()
 
 
 class Otel:
@@ -151,6 +161,10 @@ def _tracker_isolation(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
                 key.startswith("OTEL_") and key.endswith("_EXPORTER")):
             monkeypatch.delenv(key)
     monkeypatch.setenv("TRACKER_LEDGER", "")
+    # Strict mode everywhere (configure() without strict=, the lazy default, subprocesses):
+    # an SDK error the guard would swallow fails the test. Tests of the lenient path say
+    # strict=False (or delete the variable).
+    monkeypatch.setenv("TRACKER_STRICT", "true")
     tracker.reset()
     yield
     tracker.reset()

@@ -27,8 +27,9 @@ from __future__ import annotations
 from tracker._internal_errors import guard
 from tracker._usage import Usage, count, settle
 from tracker.exceptions import IntegrationNotAvailable
+from tracker.instrumentation._frames_importlib_bootstrap import Patcher, call_then, make_wrapper
 from tracker.instrumentation._registry import register_integration
-from tracker.instrumentation._wrapper import Endpoint, Patcher, make_wrapper
+from tracker.instrumentation._wrapper import Endpoint
 from tracker.recording._calls import LLMCall, start_call
 from tracker.recording._returned import is_recorded, mark_recorded
 from tracker.recording._streams import (
@@ -53,6 +54,7 @@ __all__ = [
     "StreamStrategy",
     "SyncStreamProxy",
     "Usage",
+    "call_then",
     "count",
     "estimate_tokens",
     "guard",

@@ -58,7 +58,7 @@ tracker.configure(ledger=path, instrument=False, labels={"n": "1"})
 tracker.record_usage("gpt-4o", 10, 5, provider="openai")
 soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
 resource.setrlimit(resource.RLIMIT_FSIZE, (os.path.getsize(path) + 40, hard))
-tracker.configure(ledger=path, instrument=False, labels={"n": "2"})
+tracker.configure(ledger=path, instrument=False, labels={"n": "2"}, strict=False)  # logged
 tracker.record_usage("gpt-4o", 10, 5, provider="openai")   # cut after 40 bytes
 resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
 tracker.configure(ledger=path, instrument=False, labels={"n": "3"})

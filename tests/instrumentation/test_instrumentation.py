@@ -31,14 +31,15 @@ def _clean() -> Iterator[None]:
 
 
 def _installed() -> list[str]:
-    """The integrations whose client library this environment has, less those turned off."""
+    """The integrations whose client library this environment has, less those turned off.
+
+    Imports each (an unnamed `instrument()` patches only the libraries already imported).
+    """
     found = []
     for name, module in instrumentation.INTEGRATIONS.items():
-        library = instrumentation.ONLY_IF_IMPORTED.get(name)
-        if library is not None and library not in sys.modules:
-            continue  # instrumented unnamed only once the application imported it
         try:
             importlib.import_module(module)
+            importlib.import_module(instrumentation.LIBRARIES[name][0])
         except ImportError:  # IntegrationNotAvailable is an ImportError
             continue
         found.append(name)
@@ -49,7 +50,8 @@ def _installed() -> list[str]:
 def test_instrument_all_installed_then_restore_originals() -> None:
     """No names: every installed provider; uninstrument() puts the very same functions back."""
     originals = {(cls, name): vars(cls)[name] for cls, name in TARGETS}
-    assert tracker.instrument() == _installed()
+    installed = _installed()
+    assert tracker.instrument() == installed
     for cls, name in TARGETS:
         assert isinstance(vars(cls)[name], wrapt.FunctionWrapper)
     assert tracker.uninstrument() == []
@@ -60,6 +62,7 @@ def test_instrument_all_installed_then_restore_originals() -> None:
 
 def test_idempotent_and_thread_safe() -> None:
     """Concurrent instrument() calls patch each method once."""
+    installed = _installed()
     threads = [threading.Thread(target=tracker.instrument) for _ in range(8)]
     for t in threads:
         t.start()
@@ -71,7 +74,7 @@ def test_idempotent_and_thread_safe() -> None:
     assert not isinstance(wrapper.__wrapped__, wrapt.FunctionWrapper)
     tracker.uninstrument("openai")
     tracker.uninstrument("openai")
-    assert instrumentation.instrumented() == [n for n in _installed() if n != "openai"]
+    assert instrumentation.instrumented() == [n for n in installed if n != "openai"]
 
 
 def test_named_provider_not_installed_raises_but_auto_skips(

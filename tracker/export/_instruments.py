@@ -19,6 +19,7 @@ from opentelemetry.metrics import CallbackOptions, Observation
 
 from tracker import _attributes as A
 from tracker._version import VERSION
+from tracker.export._global_providers import is_real
 
 __all__ = [
     "MAX_ENERGY_SETS",
@@ -156,7 +157,7 @@ def metrics_for(meter_provider: Any) -> Metrics:
         if found is None:
             found = Metrics(provider.get_meter(name, version))
             _metrics_by_provider[provider] = found
-            if provider is current and not _global_metrics:
+            if provider is current and not _global_metrics and not is_real(provider):
                 _global_metrics.append((provider, found))
         return found
 

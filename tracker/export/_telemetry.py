@@ -4,8 +4,13 @@ It also hands every per-request record to the local ledger and to the ``tracker.
 standard-library logger, so all three outputs carry the same fields. Names come from
 `tracker._attributes` (telemetry.md is the contract).
 
-Providers passed to `configure()` are used; otherwise the global ones (through the API's proxies,
-so a provider the application sets later is picked up). Nothing is configured globally.
+Providers passed to `configure()` are used; otherwise the global ones, followed: each call reads
+which global tracer, meter and logger providers are set (three module attributes of the
+OpenTelemetry API, read without calling it) and, when one was set or replaced since the last
+call, takes its tracer, meter instruments or logger before emitting, so the next call's span goes
+to the provider set last, even one replaced after `configure()`. Nothing is configured globally.
+A signal whose provider is neither passed nor set globally (or is a no-op one) is not emitted at
+all: with no provider and no ledger, a recorded call makes no OpenTelemetry API call.
 
 Every emission step is guarded separately: a failing span processor does not stop the log record,
 the metrics or the ledger line.
@@ -21,18 +26,20 @@ from __future__ import annotations
 
 import inspect
 import logging
+import os
 import time
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from opentelemetry import _logs, context, trace
+from opentelemetry import _logs, context, metrics, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from tracker import _attributes as A
 from tracker._internal_errors import report
 from tracker._version import VERSION
 from tracker.export._call_attributes import CallStatic
+from tracker.export._global_providers import PROVIDER_ENV, global_providers, is_real
 from tracker.export._instruments import MAX_ENERGY_SETS, metrics_for
 from tracker.export._ledger import encode_line
 
@@ -86,18 +93,42 @@ class Telemetry:
         logger_provider: Any = None,
         ledger: LedgerWriter | None = None,
     ) -> None:
-        name, version = A.INSTRUMENTATION_NAME, _VERSION
-        self.tracer: trace.Tracer = (
-            tracer_provider.get_tracer(name, version) if tracer_provider is not None
-            else trace.get_tracer(name, version)
-        )
-        self.logger: _logs.Logger = (
-            logger_provider.get_logger(name, version) if logger_provider is not None
-            else _logs.get_logger(name, version)
-        )
         self.ledger = ledger
-        self._metrics = metrics_for(meter_provider)
         self._failed_attrs: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self._given = (tracer_provider, meter_provider, logger_provider)
+        #: Whether a global provider is used (then `_follow()` watches the globals).
+        self._following = any(p is None for p in self._given)
+        if self._following and any(env in os.environ for env in PROVIDER_ENV):
+            # providers named in the environment: the API's getters load and set them
+            trace.get_tracer_provider(), metrics.get_meter_provider(), _logs.get_logger_provider()
+        self._seen: tuple[Any, Any, Any] = (None, None, None)
+        self._bind(global_providers())
+
+    def _bind(self, seen: tuple[Any, Any, Any]) -> None:
+        """Take the tracer, instruments and logger of the given or global providers."""
+        name, version = A.INSTRUMENTATION_NAME, _VERSION
+        tracer_p, meter_p, logger_p = (given if given is not None else found
+                                       for given, found in zip(self._given, seen, strict=True))
+        #: Whether call spans, log records, metrics go anywhere (False: not emitted at all).
+        self.spans_on = is_real(tracer_p)
+        self.logs_on = is_real(logger_p)
+        self.metrics_on = is_real(meter_p)
+        #: Whether a call needs its parent context: a span or log record is emitted.
+        self.traced = self.spans_on or self.logs_on
+        self.tracer: trace.Tracer = (tracer_p.get_tracer(name, version) if self.spans_on
+                                     else trace.get_tracer(name, version))
+        self.logger: _logs.Logger = (logger_p.get_logger(name, version) if self.logs_on
+                                     else _logs.get_logger(name, version))
+        if self.metrics_on:
+            self._metrics = metrics_for(meter_p)
+        self._seen = seen
+
+    def _follow(self) -> None:
+        """Rebind when a global provider was set or replaced since the last call."""
+        if self._following:
+            seen = global_providers()
+            if seen != self._seen:
+                self._bind(seen)
 
     # ----------------------------------------------------------------------- call spans
     def end_failed_call(self, name: str, attrs: Mapping[str, Any], error: BaseException,
@@ -105,15 +136,17 @@ class Telemetry:
                         metric_key: tuple[Any, ...]) -> None:
         """Emit the ERROR span (and duration) of a call that failed before reporting any usage."""
         kind = error_type(error)
+        self._follow()
         try:
-            span = self.tracer.start_span(name, context=parent, kind=_CLIENT,
-                                          attributes={**attrs, A.ERROR_TYPE: kind},
-                                          start_time=start_ns)
-            span.set_status(Status(StatusCode.ERROR, kind))
-            span.end()
+            if self.spans_on:
+                span = self.tracer.start_span(name, context=parent, kind=_CLIENT,
+                                              attributes={**attrs, A.ERROR_TYPE: kind},
+                                              start_time=start_ns)
+                span.set_status(Status(StatusCode.ERROR, kind))
+                span.end()
         except Exception as exc:
             report("telemetry.call_span", exc)
-        if duration_s is not None:
+        if duration_s is not None and self.metrics_on:
             try:
                 base = self._failed_attrs.get(metric_key)
                 if base is None:
@@ -147,24 +180,28 @@ class Telemetry:
         The CLIENT span is started and ended here, as a child of `parent` (the context current
         when the call began; None: the current one) with start time `start_ns` (None: now).
         """
+        self._follow()
         full = {**labels, **attrs} if labels else attrs
         span: Any = None
         try:
-            span_attrs = full if error is None else {**full, A.ERROR_TYPE: error_type(error)}
-            span = self.tracer.start_span(static.name, context=parent, kind=_CLIENT,
-                                          attributes=span_attrs, start_time=start_ns)
-            if error is not None:
-                span.set_status(Status(StatusCode.ERROR, error_type(error)))
-            span.end()
+            if self.spans_on:
+                span_attrs = full if error is None else {**full, A.ERROR_TYPE: error_type(error)}
+                span = self.tracer.start_span(static.name, context=parent, kind=_CLIENT,
+                                              attributes=span_attrs, start_time=start_ns)
+                if error is not None:
+                    span.set_status(Status(StatusCode.ERROR, error_type(error)))
+                span.end()
         except Exception as exc:
             report("telemetry.call_span", exc)
         now_ns = time.time_ns()
         try:
-            self._emit_log(span, full, now_ns)
+            if self.logs_on:
+                self._emit_log(span, full, now_ns)
         except Exception as exc:
             report("telemetry.log", exc)
         try:
-            self._record_metrics(static, attrs, function, duration_s, error)
+            if self.metrics_on:
+                self._record_metrics(static, attrs, function, duration_s, error)
         except Exception as exc:
             report("telemetry.metrics", exc)
         hook = spend_hook
@@ -189,16 +226,19 @@ class Telemetry:
         and span ids, and the energy counters count the call. The ``gen_ai.client.*`` histograms
         are left to the instrumentation that made the span (it records them itself).
         """
+        self._follow()
         full = {**labels, **attrs} if labels else attrs
         span = trace.NonRecordingSpan(span_context)
         now_ns = time.time_ns()
         try:
-            self._emit_log(span, full, now_ns)
+            if self.logs_on:
+                self._emit_log(span, full, now_ns)
         except Exception as exc:
             report("telemetry.log", exc)
         try:
-            self._metrics.add((*static.energy_key, None), attrs[A.ENERGY_KWH],
-                              attrs[A.ENERGY_GCO2E], attrs[A.ENERGY_USD])
+            if self.metrics_on:
+                self._metrics.add((*static.energy_key, None), attrs[A.ENERGY_KWH],
+                                  attrs[A.ENERGY_GCO2E], attrs[A.ENERGY_USD])
         except Exception as exc:
             report("telemetry.metrics", exc)
         hook = spend_hook
@@ -315,6 +355,7 @@ class Telemetry:
     # ----------------------------------------------------------------------- scope spans
     def start_scope_span(self, name: str, labels: Mapping[str, Any]) -> tuple[trace.Span, Any]:
         """Start the INTERNAL span of a tracked function or block; returns it and its context."""
+        self._follow()
         span = self.tracer.start_span(name, kind=SpanKind.INTERNAL, attributes=labels or None)
         return span, trace.set_span_in_context(span)
 

@@ -2,9 +2,14 @@
 
 `instrument(*names)` imports ``integrations.<name>`` and patches the client library's public
 resource methods with `wrapt`; `uninstrument(*names)` puts the original functions back. Both are
-idempotent and thread-safe. With no names, every integration whose client library is installed
-is instrumented and the others are skipped silently; a provider named explicitly that is not
-installed (or too old) raises `IntegrationNotAvailable`.
+idempotent and thread-safe. A provider named explicitly is patched at once (its library is
+imported now); one not installed (or too old) raises `IntegrationNotAvailable`.
+
+With no names (what `configure()` does), nothing is imported: each integration's client library
+is patched when the application imports it (a `wrapt` post-import hook, as OpenTelemetry's and
+Sentry's instrumentations do), or at once when it is already imported; a library never imported
+costs nothing, and one that is missing or too old is skipped silently. `uninstrument()` also
+cancels the hooks still waiting, so a library imported after it stays unpatched.
 
 `DISABLES` is the table of which integration turns which off, so that nothing is counted twice:
 a framework integration that records the calls itself lists the provider integrations it makes
@@ -14,12 +19,16 @@ which framework integration defers to which: its call is recorded only when none
 
 from __future__ import annotations
 
+import functools
 import importlib
 import sys
 import threading
 from collections.abc import Iterable
 from typing import Any, Protocol
 
+import wrapt
+
+from tracker._internal_errors import report
 from tracker.exceptions import IntegrationNotAvailable
 from tracker.recording import _framework
 
@@ -49,12 +58,17 @@ INTEGRATIONS: dict[str, str] = {
     "pydantic_ai": "integrations.pydantic_ai",
 }
 
-#: Integrations instrumented without being named only when the application has already imported
-#: their library (integration -> top-level module): importing LiteLLM or LangChain costs seconds,
-#: and LiteLLM fetches a price list from the internet at import. Name them
-#: (``instrument("litellm")``) to instrument them before the application imports them.
-ONLY_IF_IMPORTED: dict[str, str] = {"litellm": "litellm", "langchain": "langchain_core",
-                                     "openai_agents": "agents", "pydantic_ai": "pydantic_ai"}
+#: Integration -> the modules whose import (the first of them) patches it when instrumented
+#: without being named (importing the client libraries costs seconds: anthropic alone 0.8 s).
+#: A namespace package never reports its import: mistralai 2.x is one, hence its ``.client``.
+#: An integration not listed (registered by a third party) is imported at once, as when named.
+LIBRARIES: dict[str, tuple[str, ...]] = {
+    "openai": ("openai",), "anthropic": ("anthropic",), "google_genai": ("google.genai",),
+    "bedrock": ("botocore",), "mistral": ("mistralai.client", "mistralai"),
+    "cohere": ("cohere",), "ollama": ("ollama",), "litellm": ("litellm",),
+    "langchain": ("langchain_core",), "openai_agents": ("agents",),
+    "pydantic_ai": ("pydantic_ai",), "huggingface_hub": ("huggingface_hub",),
+}
 
 #: Integration name -> integrations it makes redundant (they would count the same calls).
 #: Empty: no integration turns another off. The framework integrations defer instead (`DEFERS`).
@@ -83,6 +97,10 @@ DEFERS: dict[str, frozenset[str]] = {
 
 _lock = threading.RLock()
 _active: dict[str, Any] = {}
+#: Integrations waiting for their library's import (`instrument()` without names).
+_pending: set[str] = set()
+#: Integrations whose post-import hook is registered (once: wrapt cannot unregister one).
+_hooked: set[str] = set()
 
 
 class _IntegrationModule(Protocol):
@@ -127,27 +145,57 @@ def instrument(*names: str) -> list[str]:
     Returns the names instrumented after the call. Idempotent and thread-safe. Raises
     `IntegrationNotAvailable` for a name given explicitly whose library is missing or too old.
     """
-    explicit = bool(names)
     with _lock:
-        for name in names or tuple(INTEGRATIONS):
-            if name in _active:
-                continue
-            library = ONLY_IF_IMPORTED.get(name)
-            if not explicit and library is not None and library not in sys.modules:
-                continue
-            if _disabled_by_active(name):
-                continue
-            try:
-                module = _load(name)
-            except IntegrationNotAvailable:
-                if explicit:
-                    raise
-                continue
-            module.instrument()
-            _active[name] = module
-            for redundant in DISABLES.get(name, frozenset()):
-                _uninstrument_one(redundant)
+        if not names:
+            for name in tuple(INTEGRATIONS):
+                _when_imported(name)
+            return sorted(_active)
+        for name in names:
+            _pending.discard(name)
+            _instrument_one(name, explicit=True)
         return sorted(_active)
+
+
+def _instrument_one(name: str, *, explicit: bool) -> None:
+    if name in _active or _disabled_by_active(name):
+        return
+    try:
+        module = _load(name)
+    except IntegrationNotAvailable:
+        if explicit:
+            raise
+        return
+    module.instrument()
+    _active[name] = module
+    for redundant in DISABLES.get(name, frozenset()):
+        _uninstrument_one(redundant)
+
+
+def _when_imported(name: str) -> None:
+    """Instrument `name` once its library is imported (at once if it already is)."""
+    libraries = LIBRARIES.get(name)
+    if name in _active:
+        return
+    if libraries is None or any(library in sys.modules for library in libraries):
+        _instrument_one(name, explicit=False)
+        return
+    _pending.add(name)
+    if name not in _hooked:
+        _hooked.add(name)
+        for library in libraries:
+            wrapt.register_post_import_hook(functools.partial(_imported, name), library)
+
+
+def _imported(name: str, _module: Any) -> None:
+    """Post-import hook: the application imported `name`'s library (never raises into it)."""
+    with _lock:
+        if name not in _pending:
+            return  # uninstrumented since, or instrumented by name
+        _pending.discard(name)
+        try:
+            _instrument_one(name, explicit=False)
+        except Exception as exc:
+            report("instrumentation.on_import", exc)
 
 
 def _uninstrument_one(name: str) -> None:
@@ -164,6 +212,10 @@ def uninstrument(*names: str) -> list[str]:
     Returns the names still instrumented. Idempotent: unknown or inactive names are ignored.
     """
     with _lock:
+        if names:
+            _pending.difference_update(names)
+        else:
+            _pending.clear()
         for name in names or tuple(_active):
             _uninstrument_one(name)
         return sorted(_active)

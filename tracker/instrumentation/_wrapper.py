@@ -1,6 +1,9 @@
-"""The one wrapper every integration uses: `Endpoint`, `Usage`, `Patcher` and `make_wrapper`.
+"""What the one wrapper every integration uses does around a call: `Endpoint`, `Usage`, the steps.
 
-Each patched method runs `make_wrapper(endpoint)`: when the SDK is disabled it costs one
+The wrapper itself (`make_wrapper`) and the `Patcher` live in
+`tracker.instrumentation._frames_importlib_bootstrap`, so that a warning a client library raises
+inside the call names the caller's line (that module says how). Each patched method runs
+`make_wrapper(endpoint)`: when the SDK is disabled it costs one
 config lookup and calls straight through; otherwise it starts an `LLMCall`, calls the provider,
 and finishes the call with the response's usage (or wraps a stream in a proxy from
 `tracker.recording._streams`). SDK-side work runs inside `guard()`; the provider's exceptions are
@@ -9,7 +12,6 @@ re-raised unchanged after being recorded on the call.
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -23,66 +25,14 @@ from tracker._usage import Usage, settle
 from tracker.exceptions import BudgetExceeded
 from tracker.export import _genai_spans as _stacked
 from tracker.recording import _calls as _usage
-from tracker.recording import _framework
 from tracker.recording import _returned as _responses
-from tracker.recording._runtime import get_runtime
 from tracker.recording._streams import StreamStrategy, estimate_tokens, wrap_stream
 
-__all__ = ["Endpoint", "Patcher", "RawResponseProxy", "Usage", "make_wrapper"]
+__all__ = ["Endpoint", "RawResponseProxy", "Usage"]
 
 # Span pricing ("never twice", tracker.export._genai_spans): while an `EnergySpanProcessor` or
 # `EnergyEnrichingSpanExporter` exists, another instrumentation's span of a call recorded here is
 # covered, and a span it starts inside the call becomes the parent of the SDK's span.
-
-
-class Patcher:
-    """Records `wrapt` patches on class attributes so they can be undone exactly."""
-
-    def __init__(self) -> None:
-        self._patched: list[tuple[type, str, Any]] = []
-        #: False once unpatched: wrappers still held by callers then call straight through.
-        self.active = False
-
-    def patch(self, module: str, target: str, wrapper: Callable[..., Any]) -> None:
-        """Wrap ``module.target`` ("Class.method"); a missing target is skipped (older client)."""
-        try:
-            mod = importlib.import_module(module)
-        except ImportError:
-            return
-        cls_name, _, attr = target.rpartition(".")
-        owner: Any = mod
-        for part in cls_name.split(".") if cls_name else ():
-            owner = getattr(owner, part, None)
-            if owner is None:
-                return
-        original = vars(owner).get(attr) if isinstance(owner, type) else getattr(owner, attr, None)
-        if original is None:
-            return
-        wrapt.wrap_function_wrapper(owner, attr, self._gated(wrapper))
-        self._patched.append((owner, attr, original))
-        self.active = True
-
-    def _gated(self, wrapper: Callable[..., Any]) -> Callable[..., Any]:
-        """`wrapper`, calling straight through once unpatched.
-
-        A caller may hold the patched function: a bound method cached by a framework before
-        `uninstrument()`.
-        """
-
-        def gated(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...],
-                  kwargs: dict[str, Any]) -> Any:
-            if self.active:
-                return wrapper(wrapped, instance, args, kwargs)
-            return wrapped(*args, **kwargs)
-
-        return gated
-
-    def unpatch_all(self) -> None:
-        """Put every original attribute back, newest first."""
-        self.active = False
-        while self._patched:
-            owner, attr, original = self._patched.pop()
-            setattr(owner, attr, original)
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,89 +229,3 @@ class RawResponseProxy(wrapt.ObjectProxy):  # type: ignore[type-arg,misc,unused-
             self._self_unparsed()
         except Exception as exc:
             report("instrumentation.unparsed", exc)
-
-
-def make_wrapper(endpoint: Endpoint, *, is_async: bool) -> Callable[..., Any]:
-    """The `wrapt` wrapper recording one call of a provider method described by `endpoint`."""
-    if endpoint.framework:
-        return _framework_wrapper(endpoint, is_async=is_async)
-    if is_async:
-
-        async def async_wrapper(wrapped: Callable[..., Any], instance: Any,
-                                args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-            if not get_runtime().config.enabled:
-                return await wrapped(*args, **kwargs)
-            call, kwargs = _begin(endpoint, instance, kwargs)
-            entered = _enter(call) if _stacked.ACTIVE else None
-            try:
-                result = await wrapped(*args, **kwargs)
-            except BaseException as exc:
-                if entered is not None:
-                    _leave(call, entered)
-                _fail(call, exc)
-                raise
-            if entered is not None:
-                _leave(call, entered)
-            return _end(endpoint, call, result, kwargs, True)
-
-        return async_wrapper
-
-    def wrapper(wrapped: Callable[..., Any], instance: Any,
-                args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if not get_runtime().config.enabled:
-            return wrapped(*args, **kwargs)
-        call, kwargs = _begin(endpoint, instance, kwargs)
-        entered = _enter(call) if _stacked.ACTIVE else None
-        try:
-            result = wrapped(*args, **kwargs)
-        except BaseException as exc:
-            if entered is not None:
-                _leave(call, entered)
-            _fail(call, exc)
-            raise
-        if entered is not None:
-            _leave(call, entered)
-        return _end(endpoint, call, result, kwargs, False)
-
-    return wrapper
-
-
-def _framework_wrapper(endpoint: Endpoint, *, is_async: bool) -> Callable[..., Any]:
-    """`make_wrapper()` for a framework call: the call inside it that was recorded wins."""
-    if is_async:
-
-        async def async_wrapper(wrapped: Callable[..., Any], instance: Any,
-                                args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-            if not get_runtime().config.enabled:
-                return await wrapped(*args, **kwargs)
-            call, kwargs = _begin(endpoint, instance, kwargs)  # (claims an enclosing frame)
-            frame = _framework.open_frame()
-            try:
-                result = await wrapped(*args, **kwargs)
-            except BaseException as exc:
-                _framework.close_frame(frame)
-                if not frame.claimed:
-                    _fail(call, exc)
-                raise
-            _framework.close_frame(frame)
-            return result if frame.claimed else _end(endpoint, call, result, kwargs, True)
-
-        return async_wrapper
-
-    def wrapper(wrapped: Callable[..., Any], instance: Any,
-                args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if not get_runtime().config.enabled:
-            return wrapped(*args, **kwargs)
-        call, kwargs = _begin(endpoint, instance, kwargs)
-        frame = _framework.open_frame()
-        try:
-            result = wrapped(*args, **kwargs)
-        except BaseException as exc:
-            _framework.close_frame(frame)
-            if not frame.claimed:
-                _fail(call, exc)
-            raise
-        _framework.close_frame(frame)
-        return result if frame.claimed else _end(endpoint, call, result, kwargs, False)
-
-    return wrapper

@@ -179,7 +179,8 @@ class LLMCall:
         self._attributes = attributes
         self._done = runtime is None
         if timed and runtime is not None:
-            self._parent: Any = context.get_current()
+            # (the parent only matters to a span or log record: none, no OpenTelemetry call)
+            self._parent: Any = context.get_current() if runtime.telemetry.traced else None
             self._start_ns: int | None = time.time_ns()
             self._t0: float | None = time.perf_counter()
         else:  # record_usage(): emitted at once, in the current context, without a duration
