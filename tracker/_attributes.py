@@ -67,6 +67,10 @@ ENERGY_ACCELERATOR_KWH: Final = "energy.accelerator_kwh"
 ENERGY_SERVER_KWH: Final = "energy.server_kwh"
 #: Number of LLM calls summed on a tracked function's span.
 ENERGY_CALLS: Final = "energy.calls"
+#: Input and output tokens summed on a tracked function's span. A scope span never carries
+#: ``gen_ai.usage.*``: backends that add usage up over a trace would count every token twice.
+ENERGY_INPUT_TOKENS: Final = "energy.input_tokens"
+ENERGY_OUTPUT_TOKENS: Final = "energy.output_tokens"
 #: Name of the innermost tracked function or block (a metric attribute).
 ENERGY_FUNCTION: Final = "energy.function"
 #: The framework a call was made through (``langchain``, ``litellm``), on its span, log record
