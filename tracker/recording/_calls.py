@@ -30,7 +30,7 @@ from opentelemetry import context
 from tracker import _attributes as A
 from tracker._internal_errors import report
 from tracker._usage import Usage, count
-from tracker.export._call_attributes import CallStatic
+from tracker.export._call_attributes import CallStatic, add_usage_details
 from tracker.model import _registry
 from tracker.model._deployments import deployment_for
 from tracker.model._registry import get_registry
@@ -160,7 +160,7 @@ class LLMCall:
     """
 
     __slots__ = ("_attributes", "_done", "_names", "_parent", "_runtime", "_scope", "_start_ns",
-                 "_t0", "model", "operation", "provider")
+                 "_t0", "chunks", "model", "operation", "provider", "request", "server")
 
     def __init__(self, runtime: Runtime | None, scope: EnergyScope | None,
                  provider: str | None, operation: str, model: str | None,
@@ -174,6 +174,12 @@ class LLMCall:
         self.model = model
         self._attributes = attributes
         self._done = runtime is None
+        #: Request parameters (``gen_ai.request.*`` name -> number or bool), set by the wrapper.
+        self.request: dict[str, Any] | None = None
+        #: (host, port) of the client's base URL, set by the wrapper.
+        self.server: tuple[str, int | None] | None = None
+        #: A stream's (seconds to the first chunk, seconds between later chunks), set by it.
+        self.chunks: tuple[float, list[float]] | None = None
         if timed and runtime is not None:
             self._parent: Any = context.get_current()
             self._start_ns: int | None = time.time_ns()
@@ -245,16 +251,21 @@ class LLMCall:
             except Exception as exc:
                 report("scope.rollup", exc)
         provider = self.provider or priced.provider
-        skey = (self.operation, provider, self.model)
+        skey = (self.operation, provider, self.model, self.server)
         static = priced.statics.get(skey)
         if static is None:
             static = priced.statics.put(skey, CallStatic(pricer, self.operation, provider,
-                                                         self.model))
+                                                         self.model, self.server))
         attrs = static.call_attributes(est, response_model, tokens_estimated, reading)
         if usage.cache_read_input_tokens is not None or usage.reasoning_output_tokens is not None \
                 or usage.cache_creation_input_tokens is not None or usage.response_id is not None \
                 or usage.finish_reasons is not None or usage.server_durations is not None:
-            _add_usage_details(attrs, usage)
+            add_usage_details(attrs, usage, runtime.config.legacy_cache_creation)
+        if self.request is not None:
+            attrs.update(self.request)
+        chunks = self.chunks
+        if chunks is not None:
+            attrs[A.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = chunks[0]
         if self._names is not None:
             _add_framework(attrs, self._names)
         attributes = self._attributes
@@ -267,6 +278,7 @@ class LLMCall:
         telemetry.emit_call(
             static, attrs, labels, function=scope.name if scope is not None else None,
             parent=self._parent, start_ns=self._start_ns, duration_s=duration_s, error=error,
+            chunks=chunks,
         )
         return est
 
@@ -277,11 +289,18 @@ class LLMCall:
             initial[A.GEN_AI_PROVIDER_NAME] = provider
         if model:
             initial[A.GEN_AI_REQUEST_MODEL] = model
+        server = self.server
+        if server is not None:
+            initial[A.SERVER_ADDRESS] = server[0]
+            if server[1] is not None:
+                initial[A.SERVER_PORT] = server[1]
+        if self.request is not None:
+            initial.update(self.request)
         if self._names is not None:
             _add_framework(initial, self._names)
         telemetry.end_failed_call(f"{operation} {model}" if model else operation, initial, error,
                                   self._parent, self._start_ns, duration_s,
-                                  (operation, provider, model))
+                                  (operation, provider, model, server))
 
 
 def _add_framework(attrs: dict[str, Any], names: _framework.Attribution) -> None:
@@ -289,29 +308,6 @@ def _add_framework(attrs: dict[str, Any], names: _framework.Attribution) -> None
     attrs[A.ENERGY_FRAMEWORK] = names[0]
     if names[1] is not None:
         attrs[A.ENERGY_FRAMEWORK_RUN_NAME] = names[1]
-
-
-_SERVER_DURATIONS = frozenset(("total", "load", "prompt_eval", "eval"))
-
-
-def _add_usage_details(attrs: dict[str, Any], usage: Usage) -> None:
-    """The semantic-convention details a provider reported beyond the two counts."""
-    for key, value in ((A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, usage.cache_read_input_tokens),
-                       (A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
-                        usage.cache_creation_input_tokens),
-                       (A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, usage.reasoning_output_tokens)):
-        n = count(value)
-        if n is not None:
-            attrs[key] = n
-    if type(usage.response_id) is str and len(usage.response_id) <= MAX_NAME:
-        attrs[A.GEN_AI_RESPONSE_ID] = usage.response_id
-    for name, seconds in usage.server_durations or ():
-        if name in _SERVER_DURATIONS and type(seconds) is float and 0 <= seconds < 1e7:
-            attrs[f"{A.ENERGY_SERVER_DURATION_PREFIX}{name}_duration_s"] = seconds
-    reasons = usage.finish_reasons
-    if reasons:
-        attrs[A.GEN_AI_RESPONSE_FINISH_REASONS] = [
-            r for r in reasons if type(r) is str and len(r) <= 64][:16]
 
 
 def _grid_lookup() -> GridReading | None:

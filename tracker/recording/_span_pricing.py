@@ -34,6 +34,7 @@ from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 from tracker import _attributes as A
 from tracker._internal_errors import report
 from tracker.export import _genai_spans as G
+from tracker.export._call_attributes import add_usage_details
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context
@@ -131,11 +132,12 @@ def price_call(call: G.SpanCall) -> tuple[Any, CallStatic, dict[str, Any]] | Non
     static = _static(call_static, pricer, call.operation, call.provider or priced.provider,
                      call.request_model)
     attrs = static.call_attributes(est, response_model, n_in is None or n_out is None, reading)
-    _calls._add_usage_details(attrs, Usage(
+    add_usage_details(attrs, Usage(
         n_in, n_out, response_model,
         cache_read_input_tokens=call.cache_read_input_tokens,
         cache_creation_input_tokens=call.cache_creation_input_tokens,
-        reasoning_output_tokens=call.reasoning_output_tokens))
+        reasoning_output_tokens=call.reasoning_output_tokens),
+        runtime.config.legacy_cache_creation)
     attrs[A.ENERGY_PRICED_FROM] = call.scope
     return runtime, static, attrs
 
