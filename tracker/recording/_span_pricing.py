@@ -54,7 +54,7 @@ _INTERVAL_S: Final = 0.5
 _WAKE_AT: Final = 64
 #: An ended span is handed over only when it has one of these keys (cheap pre-filter).
 _MARKERS: Final = ("gen_ai.operation.name", "gen_ai.system", "gen_ai.provider.name",
-                   "llm.request.type")
+                   "llm.request.type", "openinference.span.kind")
 _takes_cached: dict[type, bool] = {}
 _yield = time.sleep
 
