@@ -40,6 +40,8 @@ __all__ = [
     "SpanCall",
     "enter_call",
     "is_covered",
+    "recorded_by_sdk",
+    "set_instrumented",
     "leave_call",
     "mark_covered",
     "note_started",
@@ -230,6 +232,29 @@ def is_covered(span_id: int) -> bool:
         return span_id in _covered
 
 
+#: Client libraries the SDK's own integrations have patched (``openai``, ``anthropic``...).
+_instrumented: set[str] = set()
+
+
+def set_instrumented(library: str, active: bool) -> None:
+    """Record that the SDK's integration of `library` was applied (or removed)."""
+    if active:
+        _instrumented.add(library)
+    else:
+        _instrumented.discard(library)
+
+
+def recorded_by_sdk(scope: str) -> bool:
+    """Whether the instrumentation `scope` instruments a client library the SDK records itself.
+
+    Every call through such a library is the SDK's own record, so that instrumentation's spans
+    are never priced, including those the coverage above cannot tie to a call (Logfire logs a
+    stream's usage as a separate span once the stream ends). A scope names its library as a
+    dotted part: ``opentelemetry.instrumentation.genai.openai``, ``logfire.anthropic``.
+    """
+    return bool(_instrumented) and not _instrumented.isdisjoint(scope.split("."))
+
+
 class _Slot:
     """Filled by the processor's ``on_start`` with the first foreign span started in a call."""
 
@@ -247,17 +272,24 @@ _SLOT: contextvars.ContextVar[_Slot | None] = contextvars.ContextVar(
 
 
 def _foreign_call_span(span: Any, *, started: bool = False) -> bool:
-    """Whether `span` is another instrumentation's CLIENT span of an LLM call.
+    """Whether `span` is another instrumentation's span of an LLM call.
 
-    With `started`, any CLIENT span of another instrumentation qualifies (it was just started
-    inside an SDK call and may not carry its attributes yet).
+    With `started`, any span of another instrumentation qualifies: it was just started inside an
+    SDK call (so it instruments that call: OpenInference and Logfire make INTERNAL spans, the
+    others CLIENT ones) and may not carry its attributes yet. Otherwise it must be a CLIENT span
+    with GenAI attributes, or an OpenInference LLM span.
     """
-    if getattr(span, "kind", None) != SpanKind.CLIENT or scope_name(span) == A.INSTRUMENTATION_NAME:
+    if scope_name(span) == A.INSTRUMENTATION_NAME:
         return False
     if started:
         return True
     attrs = getattr(span, "attributes", None)
-    return bool(attrs) and _first(attrs, (*_OPERATION, *_PROVIDER)) is not None
+    if not attrs:
+        return False
+    if attrs.get(_OPENINFERENCE_KIND) == "LLM":
+        return True
+    return getattr(span, "kind", None) == SpanKind.CLIENT \
+        and _first(attrs, (*_OPERATION, *_PROVIDER)) is not None
 
 
 def enter_call() -> tuple[_Slot, contextvars.Token[_Slot | None]]:

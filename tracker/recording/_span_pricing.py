@@ -234,7 +234,7 @@ class EnergySpanProcessor(SpanProcessor):
         if ctx is None or G.is_covered(ctx.span_id):
             return
         call = G.read_call(span)
-        if call is None:
+        if call is None or G.recorded_by_sdk(call.scope):
             return
         priced = price_call(call)
         if priced is None:

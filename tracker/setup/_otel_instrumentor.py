@@ -7,7 +7,7 @@ Registered under the ``opentelemetry_instrumentor`` entry point, so
 distro set up, or those passed as ``tracer_provider=`` / ``meter_provider=`` /
 ``logger_provider=``), which instruments every installed client library the SDK has an
 integration for, and adds an `EnergySpanProcessor` to the tracer provider, so the GenAI spans of
-other instrumentations loaded alongside (the contrib openai-v2 instrumentation, the ``anthropic``
+other instrumentations loaded alongside (the OpenTelemetry GenAI openai instrumentation, the ``anthropic``
 client's own tracing...) are priced too. Calls the SDK's own integrations record are never priced
 twice. ``instrument(price_spans=False)`` leaves the processor out.
 
