@@ -40,12 +40,12 @@ __all__ = [
     "SpanCall",
     "enter_call",
     "is_covered",
-    "recorded_by_sdk",
-    "set_instrumented",
     "leave_call",
     "mark_covered",
     "note_started",
     "read_call",
+    "recorded_by_sdk",
+    "set_instrumented",
 ]
 
 #: Operation names (after mapping vendor spellings) that are one model call each.
