@@ -42,6 +42,13 @@ GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK: Final = "gen_ai.response.time_to_first_chun
 #: Host and port of the client's base URL (also on the ``gen_ai.client.*`` metric points).
 SERVER_ADDRESS: Final = "server.address"
 SERVER_PORT: Final = "server.port"
+#: The API price of the call: what the provider bills at list price, from a maintained price
+#: table (genai-prices), with its currency and ``local`` as its source (computed here, not
+#: reported by the provider); named as the open GenAI cost proposal names them. Not the
+#: electricity (``energy.usd``).
+GEN_AI_USAGE_COST_AMOUNT: Final = "gen_ai.usage.cost.amount"
+GEN_AI_USAGE_COST_CURRENCY: Final = "gen_ai.usage.cost.currency"
+GEN_AI_USAGE_COST_SOURCE: Final = "gen_ai.usage.cost.source"
 GEN_AI_TOKEN_TYPE: Final = "gen_ai.token.type"
 ERROR_TYPE: Final = "error.type"
 #: Span event of a failed call, with ``exception.type`` (the exception's class) only: a
@@ -56,6 +63,8 @@ ENERGY_KWH_MAX: Final = "energy.kwh_max"
 ENERGY_GCO2E: Final = "energy.gco2e"
 ENERGY_GCO2E_MIN: Final = "energy.gco2e_min"
 ENERGY_GCO2E_MAX: Final = "energy.gco2e_max"
+#: The electricity cost of the call in US dollars (shown to people as "electricity"); the API
+#: price is ``gen_ai.usage.cost.amount``.
 ENERGY_USD: Final = "energy.usd"
 ENERGY_WATER_L: Final = "energy.water_l"
 #: Manufacturing footprint of the hardware amortised over the call; never summed into gco2e.
@@ -79,6 +88,8 @@ ENERGY_GRID_SOURCE: Final = "energy.grid_source"
 #: When the live grid figure used was valid (ISO 8601, as the provider stated it); set only when a
 #: live figure replaced the registry's.
 ENERGY_GRID_TIMESTAMP: Final = "energy.grid_timestamp"
+#: The price table (and its version) the API price came from, e.g. ``genai-prices 0.2.5``.
+ENERGY_PRICE_TABLE: Final = "energy.price_table"
 ENERGY_TOKENS_ESTIMATED: Final = "energy.tokens_estimated"
 ENERGY_MODEL_KNOWN: Final = "energy.model_known"
 #: Serving-engine profile the estimate used (`vllm`, `tensorrt-llm`, ..., `mix`).

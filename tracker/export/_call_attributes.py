@@ -15,9 +15,10 @@ from tracker._usage import Usage, count
 
 if TYPE_CHECKING:
     from tracker.grid._providers import GridReading
+    from tracker.model._api_prices import ApiPrice
     from tracker.model._estimate import CallPricer, Estimate
 
-__all__ = ["CallStatic", "add_usage_details", "request_parameters"]
+__all__ = ["CallStatic", "add_api_price", "add_usage_details", "request_parameters"]
 
 #: Response models kept per `CallStatic` (a request model answers under one or two names).
 _MAX_RESPONSE_MODELS = 16
@@ -181,3 +182,23 @@ def request_parameters(kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
             out = {}
         out[A.GEN_AI_REQUEST_STREAM] = stream
     return out
+
+
+_API_PRICE_CONSTANTS: dict[str, Any] | None = None
+
+
+def add_api_price(attrs: dict[str, Any], api: ApiPrice, n_in: int, n_out: int,
+                  usage: Usage) -> None:
+    """The call's API price (``gen_ai.usage.cost.*``) and the table it came from."""
+    global _API_PRICE_CONSTANTS
+    constants = _API_PRICE_CONSTANTS
+    if constants is None:
+        from tracker.model._api_prices import CURRENCY, table_version
+
+        constants = _API_PRICE_CONSTANTS = {
+            A.GEN_AI_USAGE_COST_CURRENCY: CURRENCY, A.GEN_AI_USAGE_COST_SOURCE: "local",
+            A.ENERGY_PRICE_TABLE: table_version() or "genai-prices"}
+    attrs[A.GEN_AI_USAGE_COST_AMOUNT] = api.amount(
+        n_in, n_out, count(usage.cache_read_input_tokens) or 0,
+        count(usage.cache_creation_input_tokens) or 0)
+    attrs.update(constants)

@@ -30,8 +30,9 @@ from opentelemetry import context
 from tracker import _attributes as A
 from tracker._internal_errors import report
 from tracker._usage import Usage, count
-from tracker.export._call_attributes import CallStatic, add_usage_details
+from tracker.export._call_attributes import CallStatic, add_api_price, add_usage_details
 from tracker.model import _registry
+from tracker.model._api_prices import ApiPrice, api_price_for
 from tracker.model._deployments import deployment_for
 from tracker.model._registry import get_registry
 from tracker.recording import _framework
@@ -90,6 +91,7 @@ class _Priced:
     pricer: CallPricer
     provider: str | None  # given, or inferred from the registry entry
     live: bool  # a live grid reading (tracker.grid) replaces the registry intensity
+    api: ApiPrice | None  # the model's list prices (the `prices` extra), or None
     #: (operation, provider, request model) -> the constant telemetry of such calls
     statics: BoundedCache = field(default_factory=lambda: BoundedCache(_MAX_STATICS))
 
@@ -137,7 +139,12 @@ def _build_priced(runtime: Runtime, model: str | None, provider: str | None) -> 
         report("usage.provider_defaults", exc)
         built = pricer(target, unknown_model="fallback", **_pricer_kwargs(runtime, None))
     live = built.grid_source == "registry" and built.region == runtime.live_region
-    return _Priced(built, provider, live)
+    try:
+        api = api_price_for(model, provider)
+    except Exception as exc:
+        report("usage.api_price", exc)
+        api = None
+    return _Priced(built, provider, live, api)
 
 
 def _priced(runtime: Runtime, model: str | None, provider: str | None) -> _Priced:
@@ -261,6 +268,9 @@ class LLMCall:
                 or usage.cache_creation_input_tokens is not None or usage.response_id is not None \
                 or usage.finish_reasons is not None or usage.server_durations is not None:
             add_usage_details(attrs, usage, runtime.config.legacy_cache_creation)
+        api = priced.api
+        if api is not None:
+            add_api_price(attrs, api, n_in, n_out, usage)
         if self.request is not None:
             attrs.update(self.request)
         chunks = self.chunks

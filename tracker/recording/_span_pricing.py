@@ -34,7 +34,7 @@ from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 from tracker import _attributes as A
 from tracker._internal_errors import report
 from tracker.export import _genai_spans as G
-from tracker.export._call_attributes import add_usage_details
+from tracker.export._call_attributes import add_api_price, add_usage_details
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context
@@ -138,6 +138,10 @@ def price_call(call: G.SpanCall) -> tuple[Any, CallStatic, dict[str, Any]] | Non
         cache_creation_input_tokens=call.cache_creation_input_tokens,
         reasoning_output_tokens=call.reasoning_output_tokens),
         runtime.config.legacy_cache_creation)
+    if priced.api is not None:
+        add_api_price(attrs, priced.api, n_in or 0, n_out or 0, Usage(
+            n_in, n_out, cache_read_input_tokens=call.cache_read_input_tokens,
+            cache_creation_input_tokens=call.cache_creation_input_tokens))
     attrs[A.ENERGY_PRICED_FROM] = call.scope
     return runtime, static, attrs
 
