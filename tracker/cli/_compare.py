@@ -110,8 +110,9 @@ def print_comparison(result: Comparison, out: TextIO | None = None) -> None:
             _with_range(U.water, w_unit, r.water_l, r.water_l_min, r.water_l_max),
             _saving(r),
         ])
-    render_table(["alternative", "changes", "energy (range)", "carbon (range)", "cost (range)",
-                  "water (range)", "carbon vs baseline"], body, align="llrrrrr",
+    render_table(["alternative", "changes", "energy (range)", "carbon (range)",
+                  "electricity (range)", "water (range)", "carbon vs baseline"], body,
+                 align="llrrrrr",
                  title=f"{result.workload}: sorted by carbon, lowest first", out=stream)
     notes = sorted({r.note for r in rows if not r.like_for_like})
     for note in notes:

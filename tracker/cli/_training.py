@@ -84,7 +84,7 @@ def _print_table(e: TrainingEstimate) -> None:
          f"range {_grams(e.embodied_gco2e_min)} - {_grams(e.embodied_gco2e_max)} "
          "(hardware manufacturing, not in carbon)"),
         ("total", _grams(e.total_gco2e), "carbon + embodied"),
-        ("cost", f"{_fmt(e.usd)} USD", "electricity only"),
+        ("electricity", f"{_fmt(e.usd)} USD", "cost of the energy"),
         ("water", f"{_fmt(e.water_l)} L", "on-site cooling"),
     ]
     if e.wall_clock_hours is not None:

@@ -13,7 +13,7 @@ def human_columns(groups: list[Totals], total: Totals) -> tuple[list[str], list[
     """(header, rows, total row) of the people's table: one unit per column, shown in the header."""
     everything = [*groups, total]
     scales = ((U.ENERGY, "energy", "energy_kwh"), (U.CARBON, "carbon", "gco2e"),
-              (U.MONEY, "cost", "usd"), (U.WATER, "water", "water_l"))
+              (U.MONEY, "electricity", "usd"), (U.WATER, "water", "water_l"))
     units = [scale.for_values(getattr(t, name) for t in everything)
              for scale, _, name in scales]
     header = ["calls", "input tok", "output tok",
