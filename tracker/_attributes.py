@@ -17,10 +17,16 @@ GEN_AI_RESPONSE_MODEL: Final = "gen_ai.response.model"
 GEN_AI_USAGE_INPUT_TOKENS: Final = "gen_ai.usage.input_tokens"
 GEN_AI_USAGE_OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
 GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: Final = "gen_ai.usage.cache_read.input_tokens"
+#: Input tokens written to a provider-managed cache (included in ``input_tokens``).
+GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: Final = "gen_ai.usage.cache_write.input_tokens"
+#: The earlier name of ``cache_write``, also emitted while the `legacy_cache_creation` option is
+#: on (the default during the transition).
 GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: Final = "gen_ai.usage.cache_creation.input_tokens"
+#: Output tokens spent on reasoning (included in ``output_tokens``).
 GEN_AI_USAGE_REASONING_OUTPUT_TOKENS: Final = "gen_ai.usage.reasoning.output_tokens"
 GEN_AI_RESPONSE_ID: Final = "gen_ai.response.id"
 GEN_AI_RESPONSE_FINISH_REASONS: Final = "gen_ai.response.finish_reasons"
+#: Request parameters, as the caller passed them (numbers only, never text).
 GEN_AI_REQUEST_MAX_TOKENS: Final = "gen_ai.request.max_tokens"
 GEN_AI_REQUEST_TEMPERATURE: Final = "gen_ai.request.temperature"
 #: Agent attribution (agent frameworks): on an ``invoke_agent`` / ``execute_tool`` span and on
@@ -31,10 +37,32 @@ GEN_AI_CONVERSATION_ID: Final = "gen_ai.conversation.id"
 GEN_AI_TOOL_NAME: Final = "gen_ai.tool.name"
 GEN_AI_TOOL_CALL_ID: Final = "gen_ai.tool.call.id"
 GEN_AI_TOOL_TYPE: Final = "gen_ai.tool.type"
+GEN_AI_REQUEST_TOP_P: Final = "gen_ai.request.top_p"
+GEN_AI_REQUEST_TOP_K: Final = "gen_ai.request.top_k"
+GEN_AI_REQUEST_FREQUENCY_PENALTY: Final = "gen_ai.request.frequency_penalty"
+GEN_AI_REQUEST_PRESENCE_PENALTY: Final = "gen_ai.request.presence_penalty"
+GEN_AI_REQUEST_SEED: Final = "gen_ai.request.seed"
+GEN_AI_REQUEST_CHOICE_COUNT: Final = "gen_ai.request.choice.count"
+#: Whether the call was made in streaming mode.
+GEN_AI_REQUEST_STREAM: Final = "gen_ai.request.stream"
+#: Seconds from the request to the first chunk of a streamed response.
+GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK: Final = "gen_ai.response.time_to_first_chunk"
+#: Host and port of the client's base URL (also on the ``gen_ai.client.*`` metric points).
 SERVER_ADDRESS: Final = "server.address"
 SERVER_PORT: Final = "server.port"
+#: The API price of the call: what the provider bills at list price, from a maintained price
+#: table (genai-prices), with its currency and ``local`` as its source (computed here, not
+#: reported by the provider); named as the open GenAI cost proposal names them. Not the
+#: electricity (``energy.usd``).
+GEN_AI_USAGE_COST_AMOUNT: Final = "gen_ai.usage.cost.amount"
+GEN_AI_USAGE_COST_CURRENCY: Final = "gen_ai.usage.cost.currency"
+GEN_AI_USAGE_COST_SOURCE: Final = "gen_ai.usage.cost.source"
 GEN_AI_TOKEN_TYPE: Final = "gen_ai.token.type"
 ERROR_TYPE: Final = "error.type"
+#: Span event of a failed call, with ``exception.type`` (the exception's class) only: a
+#: provider's message or traceback may quote the request, so neither is recorded.
+EVENT_EXCEPTION: Final = "exception"
+EXCEPTION_TYPE: Final = "exception.type"
 
 # --------------------------------------------------------------------- energy namespace (ours)
 ENERGY_KWH: Final = "energy.kwh"
@@ -43,6 +71,8 @@ ENERGY_KWH_MAX: Final = "energy.kwh_max"
 ENERGY_GCO2E: Final = "energy.gco2e"
 ENERGY_GCO2E_MIN: Final = "energy.gco2e_min"
 ENERGY_GCO2E_MAX: Final = "energy.gco2e_max"
+#: The electricity cost of the call in US dollars (shown to people as "electricity"); the API
+#: price is ``gen_ai.usage.cost.amount``.
 ENERGY_USD: Final = "energy.usd"
 ENERGY_WATER_L: Final = "energy.water_l"
 #: Manufacturing footprint of the hardware amortised over the call; never summed into gco2e.
@@ -66,6 +96,8 @@ ENERGY_GRID_SOURCE: Final = "energy.grid_source"
 #: When the live grid figure used was valid (ISO 8601, as the provider stated it); set only when a
 #: live figure replaced the registry's.
 ENERGY_GRID_TIMESTAMP: Final = "energy.grid_timestamp"
+#: The price table (and its version) the API price came from, e.g. ``genai-prices 0.2.5``.
+ENERGY_PRICE_TABLE: Final = "energy.price_table"
 ENERGY_TOKENS_ESTIMATED: Final = "energy.tokens_estimated"
 ENERGY_MODEL_KNOWN: Final = "energy.model_known"
 #: Serving-engine profile the estimate used (`vllm`, `tensorrt-llm`, ..., `mix`).
@@ -82,6 +114,10 @@ ENERGY_MEASURED_KWH: Final = "energy.measured.kwh"
 ENERGY_MEASURED_STATUS: Final = "energy.measured.status"
 #: Number of LLM calls summed on a tracked function's span.
 ENERGY_CALLS: Final = "energy.calls"
+#: Input and output tokens summed on a tracked function's span. A scope span never carries
+#: ``gen_ai.usage.*``: backends that add usage up over a trace would count every token twice.
+ENERGY_INPUT_TOKENS: Final = "energy.input_tokens"
+ENERGY_OUTPUT_TOKENS: Final = "energy.output_tokens"
 #: Name of the innermost tracked function or block (a metric attribute).
 ENERGY_FUNCTION: Final = "energy.function"
 #: The framework a call was made through (``langchain``, ``litellm``), on its span, log record
@@ -123,6 +159,9 @@ METRIC_EMISSIONS: Final = "energy.emissions"
 METRIC_COST: Final = "energy.cost"
 METRIC_TOKEN_USAGE: Final = "gen_ai.client.token.usage"
 METRIC_OPERATION_DURATION: Final = "gen_ai.client.operation.duration"
+#: Histograms of streamed calls: seconds to the first chunk, and between later chunks.
+METRIC_TIME_TO_FIRST_CHUNK: Final = "gen_ai.client.operation.time_to_first_chunk"
+METRIC_TIME_PER_OUTPUT_CHUNK: Final = "gen_ai.client.operation.time_per_output_chunk"
 #: Gauge: share of a budget spent in its current period (1 = the limit).
 METRIC_BUDGET_UTILIZATION: Final = "energy.budget.utilization"
 
@@ -138,6 +177,10 @@ TOKEN_USAGE_BUCKETS: Final[tuple[float, ...]] = tuple(float(4**i) for i in range
 #: Semantic-convention bucket boundaries of `gen_ai.client.operation.duration` (seconds).
 OPERATION_DURATION_BUCKETS: Final[tuple[float, ...]] = tuple(
     round(0.01 * 2**i, 2) for i in range(14))
+#: Bucket boundaries of `gen_ai.client.operation.time_per_output_chunk` (seconds), those the
+#: conventions advise for the server's time per output token.
+TIME_PER_OUTPUT_CHUNK_BUCKETS: Final[tuple[float, ...]] = (
+    0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5)
 
 #: Instrumentation scope name used for the tracer, meter and logger.
 INSTRUMENTATION_NAME: Final = "llm-energy-tracker"

@@ -61,6 +61,24 @@ def _attribute_rows() -> list[tuple[str, str, str, str]]:
     return rows
 
 
+_SCOPE_SPANS = """
+## Usage on client spans only
+
+Token usage under the GenAI names (`gen_ai.usage.*`) is set on the CLIENT span of each LLM call
+and on no other span. A function or block tracked with `track_energy` gets an INTERNAL span that
+carries the roll-up of the calls inside it under `energy.*` names only: `energy.input_tokens`,
+`energy.output_tokens`, `energy.calls`, `energy.kwh`, `energy.gco2e`, `energy.usd` (electricity)
+and `energy.water_l`. Backends that add `gen_ai.usage.*` up over every span of a trace (Langfuse,
+Logfire, Datadog LLM Observability) then count each token once; the GenAI conventions keep usage
+off agent spans for the same reason.
+
+Earlier versions set `gen_ai.usage.input_tokens` and `gen_ai.usage.output_tokens` on the tracked
+span as well, so a trace's token total was counted twice in those backends. A dashboard or query
+that read the tracked span's totals under those names now reads `energy.input_tokens` and
+`energy.output_tokens`; one that sums `gen_ai.usage.*` over client spans is unchanged.
+"""
+
+
 def telemetry_page() -> str:
     """The telemetry reference page (Markdown)."""
     out = [GENERATED, "# Telemetry reference\n\n",
@@ -70,7 +88,7 @@ def telemetry_page() -> str:
            "and renaming one is a breaking change. Standard facts use the OpenTelemetry GenAI "
            "semantic conventions (`gen_ai.*`); energy, carbon, cost and water live in the "
            "`energy.` namespace. Spans and ledger lines carry base units: kWh, gCO2e, USD, "
-           "litres.\n"]
+           "litres.\n", _SCOPE_SPANS]
     section = None
     for name, constant, value, description in _attribute_rows():
         if name != section:

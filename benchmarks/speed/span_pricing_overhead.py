@@ -1,7 +1,7 @@
 """Calling-thread cost of EnergySpanProcessor next to the contrib OpenAI instrumentation.
 
 One process, one real SDK TracerProvider (BatchSpanProcessor, exporter that drops everything)
-with the contrib OpenAI instrumentation (opentelemetry-instrumentation-openai-v2) on it, and the
+with the contrib OpenAI instrumentation (opentelemetry-instrumentation-genai-openai) on it, and the
 SDK configured on real logger and meter providers (batching, dropping). The call is a plain
 ``chat.completions.create`` of the ``openai`` client against an in-process
 ``httpx.MockTransport`` (no network). Three cases, measured in one run:
@@ -54,7 +54,7 @@ import tracker
 from tracker.recording._span_pricing import EnergySpanProcessor
 
 try:
-    from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
+    from opentelemetry.instrumentation.genai.openai import OpenAIInstrumentor
 except ImportError:
     sys.exit("needs the contrib instrumentation: pip install 'llm-energy-tracker[otel]'")
 

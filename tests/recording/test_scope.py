@@ -39,8 +39,32 @@ def test_bare_decorator_sums_calls_on_internal_span(configured: Any) -> None:
         expected = sum(c.attributes[key] for c in calls)
         assert span.attributes[key] == pytest.approx(expected, rel=1e-12)
         assert expected > 0
-    assert span.attributes[A.GEN_AI_USAGE_INPUT_TOKENS] == 110
-    assert span.attributes[A.GEN_AI_USAGE_OUTPUT_TOKENS] == 450
+    assert span.attributes[A.ENERGY_INPUT_TOKENS] == 110
+    assert span.attributes[A.ENERGY_OUTPUT_TOKENS] == 450
+    assert not any(key.startswith("gen_ai.usage.") for key in span.attributes)
+
+
+def test_usage_summed_over_a_trace_equals_the_tokens_served(configured: Any) -> None:
+    # Backends (Langfuse, Logfire, Datadog) add gen_ai.usage.* up over every span of a trace:
+    # the scope span carries its roll-up under energy.* only, so nothing is counted twice.
+    @tracker.track_energy
+    def outer() -> None:
+        with tracker.track_energy("inner"):
+            _call(100, 40)
+        _call(100, 60)
+
+    outer()
+    spans = configured.spans()
+    assert len(spans) == 4
+    served_in, served_out = 200, 100
+    assert sum(int((s.attributes or {}).get(A.GEN_AI_USAGE_INPUT_TOKENS, 0)) for s in spans) \
+        == served_in
+    assert sum(int((s.attributes or {}).get(A.GEN_AI_USAGE_OUTPUT_TOKENS, 0)) for s in spans) \
+        == served_out
+    scope = configured.span(outer.__qualname__)
+    assert (scope.attributes[A.ENERGY_INPUT_TOKENS],
+            scope.attributes[A.ENERGY_OUTPUT_TOKENS]) == (served_in, served_out)
+    assert configured.span("inner").attributes[A.ENERGY_INPUT_TOKENS] == 100
 
 
 def test_decorator_with_arguments_name_labels_and_default_model(configured: Any) -> None:

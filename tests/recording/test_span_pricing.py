@@ -1,9 +1,9 @@
 """EnergySpanProcessor: other instrumentations' GenAI spans priced like the SDK's own calls.
 
-Real instrumentations emit the spans: the contrib OpenAI instrumentation
-(opentelemetry-instrumentation-openai-v2) and the ``anthropic`` client's own tracing, each for real
-client calls over HTTP to the bundled demo server, on a real SDK TracerProvider that also has the
-processor. OpenLLMetry's spelling is covered by spans carrying its recorded attributes.
+Real instrumentations emit the spans: the OpenTelemetry GenAI OpenAI instrumentation
+(opentelemetry-instrumentation-genai-openai) and the ``anthropic`` client's own tracing, each for
+real client calls over HTTP to the bundled demo server, on a real SDK TracerProvider that also has
+the processor. OpenLLMetry's spelling is covered by spans carrying its recorded attributes.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ MESSAGES = [{"role": "user", "content": PROMPT}]
 
 
 def _contrib() -> Any:
-    module = pytest.importorskip("opentelemetry.instrumentation.openai_v2")
+    module = pytest.importorskip("opentelemetry.instrumentation.genai.openai")
     return module.OpenAIInstrumentor()
 
 

@@ -121,7 +121,7 @@ def print_comparison(result: Comparison, out: TextIO | None = None) -> None:
                Column("vs baseline", "r"),
                Column(f"carbon {c_unit[1]} (range)", "r"),
                Column(f"energy {e_unit[1]} (range)", "r", priority=2),
-               Column(f"cost {m_unit[1]} (range)", "r", priority=3),
+               Column(f"electricity {m_unit[1]} (range)", "r", priority=3),
                Column(f"water {w_unit[1]} (range)", "r", priority=4)]
     render_table(columns, body, title=f"{result.workload}: sorted by carbon, lowest first",
                  out=stream)

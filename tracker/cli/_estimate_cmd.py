@@ -48,7 +48,7 @@ def print_card(e: Estimate, out: TextIO | None = None) -> None:
     if e.embodied_gco2e > 0:
         rows.append(["embodied", U.carbon(e.embodied_gco2e),
                      "hardware manufacturing, amortised (not in carbon)"])
-    rows += [["cost", U.money(e.usd), "electricity only"],
+    rows += [["electricity", U.money(e.usd), "cost of the energy"],
              ["water", U.water(e.water_l), "on-site cooling"]]
     known = "" if e.model_known else " (not in the registry: fallback)"
     est = ", parameters estimated" if e.params_estimated else ""

@@ -57,7 +57,7 @@ def _print_table(e: TrainingEstimate) -> None:
          f"range {U.carbon(e.embodied_gco2e_min, b_unit)} - "
          f"{U.carbon(e.embodied_gco2e_max, b_unit)} (hardware manufacturing, not in carbon)"],
         [U.TOTAL_LABEL, U.carbon(e.total_gco2e), "carbon + embodied"],
-        ["cost", U.money(e.usd), "electricity only"],
+        ["electricity", U.money(e.usd), "cost of the energy"],
         ["water", U.water(e.water_l), "on-site cooling"],
     ]
     if e.wall_clock_hours is not None:

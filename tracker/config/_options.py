@@ -113,6 +113,10 @@ class Config:
     stream_usage: bool = option(
         False, P.boolean, "Let integrations ask streaming requests for a final usage chunk "
         "(`stream_options.include_usage`).")
+    legacy_cache_creation: bool = option(
+        True, P.boolean, "Also emit cache writes under their earlier GenAI name "
+        "`gen_ai.usage.cache_creation.input_tokens`, beside `gen_ai.usage.cache_write."
+        "input_tokens`, for dashboards not yet moved; false: the current name only.")
     registry_file: str | None = option(None, P.text, "TOML or JSON file of extra registry "
                                        "entries, loaded on configure().")
     strict: bool = option(False, P.boolean, "Re-raise the SDK's internal errors instead of "

@@ -6,25 +6,35 @@ once; `call_attributes()` adds one call's figures. Pure dictionary work: nothing
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from tracker import _attributes as A
+from tracker._usage import Usage, count
 
 if TYPE_CHECKING:
     from tracker.grid._providers import GridReading
     from tracker.measure import MeasuredEnergy
+    from tracker.model._api_prices import ApiPrice
     from tracker.model._estimate import CallPricer, Estimate
 
-__all__ = ["CallStatic", "add_measured"]
+__all__ = ["CallStatic", "add_api_price", "add_measured", "add_usage_details",
+           "request_parameters"]
+
+#: Response models kept per `CallStatic` (a request model answers under one or two names).
+_MAX_RESPONSE_MODELS = 16
 
 
 class CallStatic:
     """What stays the same for every call of one (pricer, operation, provider, request model)."""
 
-    __slots__ = ("attrs", "client", "energy_key", "name", "region", "token_in", "token_out")
+    __slots__ = ("_by_response", "attrs", "client", "energy_key", "name", "region", "token_in",
+                 "token_out")
 
     def __init__(self, pricer: CallPricer, operation: str, provider: str | None,
-                 request_model: str | None) -> None:
+                 request_model: str | None,
+                 server: tuple[str, int | None] | None = None) -> None:
         self.name = f"{operation} {request_model}" if request_model else operation
         self.region = pricer.region
         attrs: dict[str, Any] = {A.GEN_AI_OPERATION_NAME: operation}
@@ -32,6 +42,10 @@ class CallStatic:
             attrs[A.GEN_AI_PROVIDER_NAME] = provider
         if request_model:
             attrs[A.GEN_AI_REQUEST_MODEL] = request_model
+        if server is not None:
+            attrs[A.SERVER_ADDRESS] = server[0]
+            if server[1] is not None:
+                attrs[A.SERVER_PORT] = server[1]
         client = dict(attrs)
         attrs.update({
             A.ENERGY_METHOD: pricer.method, A.ENERGY_MODEL: pricer.model,
@@ -49,6 +63,25 @@ class CallStatic:
         self.token_out = {**client, A.GEN_AI_TOKEN_TYPE: "output"}
         #: Energy-counter key, less the function: (provider, request model, region).
         self.energy_key = (provider, request_model, pricer.region)
+        #: response model -> (duration, input-token, output-token) metric attributes with it.
+        self._by_response: dict[str, tuple[dict[str, Any], ...]] = {}
+
+    def metric_attributes(self, response_model: str | None) -> tuple[dict[str, Any], ...]:
+        """(duration, input tokens, output tokens) metric attributes, with the response model.
+
+        Built once per response model (a few per request model), so a call only looks them up.
+        """
+        if not response_model:
+            return self.client, self.token_in, self.token_out
+        found = self._by_response.get(response_model)
+        if found is None:
+            if len(self._by_response) >= _MAX_RESPONSE_MODELS:
+                self._by_response.clear()
+            client = {**self.client, A.GEN_AI_RESPONSE_MODEL: response_model}
+            found = self._by_response[response_model] = (
+                client, {**client, A.GEN_AI_TOKEN_TYPE: "input"},
+                {**client, A.GEN_AI_TOKEN_TYPE: "output"})
+        return found
 
     def call_attributes(self, est: Estimate, response_model: str | None, tokens_estimated: bool,
                         reading: GridReading | None = None) -> dict[str, Any]:
@@ -83,3 +116,99 @@ def add_measured(attrs: dict[str, Any], measured: MeasuredEnergy) -> None:
     kwh = measured.kwh
     if kwh is not None:
         attrs[A.ENERGY_MEASURED_KWH] = kwh
+
+
+_MAX_ID = 256
+_SERVER_DURATIONS = frozenset(("total", "load", "prompt_eval", "eval"))
+
+
+def add_usage_details(attrs: dict[str, Any], usage: Usage, legacy_cache_creation: bool) -> None:
+    """The semantic-convention details a provider reported beyond the two counts.
+
+    Cache writes go out as ``cache_write``, and also under the earlier ``cache_creation`` name
+    when `legacy_cache_creation` (the transition option) is on.
+    """
+    for key, value in ((A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, usage.cache_read_input_tokens),
+                       (A.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS,
+                        usage.cache_creation_input_tokens),
+                       (A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, usage.reasoning_output_tokens)):
+        n = count(value)
+        if n is not None:
+            attrs[key] = n
+    if legacy_cache_creation and A.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS in attrs:
+        attrs[A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = \
+            attrs[A.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS]
+    if type(usage.response_id) is str and len(usage.response_id) <= _MAX_ID:
+        attrs[A.GEN_AI_RESPONSE_ID] = usage.response_id
+    for name, seconds in usage.server_durations or ():
+        if name in _SERVER_DURATIONS and type(seconds) is float and 0 <= seconds < 1e7:
+            attrs[f"{A.ENERGY_SERVER_DURATION_PREFIX}{name}_duration_s"] = seconds
+    reasons = usage.finish_reasons
+    if reasons:
+        attrs[A.GEN_AI_RESPONSE_FINISH_REASONS] = [
+            r for r in reasons if type(r) is str and len(r) <= 64][:16]
+
+
+#: Request keyword -> the conventions' name (client libraries' spellings of the same parameter).
+_REQUEST_PARAMETERS: tuple[tuple[str, str], ...] = (
+    ("max_tokens", A.GEN_AI_REQUEST_MAX_TOKENS),
+    ("max_completion_tokens", A.GEN_AI_REQUEST_MAX_TOKENS),
+    ("max_output_tokens", A.GEN_AI_REQUEST_MAX_TOKENS),
+    ("temperature", A.GEN_AI_REQUEST_TEMPERATURE),
+    ("top_p", A.GEN_AI_REQUEST_TOP_P),
+    ("top_k", A.GEN_AI_REQUEST_TOP_K),
+    ("frequency_penalty", A.GEN_AI_REQUEST_FREQUENCY_PENALTY),
+    ("presence_penalty", A.GEN_AI_REQUEST_PRESENCE_PENALTY),
+    ("seed", A.GEN_AI_REQUEST_SEED),
+    ("n", A.GEN_AI_REQUEST_CHOICE_COUNT),
+)
+_INTEGRAL = frozenset((A.GEN_AI_REQUEST_MAX_TOKENS, A.GEN_AI_REQUEST_SEED,
+                       A.GEN_AI_REQUEST_CHOICE_COUNT))
+
+
+def request_parameters(kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The conventions' request parameters found in a call's keyword arguments, or None.
+
+    Numbers only (finite; whole numbers for counts and the seed) and the ``stream`` flag: no
+    text parameter (stop sequences, instructions) is ever read.
+    """
+    out: dict[str, Any] | None = None
+    for key, name in _REQUEST_PARAMETERS:
+        value = kwargs.get(key)
+        if value is None:
+            continue
+        kind = type(value)
+        if kind is int:
+            if not -(2**63) <= value < 2**63:
+                continue
+        elif kind is not float or name in _INTEGRAL or not math.isfinite(value):
+            continue
+        if out is None:
+            out = {}
+        out[name] = value
+    stream = kwargs.get("stream")
+    if type(stream) is bool:
+        if out is None:
+            out = {}
+        out[A.GEN_AI_REQUEST_STREAM] = stream
+    return out
+
+
+_API_PRICE_CONSTANTS: dict[str, Any] | None = None
+
+
+def add_api_price(attrs: dict[str, Any], api: ApiPrice, n_in: int, n_out: int,
+                  usage: Usage) -> None:
+    """The call's API price (``gen_ai.usage.cost.*``) and the table it came from."""
+    global _API_PRICE_CONSTANTS
+    constants = _API_PRICE_CONSTANTS
+    if constants is None:
+        from tracker.model._api_prices import CURRENCY, table_version
+
+        constants = _API_PRICE_CONSTANTS = {
+            A.GEN_AI_USAGE_COST_CURRENCY: CURRENCY, A.GEN_AI_USAGE_COST_SOURCE: "local",
+            A.ENERGY_PRICE_TABLE: table_version() or "genai-prices"}
+    attrs[A.GEN_AI_USAGE_COST_AMOUNT] = api.amount(
+        n_in, n_out, count(usage.cache_read_input_tokens) or 0,
+        count(usage.cache_creation_input_tokens) or 0)
+    attrs.update(constants)

@@ -1,12 +1,16 @@
 """Reading an LLM call out of another instrumentation's span, and the "never twice" bookkeeping.
 
-`read_call(span)` recognises a span that describes one LLM call under the OpenTelemetry GenAI
-semantic conventions (current names and the deprecated ones still in use) or a common vendor
-spelling (OpenLLMetry's ``llm.usage.*`` / ``llm.request.type``, OpenLIT's
-``gen_ai.usage.*_tokens``), and returns its `SpanCall`; any other span gives None. The SDK's
-own spans (they carry ``energy.kwh``, or come from its instrumentation scope) are never read, and
-neither are spans that sum other calls (``invoke_agent``, ``execute_tool``, workflow spans):
-only the operations in `PRICED_OPERATIONS` are calls.
+`read_call(span)` recognises a span that describes one LLM call and returns its `SpanCall`; any
+other span gives None. It reads the OpenTelemetry GenAI semantic conventions (current names and
+the deprecated ones still in use: the OpenTelemetry instrumentations, OpenLIT, Logfire),
+OpenLLMetry's older ``llm.usage.*`` / ``llm.request.type``, and OpenInference
+(``openinference.span.kind`` = ``LLM`` with ``llm.token_count.*``, ``llm.model_name``,
+``llm.provider``). The span may be any object with ``attributes``, ``kind``,
+``instrumentation_scope.name``, ``name`` and ``context`` (a span read back from an OTLP file).
+The SDK's own spans (they carry ``energy.kwh``, or come from its instrumentation scope) are never
+read, and neither are spans that sum other calls: agent, workflow, task, tool, chain and
+retriever spans (``invoke_agent``, ``execute_tool``, OpenLLMetry's ``traceloop.span.kind``,
+OpenInference's other span kinds). Only the operations in `PRICED_OPERATIONS` are calls.
 
 When the SDK's own integration and another instrumentation record one call, the SDK's record
 wins. The other span is *covered*: `EnergySpanProcessor` and `EnergyEnrichingSpanExporter` leave
@@ -41,6 +45,8 @@ __all__ = [
     "mark_covered",
     "note_started",
     "read_call",
+    "recorded_by_sdk",
+    "set_instrumented",
 ]
 
 #: Operation names (after mapping vendor spellings) that are one model call each.
@@ -50,23 +56,34 @@ PRICED_OPERATIONS: Final = frozenset({"chat", "text_completion", "generate_conte
 _OPERATION_ALIASES: Final = {"completion": "text_completion", "embedding": "embeddings",
                              "completions": "text_completion"}
 
-# Attribute spellings, most current first.
+# Attribute spellings, most current first (then OpenLLMetry's, then OpenInference's).
 _INPUT: Final = ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens",
-                 "llm.usage.prompt_tokens")
+                 "llm.usage.prompt_tokens", "llm.token_count.prompt")
 _OUTPUT: Final = ("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens",
-                  "llm.usage.completion_tokens")
-_TOTAL: Final = ("gen_ai.usage.total_tokens", "llm.usage.total_tokens")
+                  "llm.usage.completion_tokens", "llm.token_count.completion")
+_TOTAL: Final = ("gen_ai.usage.total_tokens", "llm.usage.total_tokens", "llm.token_count.total")
 _CACHE_READ: Final = (A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
-                      "gen_ai.usage.cache_read_input_tokens")
-_CACHE_CREATION: Final = (A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
-                          "gen_ai.usage.cache_write.input_tokens",
-                          "gen_ai.usage.cache_creation_input_tokens")
+                      "gen_ai.usage.cache_read_input_tokens", "llm.usage.cache_read_input_tokens",
+                      "llm.token_count.prompt_details.cache_read")
+_CACHE_CREATION: Final = (A.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS,
+                          A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
+                          "gen_ai.usage.cache_creation_input_tokens",
+                          "llm.usage.cache_creation_input_tokens",
+                          "llm.token_count.prompt_details.cache_write")
 _REASONING: Final = (A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, "gen_ai.usage.reasoning_tokens",
-                     "llm.usage.reasoning_tokens")
-_PROVIDER: Final = (A.GEN_AI_PROVIDER_NAME, "gen_ai.system")
+                     "llm.usage.reasoning_tokens", "llm.token_count.completion_details.reasoning")
+_PROVIDER: Final = (A.GEN_AI_PROVIDER_NAME, "gen_ai.system", "llm.provider", "llm.system")
 _OPERATION: Final = (A.GEN_AI_OPERATION_NAME, "llm.request.type", "gen_ai.request.type")
-_REQUEST_MODEL: Final = (A.GEN_AI_REQUEST_MODEL, "llm.request.model")
+_REQUEST_MODEL: Final = (A.GEN_AI_REQUEST_MODEL, "llm.request.model", "llm.model_name")
 _RESPONSE_MODEL: Final = (A.GEN_AI_RESPONSE_MODEL, "llm.response.model")
+#: OpenInference's span kind: only ``LLM`` spans are calls (and ``EMBEDDING`` ones, embeddings).
+_OPENINFERENCE_KIND: Final = "openinference.span.kind"
+_OPENINFERENCE_OPERATIONS: Final = {"LLM": "chat", "EMBEDDING": "embeddings"}
+#: OpenLLMetry marks workflow, task, agent and tool spans with this; its LLM spans lack it.
+_TRACELOOP_KIND: Final = "traceloop.span.kind"
+#: Instrumentation scopes whose call spans are INTERNAL and may lack an operation name
+#: (Logfire's OpenAI and Anthropic instrumentations).
+_INTERNAL_CALL_SCOPES: Final = ("logfire.openai", "logfire.anthropic")
 #: Longest model or provider name read from a span (longer ones are ignored).
 _MAX_NAME: Final = 256
 
@@ -105,6 +122,16 @@ def _name(value: Any) -> str | None:
     return clean(value, _MAX_NAME) if type(value) is str and 0 < len(value) <= _MAX_NAME else None
 
 
+#: OpenInference's ``llm.provider`` values -> the conventions' ``gen_ai.provider.name``.
+_PROVIDER_ALIASES: Final = {"azure": "azure.ai.openai", "aws": "aws.bedrock",
+                            "mistralai": "mistral_ai", "xai": "x_ai"}
+
+
+def _provider(attrs: Any) -> str | None:
+    name = _name(_first(attrs, _PROVIDER))
+    return _PROVIDER_ALIASES.get(name, name) if name is not None else None
+
+
 def scope_name(span: Any) -> str:
     """The instrumentation scope name of a span ("" when it has none)."""
     scope = getattr(span, "instrumentation_scope", None)
@@ -112,11 +139,21 @@ def scope_name(span: Any) -> str:
     return name if isinstance(name, str) else ""
 
 
-def _operation(attrs: Any, kind: Any) -> str | None:
+def _operation(attrs: Any, kind: Any, scope: str) -> str | None:
+    if attrs.get(_TRACELOOP_KIND) is not None:
+        return None  # an OpenLLMetry workflow, task, agent or tool span
+    openinference = attrs.get(_OPENINFERENCE_KIND)
+    if openinference is not None:
+        if type(openinference) is not str:
+            return None
+        return _OPENINFERENCE_OPERATIONS.get(openinference.upper())
     raw = _first(attrs, _OPERATION)
     if raw is None:
-        # No operation name: a CLIENT span naming a provider and reporting tokens is a chat call.
-        return "chat" if kind == SpanKind.CLIENT and _first(attrs, _PROVIDER) is not None else None
+        # No operation name: a CLIENT span naming a provider and reporting tokens is a chat call,
+        # and so is a Logfire LLM span (INTERNAL).
+        if _first(attrs, _PROVIDER) is None:
+            return None
+        return "chat" if kind == SpanKind.CLIENT or scope in _INTERNAL_CALL_SCOPES else None
     if type(raw) is not str:
         return None
     raw = raw.lower()
@@ -132,7 +169,7 @@ def read_call(span: Any) -> SpanCall | None:
     if scope == A.INSTRUMENTATION_NAME:
         return None
     scope = clean(scope, _MAX_NAME)
-    operation = _operation(attrs, span.kind)
+    operation = _operation(attrs, getattr(span, "kind", None), scope)
     if operation not in PRICED_OPERATIONS:
         return None
     attrs = dict(attrs)  # one copy: lookups on a plain dict are several times faster
@@ -146,12 +183,12 @@ def read_call(span: Any) -> SpanCall | None:
         return None  # no usage at all: nothing to price (a failed call, a span still lacking it)
     if n_out is None and operation == "embeddings":
         n_out = 0  # an embedding has no output tokens; instrumentations leave the count out
-    ctx = span.context
+    ctx = getattr(span, "context", None)
     if ctx is None:
         return None
     return SpanCall(
         operation=operation,
-        provider=_name(_first(attrs, _PROVIDER)),
+        provider=_provider(attrs),
         request_model=_name(_first(attrs, _REQUEST_MODEL)),
         response_model=_name(_first(attrs, _RESPONSE_MODEL)),
         input_tokens=n_in,
@@ -162,8 +199,8 @@ def read_call(span: Any) -> SpanCall | None:
         scope=scope,
         trace_id=ctx.trace_id,
         span_id=ctx.span_id,
-        start_ns=span.start_time,
-        end_ns=span.end_time,
+        start_ns=getattr(span, "start_time", None),
+        end_ns=getattr(span, "end_time", None),
     )
 
 
@@ -197,6 +234,29 @@ def is_covered(span_id: int) -> bool:
         return span_id in _covered
 
 
+#: Client libraries the SDK's own integrations have patched (``openai``, ``anthropic``...).
+_instrumented: set[str] = set()
+
+
+def set_instrumented(library: str, active: bool) -> None:
+    """Record that the SDK's integration of `library` was applied (or removed)."""
+    if active:
+        _instrumented.add(library)
+    else:
+        _instrumented.discard(library)
+
+
+def recorded_by_sdk(scope: str) -> bool:
+    """Whether the instrumentation `scope` instruments a client library the SDK records itself.
+
+    Every call through such a library is the SDK's own record, so that instrumentation's spans
+    are never priced, including those the coverage above cannot tie to a call (Logfire logs a
+    stream's usage as a separate span once the stream ends). A scope names its library as a
+    dotted part: ``opentelemetry.instrumentation.genai.openai``, ``logfire.anthropic``.
+    """
+    return bool(_instrumented) and not _instrumented.isdisjoint(scope.split("."))
+
+
 class _Slot:
     """Filled by the processor's ``on_start`` with the first foreign span started in a call."""
 
@@ -214,17 +274,24 @@ _SLOT: contextvars.ContextVar[_Slot | None] = contextvars.ContextVar(
 
 
 def _foreign_call_span(span: Any, *, started: bool = False) -> bool:
-    """Whether `span` is another instrumentation's CLIENT span of an LLM call.
+    """Whether `span` is another instrumentation's span of an LLM call.
 
-    With `started`, any CLIENT span of another instrumentation qualifies (it was just started
-    inside an SDK call and may not carry its attributes yet).
+    With `started`, any span of another instrumentation qualifies: it was just started inside an
+    SDK call (so it instruments that call: OpenInference and Logfire make INTERNAL spans, the
+    others CLIENT ones) and may not carry its attributes yet. Otherwise it must be a CLIENT span
+    with GenAI attributes, or an OpenInference LLM span.
     """
-    if getattr(span, "kind", None) != SpanKind.CLIENT or scope_name(span) == A.INSTRUMENTATION_NAME:
+    if scope_name(span) == A.INSTRUMENTATION_NAME:
         return False
     if started:
         return True
     attrs = getattr(span, "attributes", None)
-    return bool(attrs) and _first(attrs, (*_OPERATION, *_PROVIDER)) is not None
+    if not attrs:
+        return False
+    if attrs.get(_OPENINFERENCE_KIND) == "LLM":
+        return True
+    return getattr(span, "kind", None) == SpanKind.CLIENT \
+        and _first(attrs, (*_OPERATION, *_PROVIDER)) is not None
 
 
 def enter_call() -> tuple[_Slot, contextvars.Token[_Slot | None]]:

@@ -63,6 +63,16 @@ class Metrics:
             description="GenAI operation duration",
             explicit_bucket_boundaries_advisory=list(A.OPERATION_DURATION_BUCKETS),
         )
+        self.first_chunk = meter.create_histogram(
+            A.METRIC_TIME_TO_FIRST_CHUNK, unit=A.UNIT_SECONDS,
+            description="Time to receive the first chunk of a streamed response",
+            explicit_bucket_boundaries_advisory=list(A.OPERATION_DURATION_BUCKETS),
+        )
+        self.per_chunk = meter.create_histogram(
+            A.METRIC_TIME_PER_OUTPUT_CHUNK, unit=A.UNIT_SECONDS,
+            description="Time per output chunk after the first of a streamed response",
+            explicit_bucket_boundaries_advisory=list(A.TIME_PER_OUTPUT_CHUNK_BUCKETS),
+        )
         meter.create_observable_gauge(
             A.METRIC_BUDGET_UTILIZATION, callbacks=[_observe_budgets], unit=A.UNIT_RATIO,
             description="Share of an energy, carbon or cost budget spent in its period")

@@ -73,6 +73,14 @@ def error_type(exc: BaseException) -> str:
     return type(exc).__qualname__
 
 
+def _exception_event(span: Any, exc: BaseException) -> None:
+    """The conventions' ``exception`` event, with the class only (a message may quote text)."""
+    cls = type(exc)
+    module = cls.__module__
+    name = cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
+    span.add_event(A.EVENT_EXCEPTION, {A.EXCEPTION_TYPE: name})
+
+
 def _hex(value: int, width: int) -> str | None:
     return format(value, f"0{width}x") if value else None
 
@@ -143,6 +151,7 @@ class Telemetry:
                                               attributes={**attrs, A.ERROR_TYPE: kind},
                                               start_time=start_ns)
                 span.set_status(Status(StatusCode.ERROR, kind))
+                _exception_event(span, error)
                 span.end()
         except Exception as exc:
             report("telemetry.call_span", exc)
@@ -152,12 +161,16 @@ class Telemetry:
                 if base is None:
                     if len(self._failed_attrs) >= MAX_ENERGY_SETS:
                         self._failed_attrs.clear()
-                    operation, provider, model = metric_key
+                    operation, provider, model, server = metric_key
                     base = {A.GEN_AI_OPERATION_NAME: operation}
                     if provider:
                         base[A.GEN_AI_PROVIDER_NAME] = provider
                     if model:
                         base[A.GEN_AI_REQUEST_MODEL] = model
+                    if server is not None:
+                        base[A.SERVER_ADDRESS] = server[0]
+                        if server[1] is not None:
+                            base[A.SERVER_PORT] = server[1]
                     self._failed_attrs[metric_key] = base
                 self._metrics.duration.record(duration_s, {**base, A.ERROR_TYPE: kind})
             except Exception as exc:
@@ -174,11 +187,14 @@ class Telemetry:
         start_ns: int | None = None,
         duration_s: float | None = None,
         error: BaseException | None = None,
+        chunks: tuple[float, list[float]] | None = None,
     ) -> None:
         """Emit one priced call: span, log record, metrics, ledger line, stdlib log record.
 
         The CLIENT span is started and ended here, as a child of `parent` (the context current
         when the call began; None: the current one) with start time `start_ns` (None: now).
+        `chunks`, for a stream that delivered any: (seconds to the first chunk, seconds between
+        each later chunk and the one before it).
         """
         self._follow()
         full = {**labels, **attrs} if labels else attrs
@@ -190,6 +206,7 @@ class Telemetry:
                                               attributes=span_attrs, start_time=start_ns)
                 if error is not None:
                     span.set_status(Status(StatusCode.ERROR, error_type(error)))
+                    _exception_event(span, error)
                 span.end()
         except Exception as exc:
             report("telemetry.call_span", exc)
@@ -201,7 +218,7 @@ class Telemetry:
             report("telemetry.log", exc)
         try:
             if self.metrics_on:
-                self._record_metrics(static, attrs, function, duration_s, error)
+                self._record_metrics(static, attrs, function, duration_s, error, chunks)
         except Exception as exc:
             report("telemetry.metrics", exc)
         hook = spend_hook
@@ -273,15 +290,21 @@ class Telemetry:
         self.logger.emit(record)
 
     def _record_metrics(self, static: CallStatic, attrs: Mapping[str, Any], function: str | None,
-                        duration_s: float | None, error: BaseException | None) -> None:
+                        duration_s: float | None, error: BaseException | None,
+                        chunks: tuple[float, list[float]] | None = None) -> None:
         instruments = self._metrics
         instruments.add((*static.energy_key, function), attrs[A.ENERGY_KWH],
                         attrs[A.ENERGY_GCO2E], attrs[A.ENERGY_USD])
+        base, token_in, token_out = static.metric_attributes(attrs.get(A.GEN_AI_RESPONSE_MODEL))
         tokens = instruments.tokens
-        tokens.record(attrs[A.GEN_AI_USAGE_INPUT_TOKENS], static.token_in)
-        tokens.record(attrs[A.GEN_AI_USAGE_OUTPUT_TOKENS], static.token_out)
+        tokens.record(attrs[A.GEN_AI_USAGE_INPUT_TOKENS], token_in)
+        tokens.record(attrs[A.GEN_AI_USAGE_OUTPUT_TOKENS], token_out)
+        if chunks is not None:
+            instruments.first_chunk.record(chunks[0], base)
+            per_chunk = instruments.per_chunk
+            for gap in chunks[1]:
+                per_chunk.record(gap, base)
         if duration_s is not None:
-            base = static.client
             if error is not None:
                 base = {**base, A.ERROR_TYPE: error_type(error)}
             instruments.duration.record(duration_s, base)

@@ -67,6 +67,7 @@ class Patcher:
         wrapt.wrap_function_wrapper(owner, attr, self._gated(wrapper))
         self._patched.append((owner, attr, original))
         self.active = True
+        _stacked.set_instrumented(module.split(".", 1)[0], True)
 
     def _gated(self, wrapper: Callable[..., Any]) -> Callable[..., Any]:
         """`wrapper`, calling straight through once unpatched.
@@ -88,6 +89,7 @@ class Patcher:
         self.active = False
         while self._patched:
             owner, attr, original = self._patched.pop()
+            _stacked.set_instrumented(getattr(owner, "__module__", "").split(".", 1)[0], False)
             setattr(owner, attr, original)
 
 

@@ -20,15 +20,20 @@ from typing import Any
 import wrapt
 from opentelemetry import trace
 
+from tracker import _attributes as A
 from tracker._internal_errors import guard, report
 from tracker._usage import Usage, settle
 from tracker.exceptions import BudgetExceeded
 from tracker.export import _genai_spans as _stacked
+from tracker.export._call_attributes import request_parameters
+from tracker.instrumentation._server import server_of
 from tracker.recording import _calls as _usage
 from tracker.recording import _returned as _responses
 from tracker.recording._streams import StreamStrategy, estimate_tokens, wrap_stream
 
 __all__ = ["Endpoint", "RawResponseProxy", "Usage"]
+
+_STREAM = A.GEN_AI_REQUEST_STREAM
 
 # Span pricing ("never twice", tracker.export._genai_spans): while an `EnergySpanProcessor` or
 # `EnergyEnrichingSpanExporter` exists, another instrumentation's span of a call recorded here is
@@ -76,6 +81,9 @@ def _begin(endpoint: Endpoint, instance: Any, kwargs: dict[str, Any]) -> tuple[A
             operation=endpoint.operation,
             request_model=model if isinstance(model, str) else None,
         )
+        if not call._done:
+            call.server = server_of(instance)
+            call.request = request_parameters(kwargs)
     except BudgetExceeded:  # opt-in (on_exceed="raise"): the application asked for it
         raise
     except Exception as exc:
@@ -129,6 +137,11 @@ def _record(endpoint: Endpoint, call: Any, result: Any, kwargs: Mapping[str, Any
     """Finish `call` from a response (or wrap a stream); returns what the caller gets."""
     if endpoint.stream_strategy is not None and endpoint.is_stream(result):
         strategy = endpoint.stream_strategy(kwargs)
+        request = call.request
+        if request is None:
+            call.request = {_STREAM: True}
+        elif _STREAM not in request:
+            request[_STREAM] = True
         return wrap_stream(result, call, strategy, is_async=is_async)
     if endpoint.deferred is not None:
         def finish(usage: Usage | None, error: BaseException | None) -> None:

@@ -30,8 +30,14 @@ from opentelemetry import context
 from tracker import _attributes as A
 from tracker._internal_errors import report
 from tracker._usage import Usage, count
-from tracker.export._call_attributes import CallStatic, add_measured
+from tracker.export._call_attributes import (
+    CallStatic,
+    add_api_price,
+    add_measured,
+    add_usage_details,
+)
 from tracker.model import _registry
+from tracker.model._api_prices import ApiPrice, api_price_for
 from tracker.model._deployments import deployment_for
 from tracker.model._registry import get_registry
 from tracker.recording import _framework
@@ -94,6 +100,7 @@ class _Priced:
     pricer: CallPricer
     provider: str | None  # given, or inferred from the registry entry
     live: bool  # a live grid reading (tracker.grid) replaces the registry intensity
+    api: ApiPrice | None  # the model's list prices (the `prices` extra), or None
     #: (operation, provider, request model) -> the constant telemetry of such calls
     statics: BoundedCache = field(default_factory=lambda: BoundedCache(_MAX_STATICS))
 
@@ -141,7 +148,12 @@ def _build_priced(runtime: Runtime, model: str | None, provider: str | None) -> 
         report("usage.provider_defaults", exc)
         built = pricer(target, unknown_model="fallback", **_pricer_kwargs(runtime, None))
     live = built.grid_source == "registry" and built.region == runtime.live_region
-    return _Priced(built, provider, live)
+    try:
+        api = api_price_for(model, provider)
+    except Exception as exc:
+        report("usage.api_price", exc)
+        api = None
+    return _Priced(built, provider, live, api)
 
 
 def _priced(runtime: Runtime, model: str | None, provider: str | None) -> _Priced:
@@ -164,7 +176,8 @@ class LLMCall:
     """
 
     __slots__ = ("_attributes", "_done", "_measure", "_names", "_parent", "_runtime", "_scope",
-                 "_start_ns", "_t0", "model", "operation", "provider")
+                 "_start_ns", "_t0", "chunks", "model", "operation", "provider", "request",
+                 "server")
 
     def __init__(self, runtime: Runtime | None, scope: EnergyScope | None,
                  provider: str | None, operation: str, model: str | None,
@@ -178,6 +191,12 @@ class LLMCall:
         self.model = model
         self._attributes = attributes
         self._done = runtime is None
+        #: Request parameters (``gen_ai.request.*`` name -> number or bool), set by the wrapper.
+        self.request: dict[str, Any] | None = None
+        #: (host, port) of the client's base URL, set by the wrapper.
+        self.server: tuple[str, int | None] | None = None
+        #: A stream's (seconds to the first chunk, seconds between later chunks), set by it.
+        self.chunks: tuple[float, list[float]] | None = None
         if timed and runtime is not None:
             # (the parent only matters to a span or log record: none, no OpenTelemetry call)
             self._parent: Any = context.get_current() if runtime.telemetry.traced else None
@@ -256,18 +275,26 @@ class LLMCall:
             except Exception as exc:
                 report("scope.rollup", exc)
         provider = self.provider or priced.provider
-        skey = (self.operation, provider, self.model)
+        skey = (self.operation, provider, self.model, self.server)
         static = priced.statics.get(skey)
         if static is None:
             static = priced.statics.put(skey, CallStatic(pricer, self.operation, provider,
-                                                         self.model))
+                                                         self.model, self.server))
         attrs = static.call_attributes(est, response_model, tokens_estimated, reading)
         if self._measure is not None:  # measured energy (measure_gpus)
             add_measured(attrs, self._measure.end(id(self), n_in, n_out))
         if usage.cache_read_input_tokens is not None or usage.reasoning_output_tokens is not None \
                 or usage.cache_creation_input_tokens is not None or usage.response_id is not None \
                 or usage.finish_reasons is not None or usage.server_durations is not None:
-            _add_usage_details(attrs, usage)
+            add_usage_details(attrs, usage, runtime.config.legacy_cache_creation)
+        api = priced.api
+        if api is not None:
+            add_api_price(attrs, api, n_in, n_out, usage)
+        if self.request is not None:
+            attrs.update(self.request)
+        chunks = self.chunks
+        if chunks is not None:
+            attrs[A.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = chunks[0]
         if self._names is not None:
             _add_framework(attrs, self._names)
         if scope is not None:
@@ -285,6 +312,7 @@ class LLMCall:
         telemetry.emit_call(
             static, attrs, labels, function=scope.name if scope is not None else None,
             parent=self._parent, start_ns=self._start_ns, duration_s=duration_s, error=error,
+            chunks=chunks,
         )
         return est
 
@@ -295,6 +323,13 @@ class LLMCall:
             initial[A.GEN_AI_PROVIDER_NAME] = provider
         if model:
             initial[A.GEN_AI_REQUEST_MODEL] = model
+        server = self.server
+        if server is not None:
+            initial[A.SERVER_ADDRESS] = server[0]
+            if server[1] is not None:
+                initial[A.SERVER_PORT] = server[1]
+        if self.request is not None:
+            initial.update(self.request)
         if self._names is not None:
             _add_framework(initial, self._names)
         agent = call_attributes_of(self._scope)
@@ -303,7 +338,7 @@ class LLMCall:
                 initial.setdefault(key, value)
         telemetry.end_failed_call(f"{operation} {model}" if model else operation, initial, error,
                                   self._parent, self._start_ns, duration_s,
-                                  (operation, provider, model))
+                                  (operation, provider, model, server))
 
 
 def _add_framework(attrs: dict[str, Any], names: _framework.Attribution) -> None:
@@ -311,29 +346,6 @@ def _add_framework(attrs: dict[str, Any], names: _framework.Attribution) -> None
     attrs[A.ENERGY_FRAMEWORK] = names[0]
     if names[1] is not None:
         attrs[A.ENERGY_FRAMEWORK_RUN_NAME] = names[1]
-
-
-_SERVER_DURATIONS = frozenset(("total", "load", "prompt_eval", "eval"))
-
-
-def _add_usage_details(attrs: dict[str, Any], usage: Usage) -> None:
-    """The semantic-convention details a provider reported beyond the two counts."""
-    for key, value in ((A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, usage.cache_read_input_tokens),
-                       (A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
-                        usage.cache_creation_input_tokens),
-                       (A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, usage.reasoning_output_tokens)):
-        n = count(value)
-        if n is not None:
-            attrs[key] = n
-    if type(usage.response_id) is str and len(usage.response_id) <= MAX_NAME:
-        attrs[A.GEN_AI_RESPONSE_ID] = usage.response_id
-    for name, seconds in usage.server_durations or ():
-        if name in _SERVER_DURATIONS and type(seconds) is float and 0 <= seconds < 1e7:
-            attrs[f"{A.ENERGY_SERVER_DURATION_PREFIX}{name}_duration_s"] = seconds
-    reasons = usage.finish_reasons
-    if reasons:
-        attrs[A.GEN_AI_RESPONSE_FINISH_REASONS] = [
-            r for r in reasons if type(r) is str and len(r) <= 64][:16]
 
 
 def _grid_lookup() -> GridReading | None:

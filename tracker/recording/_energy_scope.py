@@ -98,8 +98,8 @@ class EnergyScope:
         with self._lock:
             sums = {
                 A.ENERGY_KWH: self.energy_kwh, A.ENERGY_GCO2E: self.gco2e, A.ENERGY_USD: self.usd,
-                A.ENERGY_WATER_L: self.water_l, A.GEN_AI_USAGE_INPUT_TOKENS: self.input_tokens,
-                A.GEN_AI_USAGE_OUTPUT_TOKENS: self.output_tokens, A.ENERGY_CALLS: self.calls,
+                A.ENERGY_WATER_L: self.water_l, A.ENERGY_INPUT_TOKENS: self.input_tokens,
+                A.ENERGY_OUTPUT_TOKENS: self.output_tokens, A.ENERGY_CALLS: self.calls,
             }
             if self._training is not None:
                 sums.update(self._training)

@@ -73,7 +73,7 @@ class EnergyEnrichingSpanExporter(SpanExporter):
         if ctx is None or G.is_covered(ctx.span_id):
             return span
         call = G.read_call(span)
-        if call is None:
+        if call is None or G.recorded_by_sdk(call.scope):
             return span
         priced = price_call(call)
         if priced is None:

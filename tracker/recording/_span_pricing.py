@@ -34,6 +34,7 @@ from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 from tracker import _attributes as A
 from tracker._internal_errors import report
 from tracker.export import _genai_spans as G
+from tracker.export._call_attributes import add_api_price, add_usage_details
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context
@@ -53,7 +54,7 @@ _INTERVAL_S: Final = 0.5
 _WAKE_AT: Final = 64
 #: An ended span is handed over only when it has one of these keys (cheap pre-filter).
 _MARKERS: Final = ("gen_ai.operation.name", "gen_ai.system", "gen_ai.provider.name",
-                   "llm.request.type")
+                   "llm.request.type", "openinference.span.kind")
 _takes_cached: dict[type, bool] = {}
 _yield = time.sleep
 
@@ -131,11 +132,16 @@ def price_call(call: G.SpanCall) -> tuple[Any, CallStatic, dict[str, Any]] | Non
     static = _static(call_static, pricer, call.operation, call.provider or priced.provider,
                      call.request_model)
     attrs = static.call_attributes(est, response_model, n_in is None or n_out is None, reading)
-    _calls._add_usage_details(attrs, Usage(
+    add_usage_details(attrs, Usage(
         n_in, n_out, response_model,
         cache_read_input_tokens=call.cache_read_input_tokens,
         cache_creation_input_tokens=call.cache_creation_input_tokens,
-        reasoning_output_tokens=call.reasoning_output_tokens))
+        reasoning_output_tokens=call.reasoning_output_tokens),
+        runtime.config.legacy_cache_creation)
+    if priced.api is not None:
+        add_api_price(attrs, priced.api, n_in or 0, n_out or 0, Usage(
+            n_in, n_out, cache_read_input_tokens=call.cache_read_input_tokens,
+            cache_creation_input_tokens=call.cache_creation_input_tokens))
     attrs[A.ENERGY_PRICED_FROM] = call.scope
     return runtime, static, attrs
 
@@ -232,7 +238,7 @@ class EnergySpanProcessor(SpanProcessor):
         if ctx is None or G.is_covered(ctx.span_id) or not _claim(ctx.trace_id, ctx.span_id):
             return  # covered by the SDK's own record, or priced by another processor
         call = G.read_call(span)
-        if call is None:
+        if call is None or G.recorded_by_sdk(call.scope):
             return
         priced = price_call(call)
         if priced is None:

@@ -24,27 +24,29 @@ usual rule of thumb for English text with BPE tokenizers (OpenAI, "What are toke
 from __future__ import annotations
 
 import threading
-from collections.abc import (
-    AsyncGenerator,
-    AsyncIterator,
-    Callable,
-    Generator,
-    Iterator,
-    Mapping,
-    Sequence,
-)
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import wrapt
 
 from tracker._internal_errors import report
-from tracker._usage import Usage, settle
+from tracker.recording._stream_usage import (
+    CHARS_PER_TOKEN,
+    CountingStrategy,
+    InBandUsageStrategy,
+    StreamResult,
+    StreamStrategy,
+    estimate_tokens,
+    tokens_from_chars,
+)
 
 if TYPE_CHECKING:
     from tracker.recording._calls import LLMCall
 
 __all__ = [
+    "CHARS_PER_TOKEN",
     "AsyncStreamProxy",
     "CountingStrategy",
     "InBandUsageStrategy",
@@ -56,117 +58,22 @@ __all__ = [
     "wrap_stream",
 ]
 
-CHARS_PER_TOKEN = 4
-
-
-def tokens_from_chars(chars: int) -> int:
-    """Tokens for `chars` characters of text: ``ceil(chars / 4)``."""
-    return -(-chars // CHARS_PER_TOKEN)
-
-
-def _text_chars(obj: object, depth: int = 0) -> int:
-    if isinstance(obj, str):
-        return len(obj)
-    if depth > 8:
-        return 0
-    if isinstance(obj, Mapping):
-        return sum(_text_chars(v, depth + 1) for v in obj.values())
-    if isinstance(obj, Sequence) and not isinstance(obj, (bytes, bytearray)):
-        return sum(_text_chars(v, depth + 1) for v in obj)
-    return 0
-
-
-def estimate_tokens(*request_parts: object) -> int:
-    """Estimated tokens of a request: ``ceil(chars / 4)`` over every string inside it.
-
-    `request_parts` are the messages, input, system prompt... Only lengths are read.
-    """
-    return tokens_from_chars(sum(_text_chars(p) for p in request_parts))
-
-
-#: What a strategy knows once the stream is over (the one usage record).
-StreamResult = Usage
-
-
-class StreamStrategy(Protocol):
-    """Per-provider stream state: fed every chunk, asked for the usage at the end."""
-
-    def record_chunk(self, chunk: Any) -> None:
-        """Update counters from one chunk (cheap: no allocation beyond an int)."""
-
-    def result(self) -> StreamResult:
-        """The usage of the stream so far (reported by the provider, else counted)."""
-
-
-class CountingStrategy:
-    """Base strategy: reported usage when a chunk carried it, else counted characters.
-
-    Subclasses implement `record_chunk()` and update `reported_input`, `reported_output`,
-    `output_chars` and `response_model`. The input estimate is computed lazily from the request
-    parts only if the provider never reported input tokens.
-    """
-
-    __slots__ = ("_request_parts", "output_chars", "reported_input", "reported_output",
-                 "response_model")
-
-    def __init__(self, request_parts: Sequence[object] = ()) -> None:
-        self._request_parts = tuple(request_parts)
-        self.reported_input: int | None = None
-        self.reported_output: int | None = None
-        self.output_chars = 0
-        self.response_model: str | None = None
-
-    def record_chunk(self, chunk: Any) -> None:
-        """Subclasses read one chunk here."""
-        raise NotImplementedError
-
-    def counted_output(self) -> int:
-        """Output tokens when the provider reported none: ``ceil(output_chars / 4)``."""
-        return tokens_from_chars(self.output_chars)
-
-    def result(self) -> StreamResult:
-        """Reported usage where present, else (or for a 0 the text contradicts) counted figures."""
-        reported = StreamResult(self.reported_input, self.reported_output, self.response_model)
-        usage = settle(reported, lambda: StreamResult(estimate_tokens(*self._request_parts),
-                                                      self.counted_output()))
-        self._request_parts = ()
-        return usage
-
-
-class InBandUsageStrategy(CountingStrategy):
-    """Base of strategies for streams that report usage in-band, on a chunk's `usage` attribute.
-
-    Only three things are kept: how many chunks arrived, the last one, and the last one whose
-    `usage` is set. A `for` or `async for` loop over the proxy updates them inline (no call
-    per chunk); `record_chunk()` does the same for `next()` and `anext()`. Subclasses read the usage
-    and model from `usage_chunk` and `last` in `result()`; `counted_output()` (output tokens when
-    no chunk carried usage) is one token per chunk, the granularity at which these APIs stream.
-    """
-
-    __slots__ = ("chunks", "last", "usage_chunk")
-
-    def __init__(self, request_parts: Sequence[object] = ()) -> None:
-        super().__init__(request_parts)
-        self.chunks = 0
-        self.last: Any = None
-        self.usage_chunk: Any = None
-
-    def record_chunk(self, chunk: Any) -> None:
-        """Count and keep the chunk (and keep it as the usage chunk if it carries usage)."""
-        self.chunks += 1
-        self.last = chunk
-        if getattr(chunk, "usage", None) is not None:
-            self.usage_chunk = chunk
-
-    def counted_output(self) -> int:
-        """One token per chunk received (none carried usage)."""
-        return self.chunks
+_clock = time.perf_counter
+#: Gaps between chunks kept per stream for `gen_ai.client.operation.time_per_output_chunk`;
+#: a longer stream's later gaps are not recorded.
+MAX_CHUNK_GAPS = 4096
 
 
 class _StreamState:
-    """The part shared by sync and async proxies: finishes the call exactly once."""
+    """The part shared by sync and async proxies: finishes the call exactly once.
 
-    __slots__ = ("__weakref__", "_after", "_call", "_done", "_lock", "_strategy")
+    It also times the chunks: `tick()` per chunk keeps when the first arrived and the gaps
+    between later ones, handed to the call (``gen_ai.response.time_to_first_chunk`` and the two
+    chunk histograms) when it finishes.
+    """
+
+    __slots__ = ("__weakref__", "_after", "_call", "_done", "_first", "_gaps", "_last", "_lock",
+                 "_strategy")
 
     def __init__(self, call: LLMCall, strategy: StreamStrategy) -> None:
         self._call = call
@@ -174,6 +81,18 @@ class _StreamState:
         self._done = False
         self._lock = threading.Lock()
         self._after: list[Callable[[], object]] | None = None
+        self._first: float | None = None
+        self._last = 0.0
+        self._gaps: list[float] = []
+
+    def tick(self) -> None:
+        """One chunk arrived."""
+        now = _clock()
+        if self._first is None:
+            self._first = now
+        elif len(self._gaps) < MAX_CHUNK_GAPS:
+            self._gaps.append(now - self._last)
+        self._last = now
 
     def finish(self, error: BaseException | None = None) -> None:
         with self._lock:
@@ -182,6 +101,10 @@ class _StreamState:
             self._done = True
             after, self._after = self._after, None
         try:
+            call = self._call
+            t0 = call._t0
+            if self._first is not None and t0 is not None:
+                call.chunks = (self._first - t0, self._gaps)
             self._call.finish_usage(self._strategy.result(), error=error)
         except Exception as exc:
             report("streams.finish", exc)
@@ -233,10 +156,11 @@ class SyncStreamProxy(_ProxyBase):
         return self._self_chunks()
 
     def _self_chunks(self) -> Generator[Any, None, None]:
-        record, tail = self._self_record, self._self_tail
+        record, tail, tick = self._self_record, self._self_tail, self._self_state.tick
         try:
             for chunk in self.__wrapped__:
                 try:
+                    tick()
                     if tail is None:
                         record(chunk)
                     else:  # InBandUsageStrategy.record_chunk, inline: no call per chunk
@@ -264,6 +188,7 @@ class SyncStreamProxy(_ProxyBase):
             self._self_finish(exc)
             raise
         try:
+            self._self_state.tick()
             self._self_record(chunk)
         except Exception as exc:  # a malformed chunk must not break the user's loop
             report("streams.record_chunk", exc)
@@ -298,10 +223,11 @@ class AsyncStreamProxy(_ProxyBase):
 
     async def _self_chunks(self) -> AsyncGenerator[Any, None]:
         # The same loop as SyncStreamProxy._self_chunks, asynchronous.
-        record, tail = self._self_record, self._self_tail
+        record, tail, tick = self._self_record, self._self_tail, self._self_state.tick
         try:
             async for chunk in self.__wrapped__:
                 try:
+                    tick()
                     if tail is None:
                         record(chunk)
                     else:  # InBandUsageStrategy.record_chunk, inline: no call per chunk
@@ -329,6 +255,7 @@ class AsyncStreamProxy(_ProxyBase):
             self._self_finish(exc)
             raise
         try:
+            self._self_state.tick()
             self._self_record(chunk)
         except Exception as exc:  # a malformed chunk must not break the user's loop
             report("streams.record_chunk", exc)

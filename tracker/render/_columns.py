@@ -18,7 +18,7 @@ def human_columns(groups: list[Totals], total: Totals) -> tuple[list[Column], li
     """(columns, rows, total row) of the people's table: one unit per column, in the header."""
     everything = [*groups, total]
     scales = ((U.ENERGY, "energy", "energy_kwh", 1), (U.CARBON, "carbon", "gco2e", 1),
-              (U.MONEY, "cost", "usd", 3), (U.WATER, "water", "water_l", 4))
+              (U.MONEY, "electricity", "usd", 3), (U.WATER, "water", "water_l", 4))
     units = [scale.for_values(getattr(t, name) for t in everything)
              for scale, _, name, _ in scales]
     columns = [Column("calls", "r"), Column("input tok", "r", priority=5),

@@ -9,9 +9,9 @@ after this one; the providers are the global ones the OpenTelemetry
 distro set up, or those passed as ``tracer_provider=`` / ``meter_provider=`` /
 ``logger_provider=``), which instruments every installed client library the SDK has an
 integration for, and adds an `EnergySpanProcessor` to the tracer provider, so the GenAI spans of
-other instrumentations loaded alongside (the contrib openai-v2 instrumentation, the ``anthropic``
-client's own tracing...) are priced too. Calls the SDK's own integrations record are never priced
-twice. ``instrument(price_spans=False)`` leaves the processor out.
+other instrumentations loaded alongside (the OpenTelemetry GenAI instrumentations, the
+``anthropic`` client's own tracing...) are priced too. Calls the SDK's own integrations record are
+never priced twice. ``instrument(price_spans=False)`` leaves the processor out.
 
 The base class comes from ``opentelemetry-instrumentation`` (``pip install
 llm-energy-tracker[otel]``). This module imports without it; `TrackerInstrumentor().instrument()`

@@ -1,0 +1,89 @@
+"""The API price of a call (``gen_ai.usage.cost.*``) matches the genai-prices table.
+
+Real clients against the demo server: a gpt-4o-mini call (half its input served from the cache,
+reasoning tokens inside the output) and a claude call (cache reads and cache writes), each priced
+as billed; the same amount on the span, the log record and the ledger line, beside the
+electricity (``energy.usd``), which stays a different figure.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import anthropic
+import openai
+import pytest
+
+import tracker
+from tests.integrations.test_openai import KEY, MESSAGES, Telemetry, serve
+from tracker import _attributes as A
+from tracker.demo._server import DemoServer
+from tracker.setup import _configure as config
+
+genai_prices = pytest.importorskip("genai_prices")
+
+server = pytest.fixture(scope="module", name="server")(serve)
+
+
+@pytest.fixture
+def otel(tmp_path: Path) -> Iterator[Telemetry]:
+    t = Telemetry(tmp_path)
+    t.configure()
+    tracker.instrument("openai")
+    tracker.instrument("anthropic")
+    yield t
+    tracker.uninstrument()
+    config.reset()
+    t.close()
+
+
+def _everywhere(otel: Telemetry) -> list[dict[str, object]]:
+    (span,) = otel.client_spans()
+    (record,) = [r.log_record for r in otel.logs.get_finished_logs()
+                 if r.log_record.event_name == A.EVENT_REQUEST]
+    (line,) = [json.loads(x) for x in otel.ledger.read_text().splitlines()]
+    return [dict(span.attributes or {}), dict(record.attributes or {}), line]
+
+
+def test_gpt_4o_mini_matches_the_price_table(server: DemoServer, otel: Telemetry) -> None:
+    with openai.OpenAI(api_key=KEY, base_url=server.openai_base_url, max_retries=0) as c:
+        reply = c.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    usage = reply.usage
+    assert usage is not None and usage.prompt_tokens_details is not None
+    cached = usage.prompt_tokens_details.cached_tokens or 0
+    assert cached > 0
+    want = genai_prices.calc_price(
+        genai_prices.Usage(input_tokens=usage.prompt_tokens, cache_read_tokens=cached,
+                           output_tokens=usage.completion_tokens),
+        "gpt-4o-mini", provider_id="openai").total_price
+    for attrs in _everywhere(otel):
+        assert attrs[A.GEN_AI_USAGE_COST_AMOUNT] == pytest.approx(float(want), rel=1e-9)
+        assert attrs[A.GEN_AI_USAGE_COST_CURRENCY] == "USD"
+        assert attrs[A.GEN_AI_USAGE_COST_SOURCE] == "local"
+        assert attrs[A.ENERGY_PRICE_TABLE] == f"genai-prices {genai_prices.__version__}"
+        assert attrs[A.ENERGY_USD] != attrs[A.GEN_AI_USAGE_COST_AMOUNT]  # the electricity
+
+
+def test_claude_matches_the_price_table_with_cache_reads_and_writes(
+        server: DemoServer, otel: Telemetry) -> None:
+    model = "claude-3-5-haiku-latest"
+    with anthropic.Anthropic(api_key=KEY, base_url=server.anthropic_base_url,
+                             max_retries=0) as a:
+        message = a.messages.create(model=model, max_tokens=32, messages=MESSAGES)
+    u = message.usage
+    read, written = u.cache_read_input_tokens or 0, u.cache_creation_input_tokens or 0
+    assert read > 0 and written > 0
+    want = genai_prices.calc_price(
+        genai_prices.Usage(input_tokens=u.input_tokens + read + written, cache_read_tokens=read,
+                           cache_write_tokens=written, output_tokens=u.output_tokens),
+        model, provider_id="anthropic").total_price
+    for attrs in _everywhere(otel):
+        assert attrs[A.GEN_AI_USAGE_COST_AMOUNT] == pytest.approx(float(want), rel=1e-9)
+
+
+def test_a_local_model_has_no_api_price(otel: Telemetry) -> None:
+    tracker.record_usage("llama-3.1-8b", 100, 10, provider="ollama")
+    (span,) = otel.client_spans()
+    assert A.GEN_AI_USAGE_COST_AMOUNT not in (span.attributes or {})
