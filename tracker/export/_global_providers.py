@@ -14,7 +14,7 @@ from opentelemetry import _logs, metrics, trace
 from opentelemetry._logs import _internal as _logs_state
 from opentelemetry.metrics import _internal as _metrics_state
 
-__all__ = ["NO_OPS", "PROVIDER_ENV", "global_providers", "is_real"]
+__all__ = ["NO_OPS", "PROVIDER_ENV", "global_providers", "has_real_tracer_provider", "is_real"]
 
 NO_OPS = (trace.NoOpTracerProvider, metrics.NoOpMeterProvider, _logs.NoOpLoggerProvider)
 PROVIDER_ENV = ("OTEL_PYTHON_TRACER_PROVIDER", "OTEL_PYTHON_METER_PROVIDER",
@@ -38,3 +38,11 @@ def global_providers() -> tuple[Any, Any, Any]:
 def is_real(provider: Any) -> bool:
     """A provider that emits: set, and not a no-op one."""
     return provider is not None and not isinstance(provider, NO_OPS)
+
+
+def has_real_tracer_provider(tracer_provider: object | None) -> bool:
+    """Whether spans would go anywhere: a provider was passed or a real one is set globally."""
+    if tracer_provider is not None:
+        return not isinstance(tracer_provider, trace.NoOpTracerProvider)
+    current = trace.get_tracer_provider()
+    return not isinstance(current, (trace.ProxyTracerProvider, trace.NoOpTracerProvider))

@@ -46,7 +46,7 @@ from tracker.export._ledger import encode_line
 if TYPE_CHECKING:
     from tracker.export._ledger import LedgerWriter
 
-__all__ = ["CallStatic", "Telemetry", "has_real_tracer_provider"]
+__all__ = ["CallStatic", "Telemetry"]
 
 _VERSION = VERSION
 _requests_logger = logging.getLogger(A.REQUESTS_LOGGER)
@@ -58,14 +58,6 @@ _SEVERITY_INFO = _logs.SeverityNumber.INFO
 _STATUS_OK_KINDS = (GeneratorExit, StopIteration, StopAsyncIteration)
 _CLIENT = SpanKind.CLIENT
 _INFO = logging.INFO
-
-
-def has_real_tracer_provider(tracer_provider: object | None) -> bool:
-    """Whether spans would go anywhere: a provider was passed or a real one is set globally."""
-    if tracer_provider is not None:
-        return not isinstance(tracer_provider, trace.NoOpTracerProvider)
-    current = trace.get_tracer_provider()
-    return not isinstance(current, (trace.ProxyTracerProvider, trace.NoOpTracerProvider))
 
 
 def error_type(exc: BaseException) -> str:

@@ -19,12 +19,9 @@ under the user's explicit options, the fallback model for an unknown name.
 
 from __future__ import annotations
 
-from typing import Any
-
+from tracker.model._call_pricer import call_pricer
 from tracker.model._deployment import Deployment
-from tracker.model._deployments import deployment_for
-from tracker.model._estimate import CallPricer, pricer
-from tracker.model._registry import get_registry
+from tracker.model._estimate import CallPricer
 
 __all__ = ["BASIS", "COEFFICIENT_COLUMNS", "basis", "basis_sql", "coefficient_row",
            "resolve_pricer"]
@@ -52,43 +49,9 @@ def basis_sql(i: str, o: str, c: str) -> tuple[str, str, str, str, str]:
     return (f"{o}", f"{o} * ({i} + 0.5 * {o})", unc, f"{unc} * {i}", cached)
 
 
-def _first_known(lookup: Any, names: tuple[str, ...]) -> str | None:
-    for name in names:
-        try:
-            lookup(name)
-        except Exception:
-            continue
-        return name
-    return None
-
-
-def _kwargs(deployment: Deployment, provider: str | None) -> dict[str, Any]:
-    dep = deployment_for(provider)
-    if dep is not None:
-        reg = get_registry()
-        deployment = deployment.with_defaults(
-            hardware=_first_known(reg.hardware, dep.hardware),
-            region=_first_known(reg.region, dep.region), pue=dep.pue, wue=dep.wue)
-    return deployment.pricer_kwargs()
-
-
 def resolve_pricer(deployment: Deployment, provider: str | None, model: str | None) -> CallPricer:
     """The `CallPricer` a live call of `model` through `provider` gets under `deployment`."""
-    target: Any = model
-    registry = get_registry()
-    if model and provider:
-        scoped = registry.find_model(model, provider)
-        if scoped is not None and scoped is not registry.find_model(model):
-            target = scoped
-    elif model:
-        spec = registry.find_model(model)
-        if spec is not None and spec.estimated and deployment_for(spec.provider) is not None:
-            provider = spec.provider
-    try:
-        return pricer(target, unknown_model="fallback", **_kwargs(deployment, provider))
-    except Exception:
-        # A provider default the registry rejects: the user's options alone (as a live call).
-        return pricer(target, unknown_model="fallback", **_kwargs(deployment, None))
+    return call_pricer(deployment, model, provider)[0]
 
 
 def coefficient_row(p: CallPricer) -> tuple[float, ...]:

@@ -18,7 +18,6 @@ credentials never leak through this door.
 
 from __future__ import annotations
 
-import math
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -38,18 +37,17 @@ from tracker.export._call_attributes import (
 )
 from tracker.model import _registry
 from tracker.model._api_prices import ApiPrice, api_price_for
-from tracker.model._deployments import deployment_for
-from tracker.model._registry import get_registry
+from tracker.model._call_pricer import call_pricer
 from tracker.recording import _framework
 from tracker.recording import _usage_warnings as _warnings
 from tracker.recording._agents import AgentScope, call_attributes_of
 from tracker.recording._energy_scope import EnergyScope, current_scope
 from tracker.recording._runtime import BoundedCache, Runtime, get_runtime
+from tracker.recording._user_attributes import user_attributes as _user_attributes
 
 if TYPE_CHECKING:
     from tracker.grid._providers import GridReading
     from tracker.model._estimate import CallPricer, Estimate
-    from tracker.model._specs import ModelSpec
 
 __all__ = ["LLMCall", "record_usage", "start_call"]
 
@@ -58,38 +56,9 @@ __all__ = ["LLMCall", "record_usage", "start_call"]
 #: `BudgetExceeded` for a call that would spend it. (Recording never imports reduce.)
 before_call: Callable[[Mapping[str, Any] | None], None] | None = None
 
-#: Parts of an attribute name that mark content or a secret: never copied into telemetry
-#: (``system_instructions``, ``tool.call.arguments``... are content under the GenAI conventions).
-_DENY = ("prompt", "message", "content", "completion", "key", "secret", "passw", "pwd", "auth",
-         "bearer", "header", "text", "cookie", "session", "credential", "signature", "jwt",
-         "private", "cert", "instruction", "argument", "call.result", "definitions")
-_MAX_STR = 256
-_MAX_KEY = 128
 #: Longest model or response name used as such; longer ones are ignored (never looked up).
 MAX_NAME = 256
 _MAX_STATICS = 64
-
-
-def _user_attributes(attributes: Mapping[str, Any] | None) -> dict[str, Any]:
-    if not attributes:
-        return {}
-    out: dict[str, Any] = {}
-    for key, value in attributes.items():
-        if not isinstance(key, str) or not isinstance(value, (str, bool, int, float)):
-            continue
-        if len(key) > _MAX_KEY:  # a long key is text, not a label name
-            continue
-        if isinstance(value, str) and len(value) > _MAX_STR:
-            continue
-        if isinstance(value, float) and not math.isfinite(value):
-            continue
-        low = key.lower()
-        if any(d in low for d in _DENY):
-            continue
-        if "token" in low and not (low.endswith("_tokens") or low == "tokens"):
-            continue  # access_token, token, id_token ...; counts such as cached_tokens stay
-        out[key] = value
-    return out
 
 
 # ----------------------------------------------------------------------------- pricing cache
@@ -105,48 +74,8 @@ class _Priced:
     statics: BoundedCache = field(default_factory=lambda: BoundedCache(_MAX_STATICS))
 
 
-def _pricer_kwargs(runtime: Runtime, provider: str | None) -> dict[str, Any]:
-    deployment = runtime.deployment
-    dep = deployment_for(provider)
-    if dep is not None:
-        reg = get_registry()
-        deployment = deployment.with_defaults(
-            hardware=_first_known(reg.hardware, dep.hardware),
-            region=_first_known(reg.region, dep.region), pue=dep.pue, wue=dep.wue)
-    return deployment.pricer_kwargs()
-
-
-def _first_known(lookup: Any, names: tuple[str, ...]) -> str | None:
-    for name in names:
-        try:
-            lookup(name)
-        except Exception:
-            continue
-        return name
-    return None
-
-
 def _build_priced(runtime: Runtime, model: str | None, provider: str | None) -> _Priced:
-    from tracker.model._estimate import pricer
-
-    target: str | ModelSpec | None = model
-    if model and provider:
-        # A name that means another model on this provider (Ollama's `deepseek-r1` is an 8B
-        # distill, elsewhere the 671B model) resolves through that provider's aliases.
-        registry = get_registry()
-        scoped = registry.find_model(model, provider)
-        if scoped is not None and scoped is not registry.find_model(model):
-            target = scoped
-    elif model:
-        # A closed model is served only by its maker: its deployment is a fair assumption.
-        spec = get_registry().find_model(model)
-        if spec is not None and spec.estimated and deployment_for(spec.provider) is not None:
-            provider = spec.provider
-    try:
-        built = pricer(target, unknown_model="fallback", **_pricer_kwargs(runtime, provider))
-    except Exception as exc:  # a provider default the registry rejects: drop the defaults
-        report("usage.provider_defaults", exc)
-        built = pricer(target, unknown_model="fallback", **_pricer_kwargs(runtime, None))
+    built, provider = call_pricer(runtime.deployment, model, provider)
     live = built.grid_source == "registry" and built.region == runtime.live_region
     try:
         api = api_price_for(model, provider)

@@ -24,8 +24,9 @@ from tracker import _internal_errors
 from tracker.config._options import Config, env_name
 from tracker.config._resolve import resolve
 from tracker.exceptions import ConfigError
+from tracker.export._global_providers import has_real_tracer_provider
 from tracker.export._ledger import DEFAULT_LEDGER_PATH, LedgerWriter, validate_ledger_path
-from tracker.export._telemetry import Telemetry, has_real_tracer_provider
+from tracker.export._telemetry import Telemetry
 from tracker.model._deployment import Deployment
 from tracker.model._registry import get_registry
 
