@@ -124,8 +124,13 @@ class TextStreamStrategy(CountingStrategy):
             self.reported_output = count(getattr(details, "generated_tokens", None))
 
 
-def _no_usage(_response: Any) -> Usage | None:
-    return None  # text generation: always read with the request (`_text_usage`)
+def _text_reported(response: Any) -> Usage | None:
+    """What a text-generation response reports (``details``): prefill and generated tokens."""
+    details = getattr(response, "details", None)
+    prefill = getattr(details, "prefill", None)
+    n_in = len(prefill) if isinstance(prefill, list) and prefill else None
+    n_out = count(getattr(details, "generated_tokens", None))
+    return None if n_in is None and n_out is None else Usage(n_in, n_out)
 
 
 def _text_usage(kwargs: Mapping[str, Any], response: Any) -> Usage:
@@ -156,7 +161,7 @@ def _text_strategy(kwargs: Mapping[str, Any]) -> TextStreamStrategy:
 
 _CHAT = Endpoint("chat", _provider, _chat_usage, _is_stream, _chat_strategy,
                  estimate=_chat_estimate)
-_TEXT = Endpoint("text_completion", _provider, _no_usage, _is_stream, _text_strategy,
+_TEXT = Endpoint("text_completion", _provider, _text_reported, _is_stream, _text_strategy,
                  estimate=_text_usage)
 _FIRST = {"chat_completion": "messages", "text_generation": "prompt"}
 

@@ -104,8 +104,9 @@ def settle(usage: Usage | None, estimate: Callable[[], Usage], *,
         n_in, flagged = count(guess.input_tokens), True
     if n_out is None or (n_out == 0 and count(guess.output_tokens)):
         n_out, flagged = count(guess.output_tokens), True
-    if (n_in, n_out, flagged) == (usage.input_tokens, usage.output_tokens,
-                                   usage.tokens_estimated):
-        return usage
+    if (flagged is usage.tokens_estimated and type(usage.input_tokens) is int
+            and type(usage.output_tokens) is int
+            and (n_in, n_out) == (usage.input_tokens, usage.output_tokens)):
+        return usage  # (a bool is no count: False == 0, but `type(False) is not int`)
     return dataclasses.replace(usage, input_tokens=n_in, output_tokens=n_out,
                                tokens_estimated=flagged)

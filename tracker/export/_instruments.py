@@ -19,7 +19,6 @@ from opentelemetry.metrics import CallbackOptions, Observation
 
 from tracker import _attributes as A
 from tracker._version import VERSION
-from tracker.export._global_providers import is_real
 
 __all__ = [
     "MAX_ENERGY_SETS",
@@ -149,6 +148,11 @@ _metrics_by_provider: weakref.WeakKeyDictionary[Any, Metrics] = weakref.WeakKeyD
 _global_metrics: list[tuple[Any, Metrics]] = []  # (the global provider at the time, its metrics)
 
 
+def _is_proxy(provider: Any) -> bool:
+    """The API's proxy provider (none set yet): its instruments forward to the one set later."""
+    return "Proxy" in type(provider).__name__
+
+
 def metrics_for(meter_provider: Any) -> Metrics:
     """The instruments of `meter_provider` (None: the global one), created on first use."""
     name, version = A.INSTRUMENTATION_NAME, VERSION
@@ -167,7 +171,7 @@ def metrics_for(meter_provider: Any) -> Metrics:
         if found is None:
             found = Metrics(provider.get_meter(name, version))
             _metrics_by_provider[provider] = found
-            if provider is current and not _global_metrics and not is_real(provider):
+            if provider is current and not _global_metrics and _is_proxy(provider):
                 _global_metrics.append((provider, found))
         return found
 

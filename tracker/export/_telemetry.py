@@ -119,8 +119,9 @@ class Telemetry:
                                      else trace.get_tracer(name, version))
         self.logger: _logs.Logger = (logger_p.get_logger(name, version) if self.logs_on
                                      else _logs.get_logger(name, version))
-        if self.metrics_on:
-            self._metrics = metrics_for(meter_p)
+        # Without a real provider the energy sums still count (no API call per call), so a
+        # provider the application sets later reports every call (`metrics_for`, the proxy's).
+        self._metrics = metrics_for(meter_p)
         self._seen = seen
 
     def _follow(self) -> None:
@@ -211,6 +212,9 @@ class Telemetry:
         try:
             if self.metrics_on:
                 self._record_metrics(static, attrs, function, duration_s, error, chunks)
+            else:
+                self._metrics.add((*static.energy_key, function), attrs[A.ENERGY_KWH],
+                                  attrs[A.ENERGY_GCO2E], attrs[A.ENERGY_USD])
         except Exception as exc:
             report("telemetry.metrics", exc)
         hook = spend_hook
@@ -245,9 +249,8 @@ class Telemetry:
         except Exception as exc:
             report("telemetry.log", exc)
         try:
-            if self.metrics_on:
-                self._metrics.add((*static.energy_key, None), attrs[A.ENERGY_KWH],
-                                  attrs[A.ENERGY_GCO2E], attrs[A.ENERGY_USD])
+            self._metrics.add((*static.energy_key, None), attrs[A.ENERGY_KWH],
+                              attrs[A.ENERGY_GCO2E], attrs[A.ENERGY_USD])
         except Exception as exc:
             report("telemetry.metrics", exc)
         hook = spend_hook

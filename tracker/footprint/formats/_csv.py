@@ -36,14 +36,15 @@ def read(records: Iterable[tuple[int, Any]], ctx: ReadContext) -> Iterator[Usage
         def get(field: str, rec: dict[str, Any] = rec) -> Any:
             return rec.get(columns[field])
 
-        n_in, n_out = parse_count(get("input_tokens")), parse_count(get("output_tokens"))
+        n_in = parse_count(get("input_tokens"), text=True)
+        n_out = parse_count(get("output_tokens"), text=True)
         if columns["input_tokens"] not in rec:
             ctx.missing(line, columns["input_tokens"])
             continue
         if columns["output_tokens"] not in rec:
             ctx.missing(line, columns["output_tokens"])
             continue
-        requests = parse_count(get("requests")) if columns["requests"] in rec else 1
+        requests = parse_count(get("requests"), text=True) if columns["requests"] in rec else 1
         if n_in is None or n_out is None or requests is None:
             ctx.issues.bad(ctx.label, line)
             continue
@@ -53,7 +54,7 @@ def read(records: Iterable[tuple[int, Any]], ctx: ReadContext) -> Iterator[Usage
         yield UsageRow(
             timestamp=timestamp(get("timestamp")), provider=name(get("provider")),
             model=name(get("model")), requests=requests, input_tokens=n_in, output_tokens=n_out,
-            cached_input_tokens=parse_count(get("cached_input_tokens")) or 0,
+            cached_input_tokens=parse_count(get("cached_input_tokens"), text=True) or 0,
             project=name(get("project")), api_key_id=name(get("api_key_id")),
             function=name(get("function")),
             labels=tuple((k, v) for k, c in labels.items() if (v := name(rec.get(c)))))

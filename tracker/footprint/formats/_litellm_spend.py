@@ -54,8 +54,8 @@ def read(records: Iterable[tuple[int, Any]], ctx: ReadContext) -> Iterator[Usage
         if model is None:
             ctx.missing(line, "model")
             continue
-        n_in = parse_count(rec.get("prompt_tokens"))
-        n_out = parse_count(rec.get("completion_tokens"))
+        n_in = parse_count(rec.get("prompt_tokens"), text=True)
+        n_out = parse_count(rec.get("completion_tokens"), text=True)
         if n_in is None and n_out is None:
             ctx.issues.bad(ctx.label, line)
             continue
