@@ -37,7 +37,7 @@ EXAMPLES: dict[str, tuple[str, str | None, str | None]] = {
     "compare": ("llm-energy compare --model kimi-k2 --output-tokens 1e6 --region gcp:us-central1 "
                 "--regions gcp:europe-north1,FR --precisions bf16", None, None),
     "price": ("llm-energy demo --quiet --ledger demo.jsonl > /dev/null && "
-              "llm-energy price demo.jsonl --by provider", "Footprint ...\n...\ntotal ...\n...",
+              "llm-energy price demo.jsonl --by provider", "Footprint: ...\n...\ntotal ...\n...",
               None),
     "measure": ("llm-energy measure --model llama-1b --batch 1,16,64",
                 "measured J per output token against the calibrated estimate ...\n...",

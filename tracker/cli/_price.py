@@ -21,7 +21,7 @@ from tracker.footprint._plan import COUNTS, FIGURES
 from tracker.footprint._schema import DEFAULT_MEAN_INPUT_TOKENS
 from tracker.footprint.formats import FORMATS
 from tracker.render import _units as U
-from tracker.render._tables import render_table
+from tracker.render._tables import Column, render_table
 
 __all__ = ["main"]
 
@@ -74,30 +74,40 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _table(result: PricedUsage, keys: list[str]) -> None:
-    e_unit = U.ENERGY.for_values(r["energy_kwh_max"] for r in result)
-    c_unit = U.CARBON.for_values(r["gco2e_max"] for r in result)
+    """One row per group, one unit per column (in its header), each figure with its range.
+
+    On a narrow terminal the columns go in this order: water, tokens, electricity, energy.
+    """
+    e_unit = U.ENERGY.for_values(r["energy_kwh"] for r in result)
+    c_unit = U.CARBON.for_values(r["gco2e"] for r in result)
     m_unit = U.MONEY.for_values(r["usd"] for r in result)
     w_unit = U.WATER.for_values(r["water_l"] for r in result)
+
+    def ranged(scale: Any, unit: Any, r: dict[str, Any], key: str) -> str:
+        low, high = r.get(f"{key}_min", r[key]), r.get(f"{key}_max", r[key])
+        return f"{scale.cell(r[key], unit)} ({scale.cell(low, unit)}-{scale.cell(high, unit)})"
 
     def row(r: dict[str, Any]) -> list[str]:
         names = ["(none)" if r[k] is None else str(r[k]) for k in keys]
         return [*names, f"{r['calls']:,}", f"{r['input_tokens']:,}", f"{r['output_tokens']:,}",
-                U.ENERGY.cell(r["energy_kwh"], e_unit),
-                f"{U.ENERGY.cell(r['energy_kwh_min'], e_unit)} - "
-                f"{U.ENERGY.cell(r['energy_kwh_max'], e_unit)}",
-                U.CARBON.cell(r["gco2e"], c_unit), U.MONEY.format(r["usd"], m_unit),
-                U.WATER.cell(r["water_l"], w_unit)]
+                ranged(U.CARBON, c_unit, r, "gco2e"), ranged(U.ENERGY, e_unit, r, "energy_kwh"),
+                U.MONEY.cell(r["usd"], m_unit), U.WATER.cell(r["water_l"], w_unit)]
 
     total = {k: sum(r[k] for r in result) for k in (*COUNTS, *FIGURES)}
-    header = [*keys, "calls", "input tokens", "output tokens", f"energy ({e_unit[1]})",
-              "range", f"carbon ({c_unit[1]})", "cost", f"water ({w_unit[1]})"]
+    columns = [*(Column(k, min_width=12, wrap=True) for k in keys),
+               Column("calls", "r"), Column("input tok", "r", priority=4),
+               Column("output tok", "r", priority=4),
+               Column(f"carbon {c_unit[1]} (range)", "r"),
+               Column(f"energy {e_unit[1]} (range)", "r", priority=2),
+               Column(f"electricity {m_unit[1]}", "r", priority=3),
+               Column(f"water {w_unit[1]}", "r", priority=5)]
     total_row = row({**dict.fromkeys(keys), **total})
-    total_row[0] = "total"
+    total_row[0] = U.TOTAL_LABEL
     for i in range(1, len(keys)):
         total_row[i] = ""
-    render_table(header, [row(r) for r in result], align="l" * len(keys) + "r" * 8,
+    render_table(columns, [row(r) for r in result],
                  total=total_row if len(result) > 1 else None,
-                 title="Footprint (facility energy; electricity cost; on-site water)")
+                 title="Footprint: facility energy, electricity cost, on-site water")
     notes = []
     assumed = total["requests_assumed"]
     if assumed:
