@@ -21,6 +21,7 @@ from opentelemetry.metrics import _internal as metrics_internal
 import tracker
 from tests.conftest import Otel
 from tracker.demo._server import DemoServer
+from tracker.export import _genai_spans
 
 
 @pytest.fixture
@@ -41,6 +42,9 @@ def no_globals(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Otel], Non
         _logs.set_logger_provider(otel.logger_provider)
 
     unset()
+    # No span processor of the SDK in this process: an earlier test's turned the "never twice"
+    # bookkeeping on, which reads the current span on every call by design.
+    monkeypatch.setattr(_genai_spans, "ACTIVE", False)
     yield set_all
 
 
