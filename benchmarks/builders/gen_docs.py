@@ -116,9 +116,16 @@ def configuration_page() -> str:
 
 def cli_page() -> str:
     """The command-line reference page, from the argparse parsers (`cli_page`)."""
-    from benchmarks.builders.cli_page import cli_page as build
+    # Loaded by path: mkdocs runs this file as a hook, without the repository on sys.path.
+    import importlib.util
+    from pathlib import Path
 
-    return build(GENERATED)
+    spec = importlib.util.spec_from_file_location(
+        "_llm_energy_cli_page", Path(__file__).with_name("cli_page.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return str(module.cli_page(GENERATED))
 
 
 PAGES = {"configuration.md": configuration_page, "telemetry.md": telemetry_page,
