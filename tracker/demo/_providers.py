@@ -33,7 +33,9 @@ def _gemini(server: Any) -> None:
                                                             contents=_TEXT):
             pass
     finally:
-        client.close()
+        close = getattr(client, "close", None)  # (google-genai before 1.2x has no close())
+        if close is not None:
+            close()
 
 
 def _bedrock(server: Any) -> None:
