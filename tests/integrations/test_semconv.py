@@ -79,9 +79,11 @@ def test_request_parameters_server_and_metric_points(server: DemoServer, otel: T
     assert not _points(otel, A.METRIC_TIME_TO_FIRST_CHUNK)
 
 
+@pytest.mark.parametrize("chunk_metrics", [True, False])
 @pytest.mark.parametrize("client", ["openai", "anthropic"])
 def test_stream_flag_first_chunk_and_chunk_metrics(server: DemoServer, otel: Telemetry,
-                                                   client: str) -> None:
+                                                   client: str, chunk_metrics: bool) -> None:
+    otel.configure(chunk_metrics=chunk_metrics)
     chunks = 0
     if client == "openai":
         with openai.OpenAI(api_key=KEY, base_url=server.openai_base_url, max_retries=0) as c:
@@ -103,8 +105,11 @@ def test_stream_flag_first_chunk_and_chunk_metrics(server: DemoServer, otel: Tel
     assert 0 < ttfc <= (span.end_time - span.start_time) / 1e9
     (first,) = _points(otel, A.METRIC_TIME_TO_FIRST_CHUNK)
     assert first.count == 1 and first.sum == pytest.approx(ttfc)
-    (per_chunk,) = _points(otel, A.METRIC_TIME_PER_OUTPUT_CHUNK)
-    assert per_chunk.count == chunks - 1
+    if chunk_metrics:  # one measurement per chunk after the first: off unless asked for
+        (per_chunk,) = _points(otel, A.METRIC_TIME_PER_OUTPUT_CHUNK)
+        assert per_chunk.count == chunks - 1
+    else:
+        assert not _points(otel, A.METRIC_TIME_PER_OUTPUT_CHUNK)
     assert first.attributes[A.SERVER_ADDRESS] == _address(server)[0]
 
 

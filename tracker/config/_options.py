@@ -117,6 +117,11 @@ class Config:
         True, P.boolean, "Also emit cache writes under their earlier GenAI name "
         "`gen_ai.usage.cache_creation.input_tokens`, beside `gen_ai.usage.cache_write."
         "input_tokens`, for dashboards not yet moved; false: the current name only.")
+    chunk_metrics: bool = option(
+        False, P.boolean, "Record `gen_ai.client.operation.time_per_output_chunk`: one histogram "
+        "measurement per streamed chunk (about 100k instructions each in the OpenTelemetry SDK, "
+        "several times a whole call's cost on a long stream); the time to the first chunk is "
+        "always recorded.")
     registry_file: str | None = option(None, P.text, "TOML or JSON file of extra registry "
                                        "entries, loaded on configure().")
     strict: bool = option(False, P.boolean, "Re-raise the SDK's internal errors instead of "

@@ -104,7 +104,9 @@ class _StreamState:
             call = self._call
             t0 = call._t0
             if self._first is not None and t0 is not None:
-                call.chunks = (self._first - t0, self._gaps)
+                runtime = call._runtime
+                gaps = self._gaps if runtime is not None and runtime.config.chunk_metrics else []
+                call.chunks = (self._first - t0, gaps)
             self._call.finish_usage(self._strategy.result(), error=error)
         except Exception as exc:
             report("streams.finish", exc)
