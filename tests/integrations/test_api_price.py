@@ -17,10 +17,9 @@ import openai
 import pytest
 
 import tracker
-from tests.integrations.test_openai import KEY, MESSAGES, Telemetry, serve
+from tests.integrations.test_openai import KEY, MESSAGES, Telemetry, instrumented, serve
 from tracker import _attributes as A
 from tracker.demo._server import DemoServer
-from tracker.setup import _configure as config
 
 genai_prices = pytest.importorskip("genai_prices")
 
@@ -29,14 +28,7 @@ server = pytest.fixture(scope="module", name="server")(serve)
 
 @pytest.fixture
 def otel(tmp_path: Path) -> Iterator[Telemetry]:
-    t = Telemetry(tmp_path)
-    t.configure()
-    tracker.instrument("openai")
-    tracker.instrument("anthropic")
-    yield t
-    tracker.uninstrument()
-    config.reset()
-    t.close()
+    yield from instrumented(tmp_path, "openai", "anthropic")
 
 
 def _everywhere(otel: Telemetry) -> list[dict[str, object]]:

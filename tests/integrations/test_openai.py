@@ -72,11 +72,12 @@ def serve() -> Iterator[DemoServer]:
         yield s
 
 
-def instrumented(tmp_path: Path, provider: str) -> Iterator[Telemetry]:
-    """Real OTel providers, the tracker configured on them, `provider` instrumented."""
+def instrumented(tmp_path: Path, *providers: str) -> Iterator[Telemetry]:
+    """Real OTel providers, the tracker configured on them, `providers` instrumented."""
     t = Telemetry(tmp_path)
     t.configure()
-    tracker.instrument(provider)
+    for provider in providers:
+        tracker.instrument(provider)
     yield t
     tracker.uninstrument()
     config.reset()

@@ -19,24 +19,16 @@ import pytest
 from opentelemetry.trace import SpanKind
 
 import tracker
-from tests.integrations.test_openai import KEY, MESSAGES, MODEL, Telemetry, serve
+from tests.integrations.test_openai import KEY, MESSAGES, MODEL, Telemetry, instrumented, serve
 from tracker import _attributes as A
 from tracker.demo._server import DemoServer
-from tracker.setup import _configure as config
 
 server = pytest.fixture(scope="module", name="server")(serve)
 
 
 @pytest.fixture
 def otel(tmp_path: Path) -> Iterator[Telemetry]:
-    t = Telemetry(tmp_path)
-    t.configure()
-    tracker.instrument("openai")
-    tracker.instrument("anthropic")
-    yield t
-    tracker.uninstrument()
-    config.reset()
-    t.close()
+    yield from instrumented(tmp_path, "openai", "anthropic")
 
 
 def _points(otel: Telemetry, name: str) -> list[Any]:
