@@ -116,7 +116,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name == "__version__":  # from the installed distribution's metadata
+    if name == "__version__":  # tracker._version, the one place it is written
         from tracker._version import VERSION
 
         globals()[name] = VERSION

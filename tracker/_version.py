@@ -1,12 +1,11 @@
-"""The package version, from the installed distribution's metadata (one place: pyproject.toml)."""
+"""The package version: the one place it is written (pyproject.toml reads it from here).
+
+A literal rather than a metadata lookup: `importlib.metadata` costs tens of milliseconds of
+start-up (it imports `email`, `zipfile` and more), and the version is needed by `configure()`.
+"""
 
 from __future__ import annotations
 
-from importlib import metadata
-
 __all__ = ["VERSION"]
 
-try:
-    VERSION: str = metadata.version("llm-energy-tracker")
-except metadata.PackageNotFoundError:  # running from a source tree that was never installed
-    VERSION = "0+unknown"
+VERSION: str = "0.1.0"
