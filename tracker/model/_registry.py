@@ -1,7 +1,8 @@
 """Model, accelerator and region registries: built-in data plus user additions.
 
 Built-in entries live in `tracker/model/data/{models,hardware,regions}.json` (versioned,
-validated by pydantic, read once per process on first use). Users add or override entries in code
+validated by pydantic, read once per process on first use: importing this module loads
+neither). Users add or override entries in code
 (`register(ModelSpec(...))`) or from a file (`load_registry_file("my.toml")`) shaped as
 `{"models": [...], "hardware": [...], "regions": [...]}`; a user entry with the name of a built-in
 one replaces it.
@@ -27,12 +28,8 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable
-from functools import cache
-from importlib import resources
 from pathlib import Path
-from typing import Any, Generic, TypeVar
-
-from pydantic import BaseModel, ConfigDict
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from tracker.exceptions import (
     ConfigError,
@@ -40,8 +37,10 @@ from tracker.exceptions import (
     UnknownModelError,
     UnknownRegionError,
 )
-from tracker.model._registry_file import Spec, read_file
-from tracker.model._specs import HardwareSpec, ModelSpec, RegionSpec
+
+if TYPE_CHECKING:  # pydantic and the entry types load with the data, on first use
+    from tracker.model._registry_file import Spec
+    from tracker.model._specs import HardwareSpec, ModelSpec, RegionSpec
 
 __all__ = [
     "WORLD",
@@ -55,7 +54,7 @@ __all__ = [
 #: Region used when nothing is configured: the world average grid (458.3 g/kWh, OWID via EcoLogits).
 WORLD = "world"
 
-S = TypeVar("S", ModelSpec, HardwareSpec, RegionSpec)
+S = TypeVar("S", "ModelSpec", "HardwareSpec", "RegionSpec")
 
 _DIGIT_DOT = re.compile(r"(?<=\d)\.(?=\d)")
 _Rule = tuple[re.Pattern[str], str]
@@ -110,26 +109,6 @@ def _key(name: str) -> str:
 
 def _hardware_key(name: str) -> str:
     return _key(name).replace(" ", "-").replace("_", "-")
-
-
-class _DataFile(BaseModel, Generic[S]):
-    """A versioned registry data file: `{"version": ..., "entries": [...]}`."""
-
-    model_config = ConfigDict(extra="forbid")
-    version: str
-    description: str = ""
-    entries: list[S]
-
-
-@cache
-def _builtin(filename: str) -> tuple[Spec, ...]:
-    """Entries of one built-in data file, parsed and validated once per process."""
-    text = resources.files("tracker.model").joinpath("data").joinpath(filename).read_text("utf-8")
-    if filename == "models.json":
-        return tuple(_DataFile[ModelSpec].model_validate_json(text).entries)
-    if filename == "hardware.json":
-        return tuple(_DataFile[HardwareSpec].model_validate_json(text).entries)
-    return tuple(_DataFile[RegionSpec].model_validate_json(text).entries)
 
 
 class _Table(Generic[S]):
@@ -222,13 +201,17 @@ class Registry:
             with self._lock:
                 if not self._loaded:
                     if self._builtin:
+                        from tracker.model._registry_file import builtin
+
                         for filename in ("models.json", "hardware.json", "regions.json"):
-                            for spec in _builtin(filename):
+                            for spec in builtin(filename):
                                 self._add(spec)
                     self._loaded = True
         return self
 
     def _add(self, spec: Spec) -> None:
+        from tracker.model._specs import HardwareSpec, ModelSpec, RegionSpec
+
         if isinstance(spec, ModelSpec):
             self._models.add(spec)
         elif isinstance(spec, HardwareSpec):
@@ -302,6 +285,8 @@ class Registry:
         `ConfigError("registry_file", ...)` naming the file, the entry and the field.
         TOML needs Python 3.11+ (tomllib) or the `tomli` package on 3.10; JSON always works.
         """
+        from tracker.model._registry_file import read_file
+
         specs = read_file(Path(path))
         self._ready()
         with self._lock:

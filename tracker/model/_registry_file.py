@@ -1,8 +1,9 @@
-"""Reading a user's registry file: TOML or JSON, validated whole before anything is added.
+"""Reading registry data: the built-in JSON files, and a user's TOML or JSON registry file.
 
 `read_file(path)` returns the specs of a file shaped as ``{"models": [...], "hardware": [...],
 "regions": [...]}``, or raises `ConfigError("registry_file", ...)` naming the file, the entry
-and the field.
+and the field. `builtin(filename)` returns the entries of a built-in data file
+(``tracker/model/data``), validated once per process.
 """
 
 from __future__ import annotations
@@ -10,15 +11,17 @@ from __future__ import annotations
 import importlib
 import json
 import sys
+from functools import cache
+from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from tracker.exceptions import ConfigError
 from tracker.model._specs import HardwareSpec, ModelSpec, RegionSpec
 
-__all__ = ["Spec", "read_file"]
+__all__ = ["Spec", "builtin", "read_file"]
 
 Spec = ModelSpec | HardwareSpec | RegionSpec
 #: Registry files nest at most this deep (deeper input is refused before validation).
@@ -27,6 +30,29 @@ _MAX_DEPTH = 32
 _SECTIONS: dict[str, type[ModelSpec] | type[HardwareSpec] | type[RegionSpec]] = {
     "models": ModelSpec, "hardware": HardwareSpec, "regions": RegionSpec,
 }
+
+
+S = TypeVar("S", ModelSpec, HardwareSpec, RegionSpec)
+
+
+class _DataFile(BaseModel, Generic[S]):
+    """A versioned built-in data file: `{"version": ..., "entries": [...]}`."""
+
+    model_config = ConfigDict(extra="forbid")
+    version: str
+    description: str = ""
+    entries: list[S]
+
+
+@cache
+def builtin(filename: str) -> tuple[Spec, ...]:
+    """Entries of one built-in data file, parsed and validated once per process."""
+    text = resources.files("tracker.model").joinpath("data").joinpath(filename).read_text("utf-8")
+    if filename == "models.json":
+        return tuple(_DataFile[ModelSpec].model_validate_json(text).entries)
+    if filename == "hardware.json":
+        return tuple(_DataFile[HardwareSpec].model_validate_json(text).entries)
+    return tuple(_DataFile[RegionSpec].model_validate_json(text).entries)
 
 
 def _parse_toml(text: str, where: str) -> Any:

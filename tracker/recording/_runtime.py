@@ -28,7 +28,6 @@ from tracker.export._global_providers import has_real_tracer_provider
 from tracker.export._ledger import DEFAULT_LEDGER_PATH, LedgerWriter, validate_ledger_path
 from tracker.export._telemetry import Telemetry
 from tracker.model._deployment import Deployment
-from tracker.model._registry import get_registry
 
 __all__ = ["BoundedCache", "Runtime", "build", "build_lenient", "get_runtime", "install",
            "report_set_aside", "reset", "shutdown"]
@@ -118,18 +117,22 @@ def _owned_providers(config: Config) -> Any:
     return owned
 
 
-def _validate_pricing(config: Config) -> str:
+def _validate_pricing(config: Config) -> str | None:
     """Build one pricer from the configured deployment so a bad value raises now.
 
-    Returns the registry name of the configured (or default) region.
+    Returns the registry name of the configured (or default) region. With no model and no
+    deployment option set there is nothing to check (the defaults are the registry's own), so
+    the registry and the energy model are left to load on the first priced call: None.
     """
+    if config.model is None and config.deployment == Config().deployment:
+        return None
     from tracker.model._estimate import pricer
 
     return pricer(config.model, unknown_model="fallback",
                   **config.deployment.pricer_kwargs()).region
 
 
-def _configure_grid(config: Config, region: str) -> tuple[Any, str | None]:
+def _configure_grid(config: Config, region: str | None) -> tuple[Any, str | None]:
     if config.grid_api_token is not None or "tracker.grid._forecast" in sys.modules:
         from tracker.grid import _forecast
 
@@ -137,7 +140,11 @@ def _configure_grid(config: Config, region: str) -> tuple[Any, str | None]:
     if config.grid is None and "tracker.grid._refresher" not in sys.modules:
         return None, None  # never configured: do not import the network code
     from tracker.grid import _refresher
+    from tracker.model._estimate import pricer
+    from tracker.model._registry import get_registry
 
+    if region is None:  # the default deployment (`_validate_pricing`): its region
+        region = pricer(None, unknown_model="fallback").region
     zone = config.grid_zone or get_registry().region(region).electricitymaps_zone
     refresher = _refresher.configure_grid(config.grid, config.grid_api_url,
                                           config.grid_api_token, zone, config.grid_ttl_s)
