@@ -5,11 +5,12 @@ resource methods with `wrapt`; `uninstrument(*names)` puts the original function
 idempotent and thread-safe. A provider named explicitly is patched at once (its library is
 imported now); one not installed (or too old) raises `IntegrationNotAvailable`.
 
-With no names (what `configure()` does), nothing is imported: each integration's client library
-is patched when the application imports it (a `wrapt` post-import hook, as OpenTelemetry's and
-Sentry's instrumentations do), or at once when it is already imported; a library never imported
-costs nothing, and one that is missing or too old is skipped silently. `uninstrument()` also
-cancels the hooks still waiting, so a library imported after it stays unpatched.
+With no names (what `configure()` does), nothing is imported, `wrapt` included: each
+integration's client library is patched when the application imports it (a post-import hook,
+`_import_hooks`: wrapt's mechanism, as OpenTelemetry's and Sentry's instrumentations use it), or
+at once when it is already imported; a library never imported costs nothing, and one that is
+missing or too old is skipped silently. `uninstrument()` also cancels the hooks still waiting,
+so a library imported after it stays unpatched.
 
 `DISABLES` is the table of which integration turns which off, so that nothing is counted twice:
 a framework integration that records the calls itself lists the provider integrations it makes
@@ -26,10 +27,9 @@ import threading
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-import wrapt
-
 from tracker._internal_errors import report
 from tracker.exceptions import IntegrationNotAvailable
+from tracker.instrumentation._import_hooks import register_post_import_hook
 from tracker.recording import _framework
 
 __all__ = [
@@ -99,7 +99,7 @@ _lock = threading.RLock()
 _active: dict[str, Any] = {}
 #: Integrations waiting for their library's import (`instrument()` without names).
 _pending: set[str] = set()
-#: Integrations whose post-import hook is registered (once: wrapt cannot unregister one).
+#: Integrations whose post-import hook is registered (once: a hook is never unregistered).
 _hooked: set[str] = set()
 
 
@@ -183,7 +183,7 @@ def _when_imported(name: str) -> None:
     if name not in _hooked:
         _hooked.add(name)
         for library in libraries:
-            wrapt.register_post_import_hook(functools.partial(_imported, name), library)
+            register_post_import_hook(functools.partial(_imported, name), library)
 
 
 def _imported(name: str, _module: Any) -> None:
