@@ -49,6 +49,10 @@ CASES = {
 
 def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TRACKER_", "OTEL_"))}
+    # The warm-up run writes the bytecode caches an installed package has (pip compiles on
+    # install, and the OpenTelemetry SDK's are there): without them every run would compile the
+    # tracker's sources, a cost no application pays twice.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     return env
 
