@@ -27,6 +27,7 @@ from tests._backends import free_port
 from tests._rotel import Received, Rotel, app_env
 from tracker.exceptions import ConfigError
 from tracker.export import _providers as exporters
+from tracker.export._otlp_env import OTLP_ENDPOINT_ENV, otlp_endpoint_in_env
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Exit-time promise of the README (collector down).
@@ -264,6 +265,34 @@ def test_collector_down_costs_nothing_and_exit_is_bounded(silent_port: int, prot
 # ----------------------------------------------------------------------------- unit tests
 def test_nothing_is_built_without_an_endpoint() -> None:
     assert exporters.build_providers(env={}) is None
+
+
+def test_the_cheap_environment_check_agrees_with_the_providers() -> None:
+    """`configure()` loads the export code only when `otlp_endpoint_in_env` says so: every
+    variable that makes `build_providers` export a signal is one it reads."""
+    others = {"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_HEADERS": "a=b",
+              "OTEL_SERVICE_NAME": "svc", "OTEL_TRACES_EXPORTER": "otlp",
+              "OTEL_EXPORTER_OTLP_ENDPOINT": "  "}
+    assert not otlp_endpoint_in_env(others)
+    assert exporters._signals_from_env(others) == []
+    for name in OTLP_ENDPOINT_ENV:
+        env = {name: "http://127.0.0.1:1"}
+        assert otlp_endpoint_in_env(env)
+        assert exporters._signals_from_env(env), name
+    general = [n for n in OTLP_ENDPOINT_ENV if n.count("_") == 3]
+    per_signal = {n.split("_")[3].lower() for n in OTLP_ENDPOINT_ENV if n.count("_") == 4}
+    assert general == ["OTEL_EXPORTER_OTLP_ENDPOINT"] and per_signal == set(exporters.SIGNALS)
+
+
+def test_configure_without_anything_to_export_loads_no_export_code(tmp_path: Path) -> None:
+    code = ("import sys, tracker; tracker.configure(instrument=False); "
+            "print('tracker.export._providers' in sys.modules)")
+    env = app_env(PYTHONPATH=str(ROOT))
+    for extra, loaded in (({}, "False"), ({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT":
+                                           "http://127.0.0.1:1/v1/traces"}, "True")):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True, env={**env, **extra}, cwd=tmp_path)
+        assert out.stdout.strip() == loaded, extra
 
 
 def test_per_signal_variables_and_none_select_signals() -> None:

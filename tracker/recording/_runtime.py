@@ -26,6 +26,7 @@ from tracker.config._resolve import resolve
 from tracker.exceptions import ConfigError
 from tracker.export._global_providers import has_real_tracer_provider
 from tracker.export._ledger import DEFAULT_LEDGER_PATH, LedgerWriter, validate_ledger_path
+from tracker.export._otlp_env import otlp_endpoint_in_env
 from tracker.export._telemetry import Telemetry
 from tracker.model._deployment import Deployment
 
@@ -104,9 +105,11 @@ def _owned_providers(config: Config) -> Any:
     """Exporting providers from the options or OTEL_* env when the application has none."""
     if all(getattr(config, name) is not None for name in _PROVIDERS):
         return None
+    asked = config.otlp_endpoint is not None or config.prometheus_port is not None
+    if not asked and config.protocol is None and not otlp_endpoint_in_env():
+        return None  # nothing to export to: the export code stays unloaded
     from tracker.export import _providers
 
-    asked = config.otlp_endpoint is not None or config.prometheus_port is not None
     if not asked and _providers.app_has_providers():
         return None  # the application's global providers are used
     owned = _providers.build_providers(
