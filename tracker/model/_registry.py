@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -60,20 +60,31 @@ _DIGIT_DOT = re.compile(r"(?<=\d)\.(?=\d)")
 _Rule = tuple[re.Pattern[str], str]
 
 
-def _rules(*rules: str | tuple[str, str]) -> tuple[_Rule, ...]:
-    """Compiled rules: a pattern alone is removed; a (pattern, replacement) pair rewrites."""
-    return tuple((re.compile(r), "") if isinstance(r, str) else (re.compile(r[0]), r[1])
-                 for r in rules)
+class _Rules:
+    """Rewrite rules, compiled on first use: a pattern alone is removed, a pair rewrites.
+
+    Compiling the two dozen patterns costs milliseconds that `configure()` need not pay.
+    """
+
+    def __init__(self, *rules: str | tuple[str, str]) -> None:
+        self.sources = tuple((r, "") if isinstance(r, str) else r for r in rules)
+        self._compiled: tuple[_Rule, ...] | None = None
+
+    def __iter__(self) -> Iterator[_Rule]:
+        compiled = self._compiled
+        if compiled is None:  # two threads may both compile: the same rules either way
+            compiled = self._compiled = tuple((re.compile(p), r) for p, r in self.sources)
+        return iter(compiled)
 
 
 #: Ollama's tag decorations, the only rules tried on a provider-scoped name.
-_TAG_RULES = _rules(
+_TAG_RULES = _Rules(
     r":latest$",                                # Ollama's default tag
     r"-(instruct-|text-|chat-|it-)?(q\d\w*|qat|fp16|bf16|fp8)$",  # Ollama quantisation tags
 )
-_MODEL_RULES = _rules(
+_MODEL_RULES = _Rules(
     (r"^ollama_chat/", "ollama/"),              # LiteLLM's two spellings of an Ollama model
-    *(rule.pattern for rule, _ in _TAG_RULES),  # before prefixes: `ollama/x:latest` -> `ollama/x`
+    *_TAG_RULES.sources,                        # before prefixes: `ollama/x:latest` -> `ollama/x`
     r"^.*/",                                    # openai/gpt-4o, models/..., meta-llama/...
     r"^(us|eu|apac|global|jp|au|ca)\.",         # Bedrock cross-region inference prefix
     r"^(anthropic|meta|mistral|cohere|amazon|ai21|deepseek|openai|qwen|google|xai|moonshotai?)\.",
@@ -91,7 +102,7 @@ _MODEL_RULES = _rules(
     (r":", "-"),                                # Ollama size tag: qwen3:30b-a3b -> qwen3-30b-a3b
     (r"^(llama|gemma|phi)(?=\d)", r"\1-"),       # llama3-2-3b -> llama-3-2-3b, phi4 -> phi-4
 )
-_HARDWARE_RULES = _rules(r"^(nvidia|amd|google|tesla)-", r"^tesla-")
+_HARDWARE_RULES = _Rules(r"^(nvidia|amd|google|tesla)-", r"^tesla-")
 #: A provider name usable as a scope (`ollama`, `aws.bedrock`): anything else is ignored.
 _SCOPE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,31}$", re.IGNORECASE)
 
@@ -114,7 +125,7 @@ def _hardware_key(name: str) -> str:
 class _Table(Generic[S]):
     """Entries of one kind, an alias index and a resolution cache."""
 
-    def __init__(self, key: Callable[[str], str], rules: tuple[_Rule, ...]) -> None:
+    def __init__(self, key: Callable[[str], str], rules: _Rules) -> None:
         self._key = key
         self._rules = rules
         self.entries: dict[str, S] = {}        # key of canonical name -> spec (insertion order)
@@ -143,7 +154,7 @@ class _Table(Generic[S]):
             self._cache[name] = spec
         return spec
 
-    def _resolve(self, key: str, rules: tuple[_Rule, ...]) -> str | None:
+    def _resolve(self, key: str, rules: _Rules) -> str | None:
         """The canonical key `key` resolves to, or None.
 
         Looked up as is, then again after each rewrite (the first rule that changes it, one at
@@ -194,7 +205,7 @@ class Registry:
         self._lock = threading.RLock()
         self._models: _Table[ModelSpec] = _Table(_key, _MODEL_RULES)
         self._hardware: _Table[HardwareSpec] = _Table(_hardware_key, _HARDWARE_RULES)
-        self._regions: _Table[RegionSpec] = _Table(_key, ())
+        self._regions: _Table[RegionSpec] = _Table(_key, _Rules())
 
     def _ready(self) -> Registry:
         if not self._loaded:
