@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from difflib import get_close_matches
 
 __all__ = [
     "BudgetExceeded",
@@ -37,6 +36,8 @@ class _UnknownNameError(ConfigError):
 
     def __init__(self, field: str, name: str, known: Iterable[str] = ()) -> None:
         self.name = name
+        from difflib import get_close_matches  # only for an unknown name: not at start-up
+
         self.suggestions = get_close_matches(name.lower(), [k.lower() for k in known], n=3)
         names = ", ".join(repr(s) for s in self.suggestions)
         hint = f"; did you mean {names}?" if self.suggestions else ""
