@@ -46,7 +46,7 @@ CALIBRATION_FILE: Final = Path(__file__).with_name("data") / "calibration.json"
 
 #: Shared coefficient names the model needs (the JSON file must carry each).
 NAMES: Final = (
-    "eta_mem", "eta_kv", "mfu_decode", "mfu_prefill", "p_idle", "p_mem", "p_comp", "lowp_gain",
+    "eta_mem", "eta_kv", "mfu_decode", "mfu_prefill", "p_idle", "p_mem", "lowp_gain",
     "overhead_8bit_bytes", "overhead_4bit_bytes", "host_frac", "cap_alpha",
     "moe_eff",
 )
