@@ -83,15 +83,17 @@ def test_fit_on_two_score_the_third(source: str, cross: dict[str, dict[str, floa
 
 
 def test_fit_on_two_score_ml_energy(cross: dict[str, dict[str, float]]) -> None:
-    """ML.ENERGY scored by a fit on MLPerf and InferenceX misses the 0.45 bar (x1.5 low).
+    """ML.ENERGY scored by a fit on MLPerf and InferenceX misses the 0.45 bar (x1.39 low).
 
-    Its two vLLM engines (0.4.2 and 0.11.1, synchronous scheduling) have no rows elsewhere, so
-    their host time per step is the sourced prior, and the other two sources' faster engines
-    set the shared coefficients. Held at the measured level so a regression shows.
+    Its two vLLM engines (synchronous scheduling) have no rows elsewhere, so their host time per
+    step and per sequence is the sourced prior, and the other two sources' waiting power
+    (``p_idle``, 0.24 of TDP without ML.ENERGY, 0.35 with it) sets the energy of that host
+    time. Held at the measured level (0.476, down from 0.586 before the host-time and
+    compute-power structure) so a regression shows.
     """
     s = cross["fit on the others, score ml.energy"]
-    assert s["median_abs_log2"] <= 0.62, s
-    assert s["within_2x"] >= 0.8, s
+    assert s["median_abs_log2"] <= 0.50, s
+    assert s["within_2x"] >= 0.9, s
 
 
 @pytest.mark.parametrize("source", SOURCES)
