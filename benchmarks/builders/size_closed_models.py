@@ -36,9 +36,8 @@ def rebuilt(text: str) -> str:
         entry["active_params_b"] = size.active_params_b
         entry["active_params_b_min"] = size.active_params_b_min
         entry["active_params_b_max"] = size.active_params_b_max
-        note = entry["source"].split("; precision ", 1)
-        entry["source"] = size.source(classes) + (f"; precision {note[1]}" if len(note) > 1
-                                                  else "")
+        entry["precision"] = size.precision
+        entry["source"] = size.source(classes)
     missing = sorted(set(sized) - seen)
     if missing:
         raise SystemExit(f"closed_sizing.json names models missing from models.json: {missing}")

@@ -41,6 +41,8 @@ def test_registry_holds_what_the_method_derives(sized: dict[str, ClosedSize]) ->
                 spec.active_params_b_max) == (size.total_params_b, size.active_params_b,
                                               size.active_params_b_min,
                                               size.active_params_b_max), name
+        assert spec.precision == size.precision == ("int8" if size.provider == "google"
+                                                    else "fp8"), name
         assert spec.source.startswith("closed-model sizing method"), name
     assert builder.main(["--check"]) == 0
 
@@ -121,6 +123,7 @@ def test_method_on_made_up_inputs(open_models: dict[str, ModelSpec]) -> None:
     its sparsity on their published totals; a dense-peer class stays dense."""
     inputs = SizingInputs.model_validate({
         "version": "t", "description": "", "price_source": "",
+        "serving_precision": {"default": "fp8", "q": "int8"}, "serving_precision_source": "",
         "classes": [
             {"name": "a", "below_usd_per_mtok_out": 1.0, "peers": ["llama-3.1-8b"],
              "peer_source": ""},
@@ -143,3 +146,4 @@ def test_method_on_made_up_inputs(open_models: dict[str, ModelSpec]) -> None:
     assert out["p-big"].active_params_b == pytest.approx(200.0, abs=0.05)
     assert out["p-big"].total_params_b == pytest.approx(200 / (100 / 2000), abs=0.5)
     assert out["p-big-2"] == ClosedSize(**{**out["p-big"].__dict__, "name": "p-big-2"})
+    assert out["p-big"].precision == "fp8"

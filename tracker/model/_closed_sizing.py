@@ -12,7 +12,9 @@ output prices, and each class to parameters through the open models that compete
   of any member of the class, so siblings share one range and every published figure lies in it;
 - architecture: a mixture of experts when the class's peers include one, with their mean
   sparsity (active / total, geometric), else with the sparsity of the members' published
-  totals; dense when neither exists. Total parameters = central active / sparsity.
+  totals; dense when neither exists. Total parameters = central active / sparsity;
+- precision: 8-bit weights when served (int8 on Google's TPUs, FP8 elsewhere), which, with the
+  total, sizes the replica (`default_gpus`: the weights in 75 % of each accelerator's memory).
 
 The inputs (tiers, prices, peers, published estimates, each with a source) are in
 ``data/closed_sizing.json``; ``models.json`` holds the result, and a test keeps the two equal
@@ -29,7 +31,7 @@ from importlib import resources
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tracker.model._specs import ModelSpec
+from tracker.model._specs import ModelSpec, Precision
 
 __all__ = ["ClosedSize", "SizingInputs", "size_closed_models", "sizing_inputs"]
 
@@ -84,6 +86,9 @@ class SizingInputs(BaseModel):
     description: str
     classes: tuple[SizeClass, ...]
     tiers: tuple[Tier, ...]
+    #: Weights' precision when served: per provider, else ``default``.
+    serving_precision: dict[str, Precision]
+    serving_precision_source: str
     price_source: str
     published: tuple[Published, ...]
 
@@ -102,6 +107,7 @@ class ClosedSize:
     active_params_b_max: float
     total_params_b: float
     moe: bool
+    precision: str  # the weights' precision when served (sizes the replica)
 
     def source(self, classes: Mapping[str, SizeClass]) -> str:
         """The registry's ``source`` line for this model."""
@@ -113,7 +119,8 @@ class ClosedSize:
                 f"{self.usd_per_mtok_out:.2f} USD per million output tokens -> class "
                 f"'{self.size_class}'; central = geometric mean of its open peers' active "
                 f"parameters ({peers}); range holds every published estimate of the class's "
-                f"members (EcoLogits, Epoch AI, MEDEC, SemiAnalysis); {arch}")
+                f"members (EcoLogits, Epoch AI, MEDEC, SemiAnalysis); {arch}; served with "
+                f"{self.precision} weights")
 
 
 @cache
@@ -177,5 +184,7 @@ def size_closed_models(open_models: Mapping[str, ModelSpec],
                     active_params_b_min=round(min(bounds), 1),
                     active_params_b_max=round(max(bounds), 1),
                     total_params_b=round(central / ratio, 0) if sparse else round(central, 1),
-                    moe=bool(sparse))
+                    moe=bool(sparse),
+                    precision=data.serving_precision.get(
+                        tier.provider, data.serving_precision["default"]))
     return out
