@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -76,7 +77,7 @@ def test_each_providers_ladder_is_monotone(sized: dict[str, ClosedSize]) -> None
     for provider in providers:
         ladder = sorted((t for t in inputs.tiers if t.provider == provider), key=lambda t: t.rank)
         sizes = [sized[t.models[0].name] for t in ladder]
-        for lower, upper in zip(sizes, sizes[1:]):
+        for lower, upper in itertools.pairwise(sizes):
             assert CLASS_ORDER.index(lower.size_class) <= CLASS_ORDER.index(upper.size_class)
             assert lower.active_params_b <= upper.active_params_b
             assert lower.total_params_b <= upper.total_params_b
