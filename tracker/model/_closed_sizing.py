@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tracker.model._specs import ModelSpec, Precision
 
-__all__ = ["ClosedSize", "SizingInputs", "size_closed_models", "sizing_inputs"]
+__all__ = ["ClosedSize", "SizingInputs", "class_for_price", "size_closed_models", "sizing_inputs"]
 
 _STRICT = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
