@@ -76,7 +76,6 @@ SHARED: dict[str, tuple[float, float, float]] = {
     # InferenceX: H100s waiting at TP8 and concurrency 4-8 draw 159-253 W (0.23-0.36 of TDP)
     "p_idle": (0.23, 0.15, 0.35),
     "p_mem": (0.3, 0.02, 1.0),
-    "p_comp": (0.6, 0.05, 1.0),
     "lowp_gain": (0.6, 0.05, 1.0),
     "overhead_8bit_bytes": (0.2, 0.01, 2.0),
     "overhead_4bit_bytes": (0.1, 0.01, 2.0),
@@ -96,6 +95,12 @@ SHARED: dict[str, tuple[float, float, float]] = {
 #: throughput improvement", 2024-09), and the V1 engine (``vllm``: ML.ENERGY v3.0 ran 0.11.1)
 #: further. TensorRT-LLM: a C++ in-flight-batching executor with
 #: CUDA graphs, overlapping host work with the GPU (NVIDIA TensorRT-LLM docs, 2024).
+#: ``t_seq_s`` is host time per running sequence (one Python process does it however many GPUs
+#: the replica has): in vLLM 0.5, sampling, input preparation, output processing and scheduling
+#: took about 20 ms between steps at batch 200 (vllm-project/vllm issue #6801, 2024), and the
+#: HTTP server, sharing that process, about as much again (33 % of the time against 29 % for
+#: scheduling: vLLM blog, 2024-09): about 40 ms at batch 200, 0.15-0.2 ms per sequence beyond
+#: the fixed part (prior 0.2 ms for ``vllm-0.4``).
 PER_ENGINE: dict[str, dict[str, tuple[float, float, float]]] = {
     "vllm": {"t_fixed_s": (0.0055, 1e-4, 0.05), "t_seq_s": (5e-5, 1e-7, 1e-3),
              "t_comm_s": (5e-4, 1e-6, 1e-3)},
@@ -123,15 +128,17 @@ MEANINGS = {
     "mfu_prefill": "achieved share of the compute peak in prefill",
     "p_idle": "accelerator power drawn for the whole step, share of TDP",
     "p_mem": "extra accelerator energy while streaming memory, share of TDP x t_mem",
-    "p_comp": "extra accelerator energy while computing, share of TDP x t_comp",
+    "p_comp": "not fitted: computing adds 1 - p_idle of TDP (a compute-saturated "
+              "accelerator draws its TDP; tracker/model/_physics.py compute_power)",
     "lowp_gain": "exponent on the native low-precision peak ratio actually realised",
     "overhead_8bit_bytes": "8-bit kernel overhead, equivalent HBM bytes per weight touched",
     "overhead_4bit_bytes": "4-bit kernel overhead (dequantisation), equivalent bytes per weight",
     "host_frac": "host power (CPUs, memory, fans, PSU losses) per accelerator, share of its TDP",
     "cap_alpha": "under a power limit, accelerator energy scales as (limit / draw) ** cap_alpha",
     "moe_eff": "MoE expert GEMMs' share of the dense decode GEMMs' efficiency (grouped GEMM)",
-    "t_fixed_s": "engine: fixed time per decode step (scheduling, launches, sampling), s",
-    "t_seq_s": "engine: time per sequence per step outside the roofline, s",
+    "t_fixed_s": "engine: fixed host time per decode step (scheduling, launches, sampling), s",
+    "t_seq_s": "engine: host time per running sequence per step (scheduling, sampling, "
+               "detokenisation), not divided among the replica's accelerators, s",
     "t_comm_s": "engine: tensor-parallel synchronisation per step per extra accelerator, s",
 }
 PRIOR_SOURCES = {

@@ -162,8 +162,9 @@ GOOGLE_PUBLISHED = {"facility": 0.24, "accelerator": 0.10}
 GOOGLE_PROMPT = {"model": "gemini-2.5-flash", "input_tokens": 100, "output_tokens": 500}
 
 
-def google_prompt() -> dict[str, tuple[float, float]]:
-    """(estimated Wh, published Wh) of the median Gemini prompt at both boundaries."""
+def google_prompt() -> dict[str, tuple[float, float, float, float]]:
+    """(estimated, published, range low, range high), in Wh, of the median Gemini prompt at
+    both boundaries."""
     from tracker.model._deployments import deployment_for
 
     dep = deployment_for("google")
@@ -171,8 +172,11 @@ def google_prompt() -> dict[str, tuple[float, float]]:
     est = estimate(GOOGLE_PROMPT["model"], output_tokens=GOOGLE_PROMPT["output_tokens"],
                    input_tokens=GOOGLE_PROMPT["input_tokens"], hardware=dep.hardware[0],
                    pue=dep.pue)
-    return {"facility": (float(est.energy_kwh) * 1e3, GOOGLE_PUBLISHED["facility"]),
-            "accelerator": (float(est.accelerator_kwh) * 1e3, GOOGLE_PUBLISHED["accelerator"])}
+    return {"facility": (float(est.energy_kwh) * 1e3, GOOGLE_PUBLISHED["facility"],
+                         float(est.energy_kwh_min) * 1e3, float(est.energy_kwh_max) * 1e3),
+            "accelerator": (float(est.accelerator_kwh) * 1e3, GOOGLE_PUBLISHED["accelerator"],
+                            float(est.accelerator_kwh_min) * 1e3,
+                            float(est.accelerator_kwh_max) * 1e3)}
 
 
 def generalisation(sources: Sequence[calibrate.Rows], cv: bool) -> dict[str, Any]:
@@ -231,12 +235,13 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"within 2x={100 * s['within_2x']:5.1f}%  bias={s['median_log2_bias']:+.3f}  "
               f"(bar <= {bar}: {'PASS' if passed else 'FAIL'})")
     print("\nGoogle's median Gemini Apps text prompt (Elsworth et al. 2025, arXiv:2508.15734):")
-    for boundary, (got, published) in google_prompt().items():
+    for boundary, (got, published, lo, hi) in google_prompt().items():
         ratio = got / published
         passed = 1 / GOOGLE_BAR <= ratio <= GOOGLE_BAR
         ok &= passed
         print(f"  {boundary:12s} {got:.3f} Wh against {published:.2f} Wh published: x{ratio:.2f} "
-              f"(bar within x{GOOGLE_BAR}: {'PASS' if passed else 'FAIL'})")
+              f"(bar within x{GOOGLE_BAR}: {'PASS' if passed else 'FAIL'}); range "
+              f"{lo:.3f}-{hi:.2f} Wh {'holds' if lo <= published <= hi else 'misses'} it")
     return 0 if ok else 1
 
 

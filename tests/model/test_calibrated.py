@@ -8,6 +8,7 @@ import json
 import pytest
 
 from tracker.model import _calibrated as calibrated
+from tracker.model import _physics as phys
 from tracker.model._calibrated import (
     BATCH_SIZE_RANGE,
     DEFAULT_BATCH_SIZE,
@@ -192,6 +193,46 @@ def test_embeddings_are_an_encoder_pass() -> None:
     # more text, more energy; an open encoder with official size is not estimated
     assert estimate("text-embedding-3-small", input_tokens=2000).energy_kwh > emb.energy_kwh
     assert estimate("bge-m3", input_tokens=1000).params_estimated is False
+
+
+def _decode(gpus: float, *, t_seq: float, overlap: float, active: float = 1e-3,
+            batch: float = 100.0) -> float:
+    """Accelerator joules per output token of a replica, straight from the physics."""
+    h = hw("h100")
+    eng = {"t_fixed_s": 1e-9, "t_seq_s": t_seq, "t_comm_s": 0.0, "overlap": overlap}
+    acc, _ = phys.decode_joules(
+        calibrated.COEFFICIENTS, eng, active=active, total=active, bytes_per_param=2.0,
+        lowp_overhead=0.0, kv_bytes=0.0, tdp_w=h.tdp_w, bandwidth=h.bandwidth_tb_s * 1e12,
+        peak16=h.peak_flops("bf16"), peak_native=h.peak_flops("bf16"), gpus=gpus, batch=batch,
+        context=0.0, limit_w=h.tdp_w, sync_hops=0.0)
+    return float(acc)
+
+
+def test_per_sequence_time_is_host_time() -> None:
+    """An engine's per-sequence work is one host process's: more GPUs do not shorten it, so
+    under a synchronous scheduler every GPU of the replica waits for all of it..."""
+    one, four = _decode(1, t_seq=1e-4, overlap=0.0), _decode(4, t_seq=1e-4, overlap=0.0)
+    assert four == pytest.approx(4 * one, rel=0.01)
+    # ...and it costs the waiting draw for its whole length
+    waiting = calibrated.COEFFICIENTS["p_idle"] * hw("h100").tdp_w * 1e-4
+    assert one == pytest.approx(waiting, rel=0.01)
+    # with async scheduling it hides behind a longer device step (a 70B model's weights)
+    slow = _decode(1, t_seq=1e-4, overlap=1.0, active=70.0)
+    assert slow == pytest.approx(_decode(1, t_seq=1e-7, overlap=1.0, active=70.0), rel=0.01)
+    assert _decode(1, t_seq=1e-4, overlap=0.0, active=70.0) > 1.03 * slow
+
+
+def test_compute_draws_the_tdp() -> None:
+    """A compute-bound prefill runs the accelerator at its TDP: no free compute-power share."""
+    coef = calibrated.COEFFICIENTS
+    h = hw("h100")
+    peak = h.peak_flops("bf16")
+    acc, _ = phys.prefill_joules(coef, active=70.0, layers_hidden=0.0, prompt_len=0.0,
+                                 tdp_w=h.tdp_w, peak16=peak, peak_native=peak,
+                                 limit_w=h.tdp_w)
+    seconds = 2 * 70e9 / (peak * coef["mfu_prefill"])
+    assert acc == pytest.approx(h.tdp_w * seconds)
+    assert "p_comp" not in coef and phys.compute_power(coef) == 1 - coef["p_idle"]
 
 
 def test_default_batch_and_range() -> None:

@@ -168,12 +168,15 @@ def test_closed_models_carry_ranges_with_geometric_centre(reg: Registry) -> None
     assert {"openai", "anthropic", "google", "xai"} <= providers
     for m in closed:
         assert m.active_params_b_min is not None and m.active_params_b_max is not None
-        assert m.active_params_b_min < m.active_params_b_max, m.name
+        assert m.active_params_b_min < m.active <= m.active_params_b_max, m.name
+        if m.source.startswith("closed-model sizing method"):
+            continue  # central: the open peers' mean (tests/model/test_closed_sizing.py)
         geo = math.sqrt(m.active_params_b_min * m.active_params_b_max)
         assert m.active == pytest.approx(geo, abs=0.06), m.name
     four_o = reg.model("gpt-4o")
-    assert (four_o.active_params_b_min, four_o.active_params_b_max) == (44, 132)
-    assert four_o.total_params_b == 440
+    assert four_o.source.startswith("closed-model sizing method")
+    # holds EcoLogits' 44-132B and Epoch AI's 100B active
+    assert four_o.active_params_b_min <= 44 and four_o.active_params_b_max >= 132
 
 
 # --- hardware ---------------------------------------------------------------------------------

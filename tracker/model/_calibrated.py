@@ -1,10 +1,11 @@
 """The calibrated energy model (default method): fitted coefficients and per-token joules.
 
 The physics is in `tracker.model._physics`, the serving-engine profiles in
-`tracker.model._engines`; the coefficients are fitted by ``benchmarks/accuracy/calibrate.py`` on two
-independent public sources (ML.ENERGY, GPU energy under vLLM; MLPerf Inference power, whole
-servers at the wall under TensorRT-LLM, files in ``benchmarks/data/``) and stored with their
-provenance and scores in ``tracker/model/data/calibration.json``, read once at import.
+`tracker.model._engines`; the coefficients are fitted by ``benchmarks/accuracy/calibrate.py``
+on three independent public sources (ML.ENERGY, GPU energy under vLLM; MLPerf Inference power, whole
+servers at the wall under TensorRT-LLM; SemiAnalysis InferenceX, GPU power under vLLM with async
+scheduling; files in ``benchmarks/data/``) and stored with their provenance and scores in
+``tracker/model/data/calibration.json``, read once at import.
 
 `replica_joules` gives, for one configuration, the per-token joules at the accelerators and at
 the host, split into the terms `CallPricer` needs to price a call with a few multiplications:
@@ -46,7 +47,7 @@ CALIBRATION_FILE: Final = Path(__file__).with_name("data") / "calibration.json"
 
 #: Shared coefficient names the model needs (the JSON file must carry each).
 NAMES: Final = (
-    "eta_mem", "eta_kv", "mfu_decode", "mfu_prefill", "p_idle", "p_mem", "p_comp", "lowp_gain",
+    "eta_mem", "eta_kv", "mfu_decode", "mfu_prefill", "p_idle", "p_mem", "lowp_gain",
     "overhead_8bit_bytes", "overhead_4bit_bytes", "host_frac", "cap_alpha",
     "moe_eff",
 )

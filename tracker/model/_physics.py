@@ -7,11 +7,18 @@ FLOPs per sequence::
     touched = t * (1 - (1 - a/t) ** B)                  # MoE: distinct experts hit; dense: t
     t_mem   = (touched * (b + d) / eta_mem + B * c * kv / eta_kv) / (G * bandwidth)
     t_comp  = 2 * a * B / (G * peak_c * mfu_decode)
-    t_dev   = t_comm * hops + t_seq * B / G + t_mem + t_comp
-    t_step  = t_fixed + t_dev            # or max(t_fixed, t_dev) with async scheduling
-    E_acc   = G * TDP * (p_idle * t_step + p_mem * t_mem + p_comp * t_comp)
+    t_dev   = t_comm * hops + t_mem + t_comp
+    t_host  = t_fixed + t_seq * B
+    t_step  = t_host + t_dev             # or max(t_host, t_dev) with async scheduling
+    E_acc   = G * TDP * (p_idle * t_step + p_mem * t_mem + (1 - p_idle) * t_comp)
     E_host  = (E_acc + G * host_frac * TDP * t_step) / psu_eff - E_acc   # CPUs, fans, PSU loss
 
+``t_host`` is the engine's host work per step: a fixed part (scheduling, launches, the
+GPU-to-CPU copy of the sampled tokens) and a part per running sequence (its scheduling,
+sampling, detokenisation and streaming in Python), which more accelerators do not shorten.
+A compute-saturated accelerator draws its TDP (its power manager holds the board at the limit
+during dense GEMMs), so computing adds ``1 - p_idle`` of TDP on top of the waiting draw: no
+separate compute-power coefficient.
 ``kv`` is the KV-cache bytes per token of context (from the architecture: layers x KV heads x
 head dim x 2, or the MLA latent; else a grouped-query prior from the active parameters).
 ``hops`` weighs the replica's all-reduce by its interconnect (`sync_hops`: a ring over NVLink
@@ -39,6 +46,7 @@ __all__ = [
     "ATTN_PRIOR",
     "KV_PRIOR",
     "SCALAR",
+    "compute_power",
     "decode_joules",
     "kv_prior_bytes",
     "layers_hidden_prior",
@@ -93,6 +101,18 @@ def kv_prior_bytes(active_params_b: Any, xp: Any = SCALAR) -> Any:
 def layers_hidden_prior(active_params_b: Any, xp: Any = SCALAR) -> Any:
     """Prior layers x hidden size for a model of this size."""
     return ATTN_PRIOR[0] * xp.exp(ATTN_PRIOR[1] * xp.log(active_params_b))
+
+
+def compute_power(coef: Mapping[str, float]) -> float:
+    """Accelerator power added by computing, share of TDP: ``1 - p_idle``.
+
+    A compute-saturated accelerator draws its TDP: dense GEMMs run into the board's power limit
+    and the power manager lowers the clocks to hold it (the compute-bound prompt phase runs at
+    the H100's and A100's power limit while the memory-bound token phase stays well below it:
+    Patel et al., "Splitwise", ISCA 2024, arXiv:2311.18677). So compute costs the TDP for its
+    time, of which ``p_idle`` is the waiting draw already counted for the whole step.
+    """
+    return 1.0 - coef["p_idle"]
 
 
 def compute_peak(coef: Mapping[str, float], peak16: Any, peak_native: Any, xp: Any) -> Any:
@@ -170,12 +190,14 @@ def decode_joules(
     sparsity = xp.minimum((1.0 - ratio) / MOE_FULL_SPARSITY, 1.0)
     moe = 1.0 - (1.0 - coef["moe_eff"]) * sparsity
     t_comp = 2.0 * active * 1e9 * batch / (gpus * peak_c * coef["mfu_decode"] * moe)
-    # Device time of a step: TP synchronisation, per-sequence kernels (sharded over the
-    # replica's accelerators like the attention heads), weights/KV streaming, GEMMs.
-    t_dev = eng["t_comm_s"] * sync_hops + eng["t_seq_s"] * batch / gpus + t_mem + t_comp
-    t_step = step_time(eng["t_fixed_s"], t_dev, eng.get("overlap", 0.0), xp)
+    # Device time of a step: TP synchronisation, weights/KV streaming, GEMMs. Host time: the
+    # engine's fixed work plus its work per running sequence (scheduling, sampling,
+    # detokenisation: Python on one CPU process, not shortened by more accelerators).
+    t_dev = eng["t_comm_s"] * sync_hops + t_mem + t_comp
+    t_host = eng["t_fixed_s"] + eng["t_seq_s"] * batch
+    t_step = step_time(t_host, t_dev, eng.get("overlap", 0.0), xp)
     e_acc = gpus * tdp_w * (coef["p_idle"] * t_step + coef["p_mem"] * t_mem
-                            + coef["p_comp"] * t_comp)
+                            + compute_power(coef) * t_comp)
     e_acc, t_step = _capped(coef, e_acc, t_step, gpus, limit_w, xp)
     return e_acc / batch, _host(e_acc, gpus * coef["host_frac"] * tdp_w * t_step) / batch
 
@@ -191,7 +213,7 @@ def prefill_joules(
     peak_c = compute_peak(coef, peak16, peak_native, xp)
     flops = 2.0 * active * 1e9 + 2.0 * layers_hidden * prompt_len
     time = flops / (peak_c * coef["mfu_prefill"])
-    e_acc = tdp_w * (coef["p_idle"] + coef["p_comp"]) * time
+    e_acc = tdp_w * (coef["p_idle"] + compute_power(coef)) * time
     e_acc, time = _capped(coef, e_acc, time, 1.0, limit_w, xp)
     return e_acc, _host(e_acc, coef["host_frac"] * tdp_w * time)
 
