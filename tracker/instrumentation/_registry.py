@@ -57,6 +57,7 @@ INTEGRATIONS: dict[str, str] = {
     "openai_agents": "integrations.openai_agents",
     "pydantic_ai": "integrations.pydantic_ai",
     "llama_index": "integrations.llama_index",
+    "crewai": "integrations.crewai",
 }
 
 #: Integration -> the modules whose import (the first of them) patches it when instrumented
@@ -69,7 +70,7 @@ LIBRARIES: dict[str, tuple[str, ...]] = {
     "cohere": ("cohere",), "ollama": ("ollama",), "litellm": ("litellm",),
     "langchain": ("langchain_core",), "openai_agents": ("agents",),
     "pydantic_ai": ("pydantic_ai",), "huggingface_hub": ("huggingface_hub",),
-    "llama_index": ("llama_index.core",),
+    "llama_index": ("llama_index.core",), "crewai": ("crewai",),
 }
 
 #: Integration name -> integrations it makes redundant (they would count the same calls).
