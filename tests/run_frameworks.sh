@@ -9,4 +9,4 @@ python3 -m venv .venv-frameworks
 .venv-frameworks/bin/pip install -q --upgrade pip
 .venv-frameworks/bin/pip install -q -e '.[frameworks]'
 .venv-frameworks/bin/python -m pytest -q tests/integrations/test_llama_index.py \
-  tests/integrations/test_crewai.py "$@"
+  tests/integrations/test_crewai.py tests/integrations/test_google_adk.py "$@"
