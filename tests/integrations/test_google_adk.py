@@ -24,6 +24,7 @@ os.environ.setdefault("LITELLM_TELEMETRY", "False")
 pytest.importorskip("google.adk")
 from google.adk.agents import LlmAgent
 from google.adk.agents.run_config import RunConfig, StreamingMode
+from google.adk.apps import App
 from google.adk.models.lite_llm import LiteLlm
 from google.adk.runners import InMemoryRunner, Runner
 from google.adk.tools.agent_tool import AgentTool
@@ -38,9 +39,10 @@ from tracker.demo._server import DEMO_REPLY, DemoServer
 INTEGRATION = "google_adk"
 KEY = "sk-adk-secret-key-0123456789"
 QUESTION = "What is the weather like in Oslo today?"
-# ADK's and LiteLLM's own deprecations and experimental-feature notices, and pydantic 2.12's
-# notice about LiteLLM's streamed-chunk types.
-pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+# ADK's own: its AgentTool builds a runner with the deprecated ``plugins`` argument, and its
+# experimental-feature notices; pydantic's notices about LiteLLM's streamed-chunk types.
+pytestmark = [pytest.mark.filterwarnings("ignore:The `plugins` argument is deprecated"),
+              pytest.mark.filterwarnings("ignore::pydantic.warnings.PydanticDeprecationWarning"),
               pytest.mark.filterwarnings("ignore::UserWarning:google.adk.*"),
               pytest.mark.filterwarnings("ignore:Item .* is using the `ReadOnly` qualifier")]
 
@@ -50,25 +52,43 @@ def get_weather(city: str) -> str:
     return f"Sunny and cold in {city}."
 
 
+def make_runner(server: DemoServer) -> InMemoryRunner:
+    model = LiteLlm(model="openai/gpt-4o-mini", api_base=server.openai_base_url, api_key=KEY)
+    forecaster = LlmAgent(name="Forecaster", model=model, description="Forecasts.",
+                          instruction="Answer in one sentence.")
+    triage = LlmAgent(name="Triage", model=model, instruction="Ask the forecaster.",
+                      tools=[get_weather, AgentTool(agent=forecaster)])
+    return InMemoryRunner(agent=triage, app_name="weather")
+
+
+def final_text(event: Any) -> str | None:
+    if event.is_final_response() and event.content and event.content.parts:
+        return str(event.content.parts[0].text or "")
+    return None
+
+
 def run(server: DemoServer, how: str) -> str:
-    """A fresh runner on a fresh event loop; "streamed" asks for server-sent events."""
+    """A fresh runner: ``Runner.run`` ("sync"), or ``run_async`` on a fresh event loop, with
+    server-sent events for "streamed"."""
+    runner = make_runner(server)
+    message = types.Content(role="user", parts=[types.Part(text=QUESTION)])
+    answer = ""
+    if how == "sync":
+        session = asyncio.run(runner.session_service.create_session(app_name="weather",
+                                                                    user_id="u"))
+        for event in runner.run(user_id="u", session_id=session.id, new_message=message):
+            answer = final_text(event) or answer
+        asyncio.run(runner.close())
+        return answer
+
     async def main() -> str:
-        model = LiteLlm(model="openai/gpt-4o-mini", api_base=server.openai_base_url,
-                        api_key=KEY)
-        forecaster = LlmAgent(name="Forecaster", model=model, description="Forecasts.",
-                              instruction="Answer in one sentence.")
-        triage = LlmAgent(name="Triage", model=model, instruction="Ask the forecaster.",
-                          tools=[get_weather, AgentTool(agent=forecaster)])
-        runner = InMemoryRunner(agent=triage, app_name="weather")
+        answer = ""
         session = await runner.session_service.create_session(app_name="weather", user_id="u")
         config = RunConfig(streaming_mode=StreamingMode.SSE if how == "streamed"
                            else StreamingMode.NONE)
-        answer = ""
-        message = types.Content(role="user", parts=[types.Part(text=QUESTION)])
         async for event in runner.run_async(user_id="u", session_id=session.id,
                                             new_message=message, run_config=config):
-            if event.is_final_response() and event.content and event.content.parts:
-                answer = event.content.parts[0].text or ""
+            answer = final_text(event) or answer
         await runner.close()
         return answer
 
@@ -126,7 +146,7 @@ def assert_sums(span: ReadableSpan, calls: list[ReadableSpan]) -> None:
     assert not [k for k in attrs if k.startswith("gen_ai.usage.")]
 
 
-@pytest.mark.parametrize("how", ["plain", "streamed"])
+@pytest.mark.parametrize("how", ["sync", "plain", "streamed"])
 def test_agent_run_is_priced_once_per_call_with_the_agent(
         mode: str, ledger_otel: Otel, demo_server: DemoServer, how: str) -> None:
     before = len(demo_server.served)
@@ -194,7 +214,7 @@ def test_the_plugin_added_by_hand(configure_tracker: Callable[..., Otel],
         model = LiteLlm(model="openai/gpt-4o-mini", api_base=demo_server.openai_base_url,
                         api_key=KEY)
         agent = LlmAgent(name="Solo", model=model, instruction="Answer.")
-        runner = InMemoryRunner(agent=agent, app_name="solo", plugins=[plugin])
+        runner = InMemoryRunner(app=App(name="solo", root_agent=agent, plugins=[plugin]))
         session = await runner.session_service.create_session(app_name="solo", user_id="u")
         message = types.Content(role="user", parts=[types.Part(text=QUESTION)])
         async for _ in runner.run_async(user_id="u", session_id=session.id,
