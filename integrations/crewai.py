@@ -36,7 +36,7 @@ try:
     import crewai
     from crewai.hooks import InterceptionPoint, register_hook, unregister_hook
 except ImportError as _exc:  # pragma: no cover - exercised only without crewai
-    raise IntegrationNotAvailable("the crewai integration needs `pip install crewai>=1.15`") \
+    raise IntegrationNotAvailable("the crewai integration needs `pip install crewai>=1.15.44`") \
         from _exc
 
 from tracker.integration import guard
@@ -47,7 +47,7 @@ from tracker.setup import _configure as _config
 __all__ = ["MIN_VERSION", "NAME", "instrument", "uninstrument"]
 
 NAME = "crewai"
-MIN_VERSION = (1, 15)  # the oldest release tested (the interception points are recent)
+MIN_VERSION = (1, 15)  # the release line tested (1.15.44; its interception points are recent)
 
 if tuple(int(p) for p in crewai.__version__.split(".")[:2] if p.isdigit()) < MIN_VERSION:
     raise IntegrationNotAvailable(

@@ -50,7 +50,7 @@ try:
     from llama_index.core.instrumentation.span_handlers import BaseSpanHandler
 except ImportError as _exc:  # pragma: no cover - exercised only without llama-index-core
     raise IntegrationNotAvailable(
-        "the llama_index integration needs `pip install llama-index-core>=0.14`") from _exc
+        "the llama_index integration needs `pip install llama-index-core>=0.14.25`") from _exc
 
 from integrations._compatible_hosts import provider_from_url
 from tracker import _attributes as A
@@ -62,7 +62,7 @@ from tracker.setup import _configure as _config
 __all__ = ["MIN_VERSION", "NAME", "instrument", "uninstrument"]
 
 NAME = "llama_index"
-MIN_VERSION = (0, 14)  # the oldest release tested (agents are workflows from 0.12; 0.14 tested)
+MIN_VERSION = (0, 14)  # the release line tested (0.14.25)
 
 if tuple(int(p) for p in _li_version.split(".")[:2] if p.isdigit()) < MIN_VERSION:
     raise IntegrationNotAvailable(
