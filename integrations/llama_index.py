@@ -38,7 +38,9 @@ try:
     from llama_index.core import __version__ as _li_version
     from llama_index.core.agent.workflow import AgentWorkflow, BaseWorkflowAgent
     from llama_index.core.base.llms.base import BaseLLM
-    from llama_index.core.instrumentation import get_dispatcher
+    from llama_index.core.instrumentation import (  # type: ignore[attr-defined,unused-ignore]
+        get_dispatcher,
+    )
     from llama_index.core.instrumentation.event_handlers import BaseEventHandler
     from llama_index.core.instrumentation.events.exception import ExceptionEvent
     from llama_index.core.instrumentation.events.llm import (
@@ -298,7 +300,7 @@ def _event(event: Any) -> None:
             entry = _state.calls.pop(str(event.span_id), None)
         if entry is not None:
             failed = isinstance(event, ExceptionEvent)
-            _end_model(entry, None if failed else event.response, failed=failed)
+            _end_model(entry, None if failed else getattr(event, "response", None), failed=failed)
 
 
 class EnergySpanHandler(BaseSpanHandler[Any]):  # type: ignore[misc,unused-ignore]
