@@ -56,6 +56,9 @@ INTEGRATIONS: dict[str, str] = {
     "langchain": "integrations.langchain",
     "openai_agents": "integrations.openai_agents",
     "pydantic_ai": "integrations.pydantic_ai",
+    "llama_index": "integrations.llama_index",
+    "crewai": "integrations.crewai",
+    "google_adk": "integrations.google_adk",
 }
 
 #: Integration -> the modules whose import (the first of them) patches it when instrumented
@@ -68,6 +71,7 @@ LIBRARIES: dict[str, tuple[str, ...]] = {
     "cohere": ("cohere",), "ollama": ("ollama",), "litellm": ("litellm",),
     "langchain": ("langchain_core",), "openai_agents": ("agents",),
     "pydantic_ai": ("pydantic_ai",), "huggingface_hub": ("huggingface_hub",),
+    "llama_index": ("llama_index.core",), "crewai": ("crewai",), "google_adk": ("google.adk",),
 }
 
 #: Integration name -> integrations it makes redundant (they would count the same calls).
@@ -93,6 +97,13 @@ DEFERS: dict[str, frozenset[str]] = {
     # cohere, boto3 for Bedrock).
     "pydantic_ai": frozenset({"openai", "anthropic", "google_genai", "mistral", "cohere",
                               "bedrock"}),
+    # LlamaIndex's LLM classes call the provider clients (llama-index-llms-openai, -anthropic,
+    # -google-genai, -mistralai, -cohere, -ollama, -bedrock-converse, -litellm).
+    "llama_index": frozenset({"openai", "anthropic", "google_genai", "mistral", "cohere",
+                              "ollama", "bedrock", "litellm"}),
+    # Google ADK's models call google-genai (Gemini), anthropic (Claude), LiteLLM (``LiteLlm``,
+    # which calls the openai client on its ``openai/`` route).
+    "google_adk": frozenset({"google_genai", "anthropic", "litellm", "openai"}),
 }
 
 _lock = threading.RLock()

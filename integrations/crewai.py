@@ -1,0 +1,235 @@
+"""CrewAI integration: agent runs and tool calls as scopes, from CrewAI's interception hooks.
+
+`instrument()` registers hooks on CrewAI's public interception points (``crewai.hooks``:
+``register_hook`` / ``unregister_hook``); `uninstrument()` unregisters them. CrewAI runs every
+hook synchronously where the intercepted work happens, so a hook can make a scope current for
+that work (its event bus cannot: its listeners run later, in a thread pool of their own):
+
+- before each model call (``PRE_MODEL_CALL``) and each tool call (``PRE_TOOL_CALL``), the scope
+  of the agent making it becomes current: an ``invoke_agent {role}`` INTERNAL scope
+  (`tracker.recording._agents`), one per agent, task and enclosing scope, opened at its first call;
+- a tool call gets an ``execute_tool {tool}`` scope under its agent's, ended after the tool
+  (``POST_TOOL_CALL``); a coworker's run through a delegation tool nests under that tool's scope
+  and ends with it;
+- the crew's end (``EXECUTION_END``) ends the scopes its run opened.
+
+Each scope ends with the ``energy.*`` sums of the calls made inside it (no ``gen_ai.usage.*``).
+
+CrewAI's model calls go through client libraries the SDK instruments (its native OpenAI,
+Anthropic, Gemini and Bedrock providers, and LiteLLM for the other models): those integrations
+record each call once, and every call made inside an agent's scope carries ``gen_ai.agent.name``
+(the agent's role) and ``energy.framework`` ``crewai``. This integration records no call itself:
+with no client integration on, CrewAI's calls are not priced. Nothing of the messages, tool
+inputs or results is read.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import suppress
+from contextvars import ContextVar
+from typing import Any
+
+from tracker.exceptions import IntegrationNotAvailable
+
+try:
+    import crewai
+    from crewai.hooks import InterceptionPoint, register_hook, unregister_hook
+except ImportError as _exc:  # pragma: no cover - exercised only without crewai
+    raise IntegrationNotAvailable("the crewai integration needs `pip install crewai>=1.15.44`") \
+        from _exc
+
+from tracker.integration import guard
+from tracker.recording import _agents
+from tracker.recording._energy_scope import EnergyScope, current_scope
+from tracker.setup import _configure as _config
+
+__all__ = ["MIN_VERSION", "NAME", "instrument", "uninstrument"]
+
+NAME = "crewai"
+MIN_VERSION = (1, 15)  # the release line tested (1.15.44; its interception points are recent)
+
+if tuple(int(p) for p in crewai.__version__.split(".")[:2] if p.isdigit()) < MIN_VERSION:
+    raise IntegrationNotAvailable(
+        f"the crewai integration needs crewai>={'.'.join(map(str, MIN_VERSION))}, "
+        f"found {crewai.__version__}")
+
+#: Agent scopes open at once; beyond, the oldest is ended.
+_MAX_OPEN = 4096
+
+#: The agent scope this context made current in a hook, and its tokens.
+_held: ContextVar[tuple[_agents.AgentScope, Any] | None] = ContextVar(
+    "tracker_crewai_held", default=None)
+
+
+class _Open:
+    __slots__ = ("crew", "scope")
+
+    def __init__(self, scope: _agents.AgentScope, crew: int | None) -> None:
+        self.scope = scope
+        self.crew = crew
+
+
+class _Tool:
+    __slots__ = ("held", "outer", "scope")
+
+    def __init__(self, scope: _agents.AgentScope | None, held: Any, outer: _Tool | None) -> None:
+        self.scope = scope
+        self.held = held
+        self.outer = outer  # the tool call this one runs in, if any
+
+
+#: The tool call in flight in this context (CrewAI runs a tool's hooks in one context).
+_tool: ContextVar[_Tool | None] = ContextVar("tracker_crewai_tool", default=None)
+
+
+class _State:
+    def __init__(self) -> None:
+        self.active = False
+        self.lock = threading.Lock()
+        #: (agent, task, enclosing scope) -> its open agent scope.
+        self.agents: dict[tuple[int, int, int], _Open] = {}
+        #: Tool calls in flight (ended by `uninstrument()` if still open).
+        self.tools: dict[int, _Tool] = {}
+
+
+_state = _State()
+
+
+def _release() -> None:
+    """Undo what a hook made current in this context (a model call's hook left it)."""
+    held = _held.get()
+    if held is not None:
+        _held.set(None)
+        with suppress(ValueError, RuntimeError):  # made current in another context
+            held[0]._deactivate(held[1])
+
+
+def _agent_scope(ctx: Any) -> tuple[_agents.AgentScope, Any] | None:
+    """The scope of the agent the hook's context names, made current here (with its tokens)."""
+    agent = getattr(ctx, "agent", None)
+    role = getattr(agent, "role", None)
+    if agent is None or not isinstance(role, str):
+        return None
+    _release()
+    parent: EnergyScope | None = current_scope()
+    crew = getattr(ctx, "crew", None)
+    key = (id(agent), id(getattr(ctx, "task", None)), id(parent))
+    with _state.lock:
+        entry = _state.agents.get(key)
+    if entry is not None and entry.scope._span is not None:
+        return entry.scope, entry.scope._activate()
+    scope = _agents.open_scope("invoke_agent", role, framework=NAME)
+    if scope is None:
+        return None
+    tokens, scope._tokens = scope._tokens, None  # the hook's caller leaves it (see `_release`)
+    ended = None
+    with _state.lock:
+        if len(_state.agents) >= _MAX_OPEN:
+            ended = _state.agents.pop(next(iter(_state.agents)))
+        _state.agents[key] = _Open(scope, id(crew) if crew is not None else None)
+    if ended is not None:
+        _agents.close_scope(ended.scope)
+    return scope, tokens
+
+
+def _before_model(ctx: Any) -> None:
+    with guard("crewai.before_model"):
+        if _state.active and _config.get_config().enabled:
+            found = _agent_scope(ctx)
+            if found is not None:
+                _held.set(found)
+    return None
+
+
+def _after_model(ctx: Any) -> None:
+    with guard("crewai.after_model"):
+        _release()
+    return None
+
+
+def _before_tool(ctx: Any) -> None:
+    with guard("crewai.before_tool"):
+        if not _state.active or not _config.get_config().enabled:
+            return None
+        found = _agent_scope(ctx)
+        scope = _agents.open_scope("execute_tool", getattr(ctx, "tool_name", None),
+                                   framework=NAME, tool_type="function")
+        tool = _Tool(scope, found, _tool.get())
+        _tool.set(tool)
+        with _state.lock:
+            _state.tools[id(tool)] = tool
+            while len(_state.tools) > _MAX_OPEN:
+                _state.tools.pop(next(iter(_state.tools)))
+    return None
+
+
+def _after_tool(ctx: Any) -> None:
+    with guard("crewai.after_tool"):
+        tool = _tool.get()
+        if tool is None:
+            return None
+        _tool.set(tool.outer)
+        with _state.lock:
+            _state.tools.pop(id(tool), None)
+        if tool.scope is not None:
+            _close_agents(lambda key, entry: key[2] == id(tool.scope))  # coworkers inside
+            _agents.close_scope(tool.scope)
+        if tool.held is not None:
+            with suppress(ValueError, RuntimeError):
+                tool.held[0]._deactivate(tool.held[1])
+    return None
+
+
+def _close_agents(which: Any, error: BaseException | None = None) -> None:
+    with _state.lock:
+        keys = [key for key, entry in _state.agents.items() if which(key, entry)]
+        ended = [_state.agents.pop(key) for key in keys]
+    for entry in ended:
+        _agents.close_scope(entry.scope, error)
+
+
+class CrewFailed(Exception):
+    """The crew's run failed (CrewAI's error is not kept: it may quote text)."""
+
+
+def _execution_end(ctx: Any) -> None:
+    with guard("crewai.execution_end"):
+        crew = getattr(ctx, "crew", None)
+        if crew is None:
+            return None
+        error = CrewFailed() if getattr(ctx, "status", None) == "failed" else None
+        _close_agents(lambda key, entry: entry.crew == id(crew), error)
+    return None
+
+
+_HOOKS = ((InterceptionPoint.PRE_MODEL_CALL, _before_model),
+          (InterceptionPoint.POST_MODEL_CALL, _after_model),
+          (InterceptionPoint.PRE_TOOL_CALL, _before_tool),
+          (InterceptionPoint.POST_TOOL_CALL, _after_tool),
+          (InterceptionPoint.EXECUTION_END, _execution_end))
+
+
+def instrument() -> None:
+    """Register the hooks (once) and turn them on."""
+    with _state.lock:
+        if _state.active:
+            return
+        for point, hook in _HOOKS:
+            register_hook(point, hook)
+        _state.active = True
+
+
+def uninstrument() -> None:
+    """Unregister the hooks; the scopes still open are ended now."""
+    with _state.lock:
+        if not _state.active:
+            return
+        _state.active = False
+        for point, hook in _HOOKS:
+            unregister_hook(point, hook)
+        tools = list(_state.tools.values())
+        _state.tools.clear()
+    for tool in tools:
+        _agents.close_scope(tool.scope)
+    _close_agents(lambda key, entry: True)
