@@ -56,6 +56,8 @@ INTEGRATIONS: dict[str, str] = {
     "langchain": "integrations.langchain",
     "openai_agents": "integrations.openai_agents",
     "pydantic_ai": "integrations.pydantic_ai",
+    "transformers": "integrations.transformers",
+    "vllm": "integrations.vllm",
 }
 
 #: Integration -> the modules whose import (the first of them) patches it when instrumented
@@ -68,6 +70,9 @@ LIBRARIES: dict[str, tuple[str, ...]] = {
     "cohere": ("cohere",), "ollama": ("ollama",), "litellm": ("litellm",),
     "langchain": ("langchain_core",), "openai_agents": ("agents",),
     "pydantic_ai": ("pydantic_ai",), "huggingface_hub": ("huggingface_hub",),
+    # In-process inference: patched once a model class can exist (``import transformers`` alone,
+    # for its tokenizers, imports neither torch nor the generation code).
+    "transformers": ("transformers.generation.utils",), "vllm": ("vllm.entrypoints.llm",),
 }
 
 #: Integration name -> integrations it makes redundant (they would count the same calls).
