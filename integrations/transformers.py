@@ -120,8 +120,11 @@ def _hardware(device: Any, device_map: Any) -> tuple[str | None, int]:
 
 
 def _option(kwargs: dict[str, Any], model: Any, name: str) -> Any:
-    """A generation option: the call's keyword, its ``generation_config``'s, the model's."""
-    if kwargs.get(name) is not None:
+    """A generation option: the call's keyword, its ``generation_config``'s, the model's.
+
+    A keyword passed as None unsets the option, as it does in ``generate()``.
+    """
+    if name in kwargs:
         return kwargs[name]
     for config in (kwargs.get("generation_config"), getattr(model, "generation_config", None)):
         value = getattr(config, name, None)
@@ -179,6 +182,9 @@ def _usage(model: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
     else:
         skip = 0
     eos = _ids(_option(kwargs, model, "eos_token_id"))
+    # rows are padded only after they finished early (an end token, a stop string, a criterion):
+    # without any of those, a pad token in a row is one the model generated
+    pad = pad if eos or kwargs.get("stop_strings") or kwargs.get("stopping_criteria") else None
     output = 0
     reasons: list[str] = []
     for row in out_rows:

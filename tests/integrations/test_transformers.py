@@ -286,3 +286,18 @@ def _no_leftover_models() -> Iterator[None]:
     from integrations import transformers as integration
 
     integration._models.clear()
+
+
+def test_an_encoder_decoder_counts_the_decoder_tokens_after_its_start_token(
+        provider_otel: Any, tokenizer: Any, batch: Any) -> None:
+    config = transformers.T5Config(
+        vocab_size=len(WORDS) + 3, d_model=32, d_kv=8, d_ff=64, num_layers=1, num_heads=2,
+        pad_token_id=0, eos_token_id=2, decoder_start_token_id=0)
+    torch.manual_seed(0)
+    t5 = transformers.T5ForConditionalGeneration(config).eval()
+    out = t5.generate(**batch, max_new_tokens=NEW_TOKENS, do_sample=False, eos_token_id=None)
+    assert out.shape == (len(PROMPTS), 1 + NEW_TOKENS)  # the start token, then the new ones
+    attrs = dict(one_span(provider_otel).attributes or {})
+    assert attrs[A.GEN_AI_USAGE_INPUT_TOKENS] == sum(len(p.split()) for p in PROMPTS)
+    assert attrs[A.GEN_AI_USAGE_OUTPUT_TOKENS] == len(PROMPTS) * NEW_TOKENS
+    assert attrs[A.GEN_AI_REQUEST_MODEL] == "t5"
