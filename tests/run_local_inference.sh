@@ -4,7 +4,7 @@
 # a few GB), so neither `dev` nor the main suite installs it; there, these tests skip. The model
 # is built from a configuration with random weights and the tokenizer in code: nothing is
 # downloaded at run time (HF_HUB_OFFLINE=1). The vllm tests run against their stand-in here
-# (vLLM installs only with CUDA); the real-package test is marked `gpu`.
+# (vLLM's published wheels run only on a GPU); the real-package test is marked `gpu`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv-local-inference

@@ -1,9 +1,9 @@
 """vllm integration: offline ``LLM.generate`` and ``LLM.chat``.
 
-vLLM installs only with CUDA (no CPU build installs here), so the tests run against a stand-in
-package (tests/integrations/vllm_standin) whose classes mirror vLLM's public ``LLM``,
-``RequestOutput`` and ``CompletionOutput``; `test_real_vllm_on_a_gpu` runs the real package and
-is marked ``gpu`` (skipped without vllm and a CUDA GPU).
+vLLM's published wheels run only on a GPU (its CPU backend is built from source), so the tests
+run against a stand-in package (tests/integrations/vllm_standin) whose classes mirror vLLM's
+public ``LLM``, ``RequestOutput`` and ``CompletionOutput``; `test_real_vllm_on_a_gpu` runs the
+real package and is marked ``gpu`` (skipped without vllm and a CUDA GPU).
 """
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ def test_errors_propagate_and_uninstrument_restores(vllm_otel: Any, vllm: Any) -
 @pytest.mark.gpu
 def test_real_vllm_on_a_gpu(configure_tracker: Callable[..., Any]) -> None:
     if not REAL_VLLM:
-        pytest.skip("vllm is not installed (it installs only with CUDA)")
+        pytest.skip("vllm is not installed (its wheels run only on a GPU)")
     torch = pytest.importorskip("torch")
     if not torch.cuda.is_available():
         pytest.skip("no CUDA GPU")
