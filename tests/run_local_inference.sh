@@ -12,3 +12,7 @@ python3 -m venv .venv-local-inference
 .venv-local-inference/bin/pip install -q -e '.[transformers]' 'pytest>=8'
 HF_HUB_OFFLINE=1 .venv-local-inference/bin/python -m pytest -q -p no:cacheprovider \
   tests/integrations/test_transformers.py tests/integrations/test_vllm.py "$@"
+# Again on the oldest transformers the extra declares (the same torch).
+.venv-local-inference/bin/pip install -q 'transformers==4.40.2'
+HF_HUB_OFFLINE=1 .venv-local-inference/bin/python -m pytest -q -p no:cacheprovider \
+  tests/integrations/test_transformers.py "$@"

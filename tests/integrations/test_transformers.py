@@ -41,7 +41,7 @@ def _tokenizer() -> Any:
     tok.pre_tokenizer = tokenizers.pre_tokenizers.Whitespace()
     return transformers.PreTrainedTokenizerFast(
         tokenizer_object=tok, pad_token="[PAD]", eos_token="[EOS]", unk_token="[UNK]",
-        padding_side="left")
+        padding_side="left", model_input_names=["input_ids", "attention_mask"])
 
 
 def _llama(**overrides: Any) -> Any:
