@@ -301,3 +301,40 @@ def test_an_encoder_decoder_counts_the_decoder_tokens_after_its_start_token(
     assert attrs[A.GEN_AI_USAGE_INPUT_TOKENS] == sum(len(p.split()) for p in PROMPTS)
     assert attrs[A.GEN_AI_USAGE_OUTPUT_TOKENS] == len(PROMPTS) * NEW_TOKENS
     assert attrs[A.GEN_AI_REQUEST_MODEL] == "t5"
+
+
+def test_the_gpu_a_model_is_on_names_its_hardware(monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    from integrations import transformers as integration
+    from tracker.measure import _device
+
+    names = {0: "NVIDIA H100 80GB HBM3", 1: "NVIDIA H100 80GB HBM3", 2: "NVIDIA A10G"}
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda index=0: names[index])
+    _device.forget()
+    try:
+        assert integration._hardware(SimpleNamespace(type="cuda", index=0), None) == ("h100", 1)
+        assert integration._hardware(SimpleNamespace(type="cpu", index=None),
+                                     {"model.layers.0": 0, "model.layers.1": "cuda:1",
+                                      "lm_head": "cpu"}) == ("h100", 2)
+        assert integration._hardware(SimpleNamespace(type="cuda", index=2), None) == (None, 1)
+        assert integration._hardware(SimpleNamespace(type="cpu", index=None), None) == (None, 1)
+    finally:
+        _device.forget()
+
+
+def test_a_named_gpu_wins_over_the_configured_hardware_and_a_cpu_keeps_it(
+        configure_tracker: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, model: Any,
+        batch: Any) -> None:
+    from integrations import transformers as integration
+
+    otel = configure_tracker(hardware="l4")
+    tracker.instrument(INTEGRATION)
+    try:
+        _greedy(model, batch)  # on the CPU: the configured hardware
+        integration._models.clear()
+        monkeypatch.setattr(integration, "_hardware", lambda device, device_map: ("h200", 1))
+        _greedy(model, batch)  # "on an H200"
+    finally:
+        tracker.uninstrument(INTEGRATION)
+    assert [s[A.ENERGY_HARDWARE] for s in _spans(otel)] == ["l4", "h200"]
