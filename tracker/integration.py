@@ -12,6 +12,10 @@ For a library the wrapper does not fit (callbacks, hooks), use `start_call()` an
 returning it does not count it again. `register_integration()` makes a third-party module
 available to `tracker.instrument(name)`.
 
+For a model run in this process (``integrations/transformers.py``), set the call's ``serving``
+to a `LocalServing` (the loaded model's `ModelSpec`, the engine, the batch, the GPU that
+`local_hardware()` names) before finishing it: the call is priced on that, not on an assumption.
+
 The module an integration lives in must expose ``instrument()`` and ``uninstrument()``, and raise
 `IntegrationNotAvailable` at import when its client library is missing or too old.
 
@@ -30,8 +34,11 @@ from tracker.exceptions import IntegrationNotAvailable
 from tracker.instrumentation._frames_importlib_bootstrap import Patcher, call_then, make_wrapper
 from tracker.instrumentation._registry import register_integration
 from tracker.instrumentation._wrapper import Endpoint
+from tracker.measure._device import local_hardware
+from tracker.model._specs import ModelSpec
 from tracker.recording._calls import LLMCall, start_call
 from tracker.recording._returned import is_recorded, mark_recorded
+from tracker.recording._serving import LocalServing
 from tracker.recording._streams import (
     AsyncStreamProxy,
     CountingStrategy,
@@ -50,6 +57,8 @@ __all__ = [
     "InBandUsageStrategy",
     "IntegrationNotAvailable",
     "LLMCall",
+    "LocalServing",
+    "ModelSpec",
     "Patcher",
     "StreamStrategy",
     "SyncStreamProxy",
@@ -59,6 +68,7 @@ __all__ = [
     "estimate_tokens",
     "guard",
     "is_recorded",
+    "local_hardware",
     "make_wrapper",
     "mark_recorded",
     "register_integration",

@@ -36,7 +36,8 @@ def test_demo_main_runs_offline(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert all(len(line) <= 80 for line in out.split("\n\n")[0].splitlines()), out
     for line, rec in zip(story, records, strict=True):  # the ledger is written in call order
         fields = line.split()
-        assert fields[0] == rec["function"].rsplit(".", 1)[-1]
+        # (an agent's or tool's scope, "invoke_agent weather_agent", shows as its name)
+        assert fields[0] == rec["function"].rsplit(".", 1)[-1].rpartition(" ")[2]
         assert fields[1] == rec["gen_ai.request.model"]
         assert (f"{rec['gen_ai.usage.input_tokens']}/{rec['gen_ai.usage.output_tokens']}"
                 in line)
@@ -51,6 +52,14 @@ def test_demo_main_runs_offline(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert {"answer_question", "stream_answer", "summarise_with_claude",
             "concurrent_batch"} <= functions
     assert "total" in out and "cached tok" in out
+    # the agent run: its calls carry the agent's name; its span's roll-up is printed under them
+    agent = [r for r in records if r.get("gen_ai.agent.name") == "weather_agent"]
+    assert len(agent) == 2
+    rollup = re.search(r"^  invoke_agent weather_agent: 2 calls, 1 tool call, (.+), (.+)$",
+                       out, re.MULTILINE)
+    assert rollup is not None, out
+    assert rollup.group(1) == U.energy(sum(r["energy.kwh"] for r in agent))
+    assert rollup.group(2) == U.carbon(sum(r["energy.gco2e"] for r in agent))
     assert "where each provider's calls were priced" in out
     assert re.search(r"^openai +azure:eastus +h100 ", out, re.MULTILINE)
     assert re.search(r"^gcp.gemini +gcp:us-central1 +tpu-v6e ", out, re.MULTILINE)

@@ -3,9 +3,10 @@
 Runs offline with no API key: starts `tracker.demo_server.DemoServer` on ``127.0.0.1``, configures
 the tracker (ledger in a temporary directory unless ``--ledger PATH``), calls the installed
 `openai` / `anthropic` clients (with a dummy key) from ``@track_energy`` functions: plain,
-streamed, async and nested, then those of Gemini, Bedrock, Mistral, Cohere and Ollama
-(`tracker.demo._providers`). Tells the story as it happens, one line per call (function,
-provider, model, tokens, energy, carbon, in human units), then a summary table read back from the
+streamed, async and nested, one agent run with a tool call (`tracker.demo._agent`), then those
+of Gemini, Bedrock, Mistral, Cohere and Ollama (`tracker.demo._providers`). Tells the story as
+it happens, one line per call (function, provider, model, tokens, energy, carbon, in human
+units), the agent span's roll-up under its calls, then a summary table read back from the
 ledger. ``--json`` prints the raw per-request records (JSON, base units) instead.
 """
 
@@ -73,6 +74,7 @@ def story_line(rec: dict[str, Any], width: int | None = None) -> str:
     names on a line of their own, the numbers under.
     """
     function = str(rec.get("function") or rec.get(A.ENERGY_FUNCTION) or "-").rsplit(".", 1)[-1]
+    function = function.rpartition(" ")[2]  # an agent's or tool's scope: its name
     model = str(rec.get(A.GEN_AI_REQUEST_MODEL) or rec.get(A.GEN_AI_RESPONSE_MODEL) or "-")
     tokens = (f"{int(rec.get(A.GEN_AI_USAGE_INPUT_TOKENS) or 0):,}/"
               f"{int(rec.get(A.GEN_AI_USAGE_OUTPUT_TOKENS) or 0):,}")
@@ -188,6 +190,16 @@ def record_without_clients() -> None:
         record_usage(ANTHROPIC_MODEL, 10, 13, provider="anthropic")
 
 
+def _agent_run(server: DemoServer, out: TextIO, *, quiet: bool) -> None:
+    """One agent run (a tool call, two model calls), then its span's roll-up under its calls."""
+    from tracker.demo._agent import rollup_line, run_agent
+
+    sums = run_agent(server.openai_base_url, DUMMY_KEY, OPENAI_MODEL)
+    if sums is not None and not quiet:
+        out.write(rollup_line(sums, U.energy(float(sums.get(A.ENERGY_KWH) or 0.0)),
+                              U.carbon(float(sums.get(A.ENERGY_GCO2E) or 0.0))) + "\n")
+
+
 def _summary(ledger: Path, out: TextIO) -> int:
     """The summary table (per model, human units) read back from the ledger.
 
@@ -288,6 +300,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                               "'.[openai,anthropic]' in a checkout); recording the same calls "
                               "with tracker.record_usage() instead", out)
                 record_without_clients()
+            _agent_run(server, out, quiet=args.quiet or args.json)
             run_provider_calls(server)
             config.shutdown()
         count = _summary(ledger, out)

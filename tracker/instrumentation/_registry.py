@@ -59,6 +59,8 @@ INTEGRATIONS: dict[str, str] = {
     "llama_index": "integrations.llama_index",
     "crewai": "integrations.crewai",
     "google_adk": "integrations.google_adk",
+    "transformers": "integrations.transformers",
+    "vllm": "integrations.vllm",
 }
 
 #: Integration -> the modules whose import (the first of them) patches it when instrumented
@@ -72,6 +74,9 @@ LIBRARIES: dict[str, tuple[str, ...]] = {
     "langchain": ("langchain_core",), "openai_agents": ("agents",),
     "pydantic_ai": ("pydantic_ai",), "huggingface_hub": ("huggingface_hub",),
     "llama_index": ("llama_index.core",), "crewai": ("crewai",), "google_adk": ("google.adk",),
+    # In-process inference: patched once a model class can exist (``import transformers`` alone,
+    # for its tokenizers, imports neither torch nor the generation code).
+    "transformers": ("transformers.generation.utils",), "vllm": ("vllm.entrypoints.llm",),
 }
 
 #: Integration name -> integrations it makes redundant (they would count the same calls).

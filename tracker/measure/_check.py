@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from tracker.measure._attribution import RequestSpan, split
+from tracker.measure._device import detect_hardware
 from tracker.measure._sampler import EnergySampler
 from tracker.model._estimate import pricer
 from tracker.model._specs import ModelSpec
@@ -90,17 +91,6 @@ def model_spec(name: str, fields: dict[str, Any], params: int) -> ModelSpec:
                      layers=int(fields.get("num_hidden_layers") or 1), hidden_size=hidden,
                      attention="gqa", kv_heads=int(fields.get("num_key_value_heads") or heads),
                      head_dim=int(fields.get("head_dim") or hidden // heads))
-
-
-def detect_hardware(device_name: str) -> str | None:
-    """The hardware registry name of a CUDA device name, where it is unambiguous."""
-    name = device_name.upper()
-    for needle, registry_name in (("H200", "h200"), ("H100 PCIE", "h100-pcie"), ("H100", "h100"),
-                                  ("A100-SXM4-40GB", "a100-40gb"), ("A100", "a100-80gb"),
-                                  ("L40S", "l40s"), ("L4", "l4"), ("B200", "b200")):
-        if needle in name:
-            return registry_name
-    return None
 
 
 def _build(torch: Any, fields: dict[str, Any]) -> Any:

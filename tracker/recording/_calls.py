@@ -48,6 +48,7 @@ from tracker.recording._user_attributes import user_attributes as _user_attribut
 if TYPE_CHECKING:
     from tracker.grid._providers import GridReading
     from tracker.model._estimate import CallPricer, Estimate
+    from tracker.recording._serving import LocalServing
 
 __all__ = ["LLMCall", "record_usage", "start_call"]
 
@@ -74,8 +75,14 @@ class _Priced:
     statics: BoundedCache = field(default_factory=lambda: BoundedCache(_MAX_STATICS))
 
 
-def _build_priced(runtime: Runtime, model: str | None, provider: str | None) -> _Priced:
-    built, provider = call_pricer(runtime.deployment, model, provider)
+def _build_priced(runtime: Runtime, model: str | None, provider: str | None,
+                  serving: LocalServing | None = None) -> _Priced:
+    if serving is not None:  # in-process inference: the loaded model on the local hardware
+        from tracker.recording._serving import local_pricer
+
+        built = local_pricer(runtime.deployment, model, serving)
+    else:
+        built, provider = call_pricer(runtime.deployment, model, provider)
     live = built.grid_source == "registry" and built.region == runtime.live_region
     try:
         api = api_price_for(model, provider)
@@ -85,12 +92,13 @@ def _build_priced(runtime: Runtime, model: str | None, provider: str | None) -> 
     return _Priced(built, provider, live, api)
 
 
-def _priced(runtime: Runtime, model: str | None, provider: str | None) -> _Priced:
-    key = (model, provider)
+def _priced(runtime: Runtime, model: str | None, provider: str | None,
+            serving: LocalServing | None = None) -> _Priced:
+    key = (model, provider) if serving is None else (model, provider, serving)
     pricers = runtime.pricers_for(_registry.generation())
     entry: _Priced | None = pricers.get(key)
     if entry is None:
-        entry = pricers.put(key, _build_priced(runtime, model, provider))
+        entry = pricers.put(key, _build_priced(runtime, model, provider, serving))
     return entry
 
 
@@ -106,7 +114,7 @@ class LLMCall:
 
     __slots__ = ("_attributes", "_done", "_measure", "_names", "_parent", "_runtime", "_scope",
                  "_start_ns", "_t0", "chunks", "model", "operation", "provider", "request",
-                 "server")
+                 "server", "serving")
 
     def __init__(self, runtime: Runtime | None, scope: EnergyScope | None,
                  provider: str | None, operation: str, model: str | None,
@@ -126,6 +134,8 @@ class LLMCall:
         self.server: tuple[str, int | None] | None = None
         #: A stream's (seconds to the first chunk, seconds between later chunks), set by it.
         self.chunks: tuple[float, list[float]] | None = None
+        #: In-process inference: the loaded model and local hardware it is priced on.
+        self.serving: LocalServing | None = None
         if timed and runtime is not None:
             # (the parent only matters to a span or log record: none, no OpenTelemetry call)
             self._parent: Any = context.get_current() if runtime.telemetry.traced else None
@@ -180,7 +190,7 @@ class LLMCall:
         if response_model is not None and (type(response_model) is not str
                                            or len(response_model) > MAX_NAME):
             response_model = None
-        priced = _priced(runtime, self.model, self.provider)
+        priced = _priced(runtime, self.model, self.provider, self.serving)
         if (not priced.pricer.model_known and response_model
                 and response_model != self.model):
             alt = _priced(runtime, response_model, self.provider)
