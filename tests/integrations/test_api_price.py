@@ -79,3 +79,30 @@ def test_a_local_model_has_no_api_price(otel: Telemetry) -> None:
     tracker.record_usage("llama-3.1-8b", 100, 10, provider="ollama")
     (span,) = otel.client_spans()
     assert A.GEN_AI_USAGE_COST_AMOUNT not in (span.attributes or {})
+
+
+def _points(otel: Telemetry, name: str) -> list[object]:
+    data = otel.reader.get_metrics_data()
+    assert data is not None
+    return [p for rm in data.resource_metrics for sm in rm.scope_metrics
+            for m in sm.metrics if m.name == name for p in m.data.data_points]
+
+
+def test_the_api_price_counter_sums_the_calls_priced(server: DemoServer,
+                                                     otel: Telemetry) -> None:
+    with openai.OpenAI(api_key=KEY, base_url=server.openai_base_url, max_retries=0) as c:
+        for _ in range(2):
+            c.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    tracker.record_usage("llama-3.1-8b", 100, 10, provider="ollama")  # no API price
+    amounts = [dict(s.attributes or {})[A.GEN_AI_USAGE_COST_AMOUNT]
+               for s in otel.client_spans()[:2]]
+    (point,) = _points(otel, A.METRIC_API_COST)
+    attributes = dict(point.attributes)  # type: ignore[attr-defined]
+    assert point.value == pytest.approx(sum(amounts), rel=1e-12)  # type: ignore[attr-defined]
+    assert attributes[A.GEN_AI_USAGE_COST_CURRENCY] == "USD"
+    assert attributes[A.GEN_AI_REQUEST_MODEL] == "gpt-4o-mini"
+    # the electricity counter counts all three calls, under its own name
+    electricity = [p for p in _points(otel, A.METRIC_COST)]
+    assert len(electricity) == 2
+    assert sum(p.value for p in electricity) != pytest.approx(  # type: ignore[attr-defined]
+        point.value)  # type: ignore[attr-defined]
