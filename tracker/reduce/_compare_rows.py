@@ -86,7 +86,9 @@ class Sums:
                 self.v[3 * i + j] += triple[j]
 
     def row(self, kind: str, alternative: str, like: bool, note: str) -> Row:
-        return Row(kind, alternative, like, note, *self.v, api_usd=self.api,
+        v = self.v
+        return Row(kind, alternative, like, note, v[0], v[1], v[2], v[3], v[4], v[5], v[6],
+                   v[7], v[8], v[9], v[10], v[11], api_usd=self.api,
                    price_table=self.price_table if self.api is not None else None)
 
 
