@@ -31,6 +31,14 @@ def otel(tmp_path: Path) -> Iterator[Telemetry]:
     yield from instrumented(tmp_path, "openai", "anthropic")
 
 
+def _rates(model: str, provider: str) -> dict[str, float]:
+    """The table's flat per-million-token prices of `model` (input, cache read/write, output)."""
+    found = genai_prices.calc_price(genai_prices.Usage(input_tokens=1, output_tokens=1), model,
+                                    provider_id=provider).model_price
+    names = ("input_mtok", "cache_read_mtok", "cache_write_mtok", "output_mtok")
+    return {n: float(getattr(found, n)) for n in names if getattr(found, n) is not None}
+
+
 def _everywhere(otel: Telemetry) -> list[dict[str, object]]:
     (span,) = otel.client_spans()
     (record,) = [r.log_record for r in otel.logs.get_finished_logs()
@@ -50,6 +58,14 @@ def test_gpt_4o_mini_matches_the_price_table(server: DemoServer, otel: Telemetry
         genai_prices.Usage(input_tokens=usage.prompt_tokens, cache_read_tokens=cached,
                            output_tokens=usage.completion_tokens),
         "gpt-4o-mini", provider_id="openai").total_price
+    # the same from the table's own per-token prices: reasoning tokens are output tokens
+    rates = _rates("gpt-4o-mini", "openai")
+    details = usage.completion_tokens_details
+    assert details is not None and (details.reasoning_tokens or 0) > 0
+    by_hand = ((usage.prompt_tokens - cached) * rates["input_mtok"]
+               + cached * rates["cache_read_mtok"]
+               + usage.completion_tokens * rates["output_mtok"]) / 1_000_000
+    assert float(want) == pytest.approx(by_hand, rel=1e-12)
     for attrs in _everywhere(otel):
         assert attrs[A.GEN_AI_USAGE_COST_AMOUNT] == pytest.approx(float(want), rel=1e-9)
         assert attrs[A.GEN_AI_USAGE_COST_CURRENCY] == "USD"
@@ -71,6 +87,11 @@ def test_claude_matches_the_price_table_with_cache_reads_and_writes(
         genai_prices.Usage(input_tokens=u.input_tokens + read + written, cache_read_tokens=read,
                            cache_write_tokens=written, output_tokens=u.output_tokens),
         model, provider_id="anthropic").total_price
+    rates = _rates(model, "anthropic")
+    by_hand = (u.input_tokens * rates["input_mtok"] + read * rates["cache_read_mtok"]
+               + written * rates["cache_write_mtok"]
+               + u.output_tokens * rates["output_mtok"]) / 1_000_000
+    assert float(want) == pytest.approx(by_hand, rel=1e-12)
     for attrs in _everywhere(otel):
         assert attrs[A.GEN_AI_USAGE_COST_AMOUNT] == pytest.approx(float(want), rel=1e-9)
 
