@@ -47,6 +47,7 @@ from tracker.integration import (
     estimate_tokens,
     guard,
     make_wrapper,
+    modality_tokens,
     tokens_from_chars,
 )
 from tracker.integration import Usage as StreamResult
@@ -124,10 +125,21 @@ def _chat_usage(response: Any) -> Usage | None:
         _int(getattr(usage, "completion_tokens", None)),
         getattr(response, "model", None),
         cache_read_input_tokens=_int(getattr(prompt, "cached_tokens", None)),
+        cache_creation_input_tokens=_int(getattr(prompt, "cache_write_tokens", None)),
         reasoning_output_tokens=_int(getattr(completion, "reasoning_tokens", None)),
         response_id=getattr(response, "id", None),
         finish_reasons=reasons or None,
+        modality_tokens=_modalities(prompt, completion),
     )
+
+
+def _modalities(prompt: Any, completion: Any) -> tuple[tuple[str, int], ...] | None:
+    """Per-modality counts of ``prompt_tokens_details`` / ``completion_tokens_details``."""
+    if prompt is None and completion is None:
+        return None
+    return modality_tokens(
+        ((m, getattr(prompt, f"{m}_tokens", None)) for m in ("text", "image", "audio")),
+        ((m, getattr(completion, f"{m}_tokens", None)) for m in ("text", "audio")))
 
 
 def _responses_usage(response: Any) -> Usage | None:

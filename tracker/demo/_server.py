@@ -63,12 +63,16 @@ class ServedCall:
 REASONING_TOKENS = 2
 
 
-def _openai_usage(n_in: int, n_out: int) -> dict[str, Any]:
+def _openai_usage(n_in: int, n_out: int, model: str = "") -> dict[str, Any]:
+    prompt: dict[str, int] = {"cached_tokens": n_in // 2, "audio_tokens": 0}
+    completion: dict[str, int] = {"reasoning_tokens": REASONING_TOKENS, "audio_tokens": 0}
+    if "audio" in model:  # an audio model reports each modality (a quarter of the prompt audio)
+        prompt.update(audio_tokens=n_in // 4, text_tokens=n_in - n_in // 4, image_tokens=0)
+        completion.update(text_tokens=n_out)
     return {
         "prompt_tokens": n_in, "completion_tokens": n_out + REASONING_TOKENS,
         "total_tokens": n_in + n_out + REASONING_TOKENS,
-        "prompt_tokens_details": {"cached_tokens": n_in // 2, "audio_tokens": 0},
-        "completion_tokens_details": {"reasoning_tokens": REASONING_TOKENS, "audio_tokens": 0},
+        "prompt_tokens_details": prompt, "completion_tokens_details": completion,
     }
 
 
@@ -157,7 +161,7 @@ def _openai_events(path: str, model: str, body: Mapping[str, Any], n_in: int
             choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
         yield None, {**base, "choices": [choice]}
     if include_usage:
-        yield None, {**base, "choices": [], "usage": _openai_usage(n_in, len(pieces))}
+        yield None, {**base, "choices": [], "usage": _openai_usage(n_in, len(pieces), model)}
     yield None, "[DONE]"
 
 
@@ -200,11 +204,11 @@ def _plain_body(path: str, model: str, body: Mapping[str, Any], n_in: int) -> di
     if path.endswith("/chat/completions"):
         message = {"role": "assistant", "content": DEMO_REPLY, "refusal": None}
         return {"id": "chatcmpl-demo", "object": "chat.completion", "created": now,
-                "model": model, "usage": _openai_usage(n_in, n_out),
+                "model": model, "usage": _openai_usage(n_in, n_out, model),
                 "choices": [{"index": 0, "message": message, "logprobs": None,
                              "finish_reason": "stop"}]}
     return {"id": "cmpl-demo", "object": "text_completion", "created": now, "model": model,
-            "usage": _openai_usage(n_in, n_out),
+            "usage": _openai_usage(n_in, n_out, model),
             "choices": [{"index": 0, "text": DEMO_REPLY, "logprobs": None,
                          "finish_reason": "stop"}]}
 
