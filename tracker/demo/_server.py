@@ -15,8 +15,8 @@ Usage numbers are deterministic: input tokens are the words of the request's tex
 message, output tokens the pieces of `DEMO_REPLY` sent. OpenAI responses report half the input
 as cached (included in ``prompt_tokens``, as OpenAI does) and 2 reasoning tokens (included in
 ``completion_tokens``); Anthropic responses split the same input into ``input_tokens``,
-``cache_read_input_tokens`` and ``cache_creation_input_tokens``. Every answer is appended to
-`DemoServer.served` so tests can compare what the SDK recorded with what was sent.
+``cache_read_input_tokens`` and ``cache_creation_input_tokens``; an OpenAI ``*audio*`` model's
+prompt is a quarter audio. Every answer is appended to `DemoServer.served` for the tests.
 
 Fault modes, per request, by the ``x-demo-fault`` header or a model named ``fault-<mode>``:
 ``429`` and ``500`` (error JSON), ``truncate`` (the connection drops mid-body), ``malformed``
@@ -64,16 +64,13 @@ REASONING_TOKENS = 2
 
 
 def _openai_usage(n_in: int, n_out: int, model: str = "") -> dict[str, Any]:
-    prompt: dict[str, int] = {"cached_tokens": n_in // 2, "audio_tokens": 0}
-    completion: dict[str, int] = {"reasoning_tokens": REASONING_TOKENS, "audio_tokens": 0}
-    if "audio" in model:  # an audio model reports each modality (a quarter of the prompt audio)
-        prompt.update(audio_tokens=n_in // 4, text_tokens=n_in - n_in // 4, image_tokens=0)
-        completion.update(text_tokens=n_out)
-    return {
-        "prompt_tokens": n_in, "completion_tokens": n_out + REASONING_TOKENS,
-        "total_tokens": n_in + n_out + REASONING_TOKENS,
-        "prompt_tokens_details": prompt, "completion_tokens_details": completion,
-    }
+    prompt, completion = {"cached_tokens": n_in // 2}, {"reasoning_tokens": REASONING_TOKENS}
+    audio = n_in // 4 if "audio" in model else 0  # an audio model reports each modality
+    prompt.update(audio_tokens=audio, **({"text_tokens": n_in - audio} if audio else {}))
+    completion.update(audio_tokens=0, **({"text_tokens": n_out} if audio else {}))
+    return {"prompt_tokens": n_in, "completion_tokens": n_out + REASONING_TOKENS,
+            "total_tokens": n_in + n_out + REASONING_TOKENS,
+            "prompt_tokens_details": prompt, "completion_tokens_details": completion}
 
 
 def _responses_usage(n_in: int, n_out: int) -> dict[str, Any]:
