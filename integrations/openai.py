@@ -133,13 +133,22 @@ def _chat_usage(response: Any) -> Usage | None:
     )
 
 
+_PROMPT_MODALITIES = (("text", "text_tokens"), ("image", "image_tokens"),
+                      ("audio", "audio_tokens"))
+_COMPLETION_MODALITIES = (("text", "text_tokens"), ("audio", "audio_tokens"))
+
+
 def _modalities(prompt: Any, completion: Any) -> tuple[tuple[str, int], ...] | None:
-    """Per-modality counts of ``prompt_tokens_details`` / ``completion_tokens_details``."""
+    """Per-modality counts of ``prompt_tokens_details`` / ``completion_tokens_details``.
+
+    Most calls report none but a 0 of audio: they cost five attribute reads and no call.
+    """
     if prompt is None and completion is None:
         return None
-    return modality_tokens(
-        ((m, getattr(prompt, f"{m}_tokens", None)) for m in ("text", "image", "audio")),
-        ((m, getattr(completion, f"{m}_tokens", None)) for m in ("text", "audio")))
+    inputs = [(m, n) for m, name in _PROMPT_MODALITIES if (n := getattr(prompt, name, None))]
+    outputs = [(m, n) for m, name in _COMPLETION_MODALITIES
+               if (n := getattr(completion, name, None))]
+    return modality_tokens(inputs, outputs) if inputs or outputs else None
 
 
 def _responses_usage(response: Any) -> Usage | None:
