@@ -133,11 +133,6 @@ def _chat_usage(response: Any) -> Usage | None:
     )
 
 
-_PROMPT_MODALITIES = (("text", "text_tokens"), ("image", "image_tokens"),
-                      ("audio", "audio_tokens"))
-_COMPLETION_MODALITIES = (("text", "text_tokens"), ("audio", "audio_tokens"))
-
-
 def _modalities(prompt: Any, completion: Any) -> tuple[tuple[str, int], ...] | None:
     """Per-modality counts of ``prompt_tokens_details`` / ``completion_tokens_details``.
 
@@ -145,10 +140,15 @@ def _modalities(prompt: Any, completion: Any) -> tuple[tuple[str, int], ...] | N
     """
     if prompt is None and completion is None:
         return None
-    inputs = [(m, n) for m, name in _PROMPT_MODALITIES if (n := getattr(prompt, name, None))]
-    outputs = [(m, n) for m, name in _COMPLETION_MODALITIES
-               if (n := getattr(completion, name, None))]
-    return modality_tokens(inputs, outputs) if inputs or outputs else None
+    text, image, audio = (getattr(prompt, "text_tokens", None),
+                          getattr(prompt, "image_tokens", None),
+                          getattr(prompt, "audio_tokens", None))
+    text_out, audio_out = (getattr(completion, "text_tokens", None),
+                           getattr(completion, "audio_tokens", None))
+    if not (text or image or audio or text_out or audio_out):
+        return None
+    return modality_tokens((("text", text), ("image", image), ("audio", audio)),
+                           (("text", text_out), ("audio", audio_out)))
 
 
 def _responses_usage(response: Any) -> Usage | None:
