@@ -134,17 +134,13 @@ def _chat_usage(response: Any) -> Usage | None:
 
 
 def _modalities(prompt: Any, completion: Any) -> tuple[tuple[str, int], ...] | None:
-    """Per-modality counts of ``prompt_tokens_details`` / ``completion_tokens_details``.
-
-    Most calls report none but a 0 of audio: they cost five attribute reads and no call.
-    """
+    """Per-modality counts of the usage details (most calls: five attribute reads, no call)."""
     if prompt is None and completion is None:
         return None
-    text, image, audio = (getattr(prompt, "text_tokens", None),
-                          getattr(prompt, "image_tokens", None),
-                          getattr(prompt, "audio_tokens", None))
-    text_out, audio_out = (getattr(completion, "text_tokens", None),
-                           getattr(completion, "audio_tokens", None))
+    text, image = getattr(prompt, "text_tokens", None), getattr(prompt, "image_tokens", None)
+    audio, audio_out = (getattr(prompt, "audio_tokens", None),
+                        getattr(completion, "audio_tokens", None))
+    text_out = getattr(completion, "text_tokens", None)
     if not (text or image or audio or text_out or audio_out):
         return None
     return modality_tokens((("text", text), ("image", image), ("audio", audio)),
