@@ -28,7 +28,15 @@ except ImportError as _exc:  # pragma: no cover - exercised only without google-
         "the google_genai integration needs `pip install google-genai>=1.10`"
     ) from _exc
 
-from tracker.integration import CountingStrategy, Endpoint, Patcher, Usage, count, make_wrapper
+from tracker.integration import (
+    CountingStrategy,
+    Endpoint,
+    Patcher,
+    Usage,
+    count,
+    make_wrapper,
+    modality_tokens,
+)
 
 __all__ = ["MIN_VERSION", "NAME", "instrument", "uninstrument"]
 
@@ -69,7 +77,26 @@ def _from_metadata(meta: Any, response: Any) -> Usage:
         reasoning_output_tokens=count(getattr(meta, "thoughts_token_count", None)),
         response_id=getattr(response, "response_id", None),
         finish_reasons=reasons or None,
+        modality_tokens=_modalities(meta),
     )
+
+
+def _modalities(meta: Any) -> tuple[tuple[str, int], ...] | None:
+    """Per-modality counts of ``prompt_tokens_details`` / ``candidates_tokens_details``."""
+    prompt = getattr(meta, "prompt_tokens_details", None)
+    candidates = getattr(meta, "candidates_tokens_details", None)
+    if not prompt and not candidates:
+        return None
+    return modality_tokens(_pairs(prompt), _pairs(candidates))
+
+
+def _pairs(details: Any) -> list[tuple[object, object]]:
+    """(modality, count) of a list of ``ModalityTokenCount`` (``MediaModality.TEXT`` -> text)."""
+    out: list[tuple[object, object]] = []
+    for item in details if isinstance(details, list) else ():
+        modality = getattr(item, "modality", None)
+        out.append((getattr(modality, "value", modality), getattr(item, "token_count", None)))
+    return out
 
 
 def _content_usage(response: Any) -> Usage | None:

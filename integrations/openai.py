@@ -47,6 +47,7 @@ from tracker.integration import (
     estimate_tokens,
     guard,
     make_wrapper,
+    modality_tokens,
     tokens_from_chars,
 )
 from tracker.integration import Usage as StreamResult
@@ -124,10 +125,26 @@ def _chat_usage(response: Any) -> Usage | None:
         _int(getattr(usage, "completion_tokens", None)),
         getattr(response, "model", None),
         cache_read_input_tokens=_int(getattr(prompt, "cached_tokens", None)),
+        cache_creation_input_tokens=_int(getattr(prompt, "cache_write_tokens", None)),
         reasoning_output_tokens=_int(getattr(completion, "reasoning_tokens", None)),
         response_id=getattr(response, "id", None),
         finish_reasons=reasons or None,
+        modality_tokens=_modalities(prompt, completion),
     )
+
+
+def _modalities(prompt: Any, completion: Any) -> tuple[tuple[str, int], ...] | None:
+    """Per-modality counts of the usage details (most calls: five attribute reads, no call)."""
+    if prompt is None and completion is None:
+        return None
+    text, image = getattr(prompt, "text_tokens", None), getattr(prompt, "image_tokens", None)
+    audio, audio_out = (getattr(prompt, "audio_tokens", None),
+                        getattr(completion, "audio_tokens", None))
+    text_out = getattr(completion, "text_tokens", None)
+    if not (text or image or audio or text_out or audio_out):
+        return None
+    return modality_tokens((("text", text), ("image", image), ("audio", audio)),
+                           (("text", text_out), ("audio", audio_out)))
 
 
 def _responses_usage(response: Any) -> Usage | None:

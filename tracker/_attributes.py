@@ -24,6 +24,16 @@ GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: Final = "gen_ai.usage.cache_write.input_t
 GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: Final = "gen_ai.usage.cache_creation.input_tokens"
 #: Output tokens spent on reasoning (included in ``output_tokens``).
 GEN_AI_USAGE_REASONING_OUTPUT_TOKENS: Final = "gen_ai.usage.reasoning.output_tokens"
+#: Input tokens the provider reported per modality (each a subset of ``input_tokens``): set
+#: only where the provider reports that modality's count and it is not 0 (OpenAI's
+#: ``prompt_tokens_details``, Gemini's ``promptTokensDetails``; Anthropic reports none).
+GEN_AI_USAGE_TEXT_INPUT_TOKENS: Final = "gen_ai.usage.text.input_tokens"
+GEN_AI_USAGE_IMAGE_INPUT_TOKENS: Final = "gen_ai.usage.image.input_tokens"
+GEN_AI_USAGE_AUDIO_INPUT_TOKENS: Final = "gen_ai.usage.audio.input_tokens"
+GEN_AI_USAGE_VIDEO_INPUT_TOKENS: Final = "gen_ai.usage.video.input_tokens"
+#: Output tokens the provider reported per modality (subsets of ``output_tokens``), likewise.
+GEN_AI_USAGE_TEXT_OUTPUT_TOKENS: Final = "gen_ai.usage.text.output_tokens"
+GEN_AI_USAGE_AUDIO_OUTPUT_TOKENS: Final = "gen_ai.usage.audio.output_tokens"
 GEN_AI_RESPONSE_ID: Final = "gen_ai.response.id"
 GEN_AI_RESPONSE_FINISH_REASONS: Final = "gen_ai.response.finish_reasons"
 #: Request parameters, as the caller passed them (numbers only, never text).
@@ -154,14 +164,23 @@ EVENT_TRAINING: Final = "energy.training"
 #: Span event (and WARNING log record) of a budget crossed.
 EVENT_BUDGET_EXCEEDED: Final = "energy.budget.exceeded"
 
+#: Counters of the calls' facility energy, usage emissions and electricity cost (``energy.kwh``,
+#: ``energy.gco2e``, ``energy.usd`` summed) by provider, model, region and tracked function.
 METRIC_CONSUMPTION: Final = "energy.consumption"
 METRIC_EMISSIONS: Final = "energy.emissions"
+#: The electricity cost (``energy.usd``), not the API price (`gen_ai.client.operation.cost`).
 METRIC_COST: Final = "energy.cost"
 METRIC_TOKEN_USAGE: Final = "gen_ai.client.token.usage"
 METRIC_OPERATION_DURATION: Final = "gen_ai.client.operation.duration"
 #: Histograms of streamed calls: seconds to the first chunk, and between later chunks.
 METRIC_TIME_TO_FIRST_CHUNK: Final = "gen_ai.client.operation.time_to_first_chunk"
 METRIC_TIME_PER_OUTPUT_CHUNK: Final = "gen_ai.client.operation.time_per_output_chunk"
+#: Counter of the API price of calls (``gen_ai.usage.cost.amount`` summed), named after the open
+#: GenAI cost proposal (not yet in the conventions), with ``gen_ai.usage.cost.currency`` and the
+#: energy counters' attributes on each point; a call without an API price (a model the price
+#: table does not know, or the `prices` extra not installed) adds nothing, and an attribute set
+#: with no priced call has no point. The electricity cost is ``energy.cost``.
+METRIC_API_COST: Final = "gen_ai.client.operation.cost"
 #: Gauge: share of a budget spent in its current period (1 = the limit).
 METRIC_BUDGET_UTILIZATION: Final = "energy.budget.utilization"
 

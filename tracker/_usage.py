@@ -77,6 +77,9 @@ class Usage:
     #: seconds: ``total``, ``load``, ``prompt_eval``, ``eval``. Kept on the span as
     #: ``energy.server.<name>_duration_s`` for a later local measurement.
     server_durations: tuple[tuple[str, float], ...] | None = None
+    #: Counts the provider reported per modality, as (conventions' attribute name, count) pairs
+    #: (``gen_ai.usage.audio.input_tokens``, ...), made by the integrations; None: none reported.
+    modality_tokens: tuple[tuple[str, int], ...] | None = None
 
 
 def settle(usage: Usage | None, estimate: Callable[[], Usage], *,

@@ -28,6 +28,9 @@ reported (`count()`, None when absent) and never turns "not reported" into 0 its
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from tracker import _attributes as A
 from tracker._internal_errors import guard
 from tracker._usage import Usage, count, settle
 from tracker.exceptions import IntegrationNotAvailable
@@ -71,9 +74,39 @@ __all__ = [
     "local_hardware",
     "make_wrapper",
     "mark_recorded",
+    "modality_tokens",
     "register_integration",
     "settle",
     "start_call",
     "tokens_from_chars",
     "wrap_stream",
 ]
+
+
+#: Modality (as providers spell it, lower-cased) -> the conventions' per-modality usage name.
+_INPUT_MODALITIES = {"text": A.GEN_AI_USAGE_TEXT_INPUT_TOKENS,
+                     "image": A.GEN_AI_USAGE_IMAGE_INPUT_TOKENS,
+                     "audio": A.GEN_AI_USAGE_AUDIO_INPUT_TOKENS,
+                     "video": A.GEN_AI_USAGE_VIDEO_INPUT_TOKENS}
+_OUTPUT_MODALITIES = {"text": A.GEN_AI_USAGE_TEXT_OUTPUT_TOKENS,
+                      "audio": A.GEN_AI_USAGE_AUDIO_OUTPUT_TOKENS}
+
+
+def modality_tokens(inputs: Iterable[tuple[object, object]],
+                    outputs: Iterable[tuple[object, object]] = ()
+                    ) -> tuple[tuple[str, int], ...] | None:
+    """`Usage.modality_tokens` from the (modality, count) pairs a provider reported.
+
+    Only the modalities the GenAI conventions name a usage attribute for are kept (input: text,
+    image, audio, video; output: text, audio), each with a valid count above 0; None when none
+    is left. A modality reported twice is summed.
+    """
+    found: dict[str, int] = {}
+    for pairs, names in ((inputs, _INPUT_MODALITIES), (outputs, _OUTPUT_MODALITIES)):
+        for modality, value in pairs:
+            n = count(value)
+            if n and type(modality) is str:
+                name = names.get(modality.lower())
+                if name is not None:
+                    found[name] = found.get(name, 0) + n
+    return tuple(found.items()) or None

@@ -84,3 +84,23 @@ def test_garbage_files_never_give_a_traceback(tmp_path: Path,
         code = main(["price", str(tmp_path / name)])
         assert code in (0, 2)
         assert "Traceback" not in capsys.readouterr().err
+
+
+def test_the_api_price_beside_the_electricity(capsys: pytest.CaptureFixture[str],
+                                              tmp_path: Path) -> None:
+    genai_prices = pytest.importorskip("genai_prices")
+    usage = tmp_path / "usage.csv"
+    usage.write_text("model,input_tokens,output_tokens\nacme-private-llm-v9,1000,100\n"
+                     "gpt-4o-mini,2000,300\n")
+    assert main(["price", str(usage), "--by", "model", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    rows = {r["model"]: r for r in data["rows"]}
+    want = genai_prices.calc_price(genai_prices.Usage(input_tokens=2000, output_tokens=300),
+                                   "gpt-4o-mini").total_price
+    assert rows["gpt-4o-mini"]["api_usd"] == pytest.approx(float(want), rel=1e-9)
+    assert rows["acme-private-llm-v9"]["api_usd"] is None  # unknown to the table: absent
+    assert data["price_table"] == f"genai-prices {genai_prices.__version__}"
+    assert main(["price", str(usage), "--by", "model"]) == 0
+    out = capsys.readouterr().out
+    assert "electricity" in out and "API price" in out and "genai-prices" in out
+    assert "none for 1 of the calls" in out

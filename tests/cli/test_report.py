@@ -320,3 +320,31 @@ def test_plot_draws_bars_for_one_day_and_lines_over_days(
     assert main([str(write(tmp_path / "l.jsonl", records)), "--by", "model", "--plot",
                  str(out)]) == 0
     assert set(drawn) == {"plot"} and len(drawn) == 2 * len(MODELS)
+
+
+def test_the_api_price_of_the_ledger_beside_the_electricity(
+        configure_tracker: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    genai_prices = pytest.importorskip("genai_prices")
+    import tracker
+
+    ledger = tmp_path / "ledger.jsonl"
+    configure_tracker(ledger=str(ledger))
+    for n_in, n_out in ((1000, 100), (3000, 250)):
+        tracker.record_usage("gpt-4o-mini", n_in, n_out, provider="openai")
+    tracker.record_usage("llama-3.1-8b", 100, 10, provider="ollama")  # served locally: no price
+    tracker.shutdown()
+    want = sum(float(genai_prices.calc_price(genai_prices.Usage(input_tokens=i, output_tokens=o),
+                                             "gpt-4o-mini", provider_id="openai").total_price)
+               for i, o in ((1000, 100), (3000, 250)))
+    assert main([str(ledger), "--json", "--by", "model"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    groups = {g["group"]: g for g in doc["groups"]}
+    assert groups["gpt-4o-mini"]["api_usd"] == pytest.approx(want, rel=1e-9)
+    assert groups["gpt-4o-mini"]["api_calls"] == 2
+    assert groups["llama-3.1-8b"]["api_usd"] is None  # absent, not zero
+    assert doc["total"]["api_usd"] == pytest.approx(want, rel=1e-9)
+    assert doc["price_tables"] == [f"genai-prices {genai_prices.__version__}"]
+    assert main([str(ledger), "--by", "model"]) == 0
+    out = capsys.readouterr().out
+    assert "electricity" in out and "API price" in out
+    assert "genai-prices" in out and "none for 1 of the calls" in out

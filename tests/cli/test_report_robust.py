@@ -123,7 +123,8 @@ def test_fuzz_every_line_counts_or_is_skipped(lines: list[bytes], by: str | None
     assert summary.total.calls + summary.malformed == summary.lines
     assert summary.total.calls >= 2
     totals = summary.total.as_dict()
-    assert all(math.isfinite(v) and v >= 0 for v in totals.values())
+    assert (totals["api_usd"] is None) == (totals["api_calls"] == 0)  # absent, never 0
+    assert all(math.isfinite(v) and v >= 0 for v in totals.values() if v is not None)
     assert math.isclose(sum(t.energy_kwh for t in summary.groups.values()),
                         summary.total.energy_kwh, rel_tol=1e-9, abs_tol=1e-300)
 

@@ -18,10 +18,12 @@ from tracker.footprint._coefficients import (
     coefficient_row,
     resolve_pricer,
 )
-from tracker.footprint._plan import COUNTS, FIGURES
+from tracker.footprint._plan import API_FIGURES, COUNTS, FIGURES
 from tracker.model._deployment import Deployment
 
 DATA = Path(__file__).parent / "data"
+#: Figures compared to a relative tolerance (sums in another order).
+CLOSE = (*FIGURES, *API_FIGURES)
 FIXTURES = [
     ("openai_completions.json", {}), ("openai_embeddings.json", {}),
     ("anthropic_messages.json", {}), ("bedrock_invocations.jsonl", {}),
@@ -42,8 +44,11 @@ def _needs_duckdb(request: pytest.FixtureRequest) -> None:
 def assert_agree(a: list[dict[str, Any]], b: list[dict[str, Any]], rel: float = 1e-9) -> None:
     assert len(a) == len(b) and a
     for x, y in zip(a, b, strict=True):
-        assert {k: v for k, v in x.items() if k not in FIGURES} == {
-            k: v for k, v in y.items() if k not in FIGURES}
+        assert {k: v for k, v in x.items() if k not in CLOSE} == {
+            k: v for k, v in y.items() if k not in CLOSE}
+        assert (x["api_usd"] is None) == (y["api_usd"] is None)
+        if x["api_usd"] is not None:
+            assert math.isclose(x["api_usd"], y["api_usd"], rel_tol=1e-9), "api_usd"
         for name in FIGURES:
             assert math.isclose(x[name], y[name], rel_tol=rel, abs_tol=1e-300), name
 

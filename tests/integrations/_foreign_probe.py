@@ -41,8 +41,11 @@ def _instrument(package: str, client: str, provider: TracerProvider) -> Any:
         OL().instrument(tracer_provider=provider)
     elif package == "openlit":
         import openlit
-        openlit.init(tracer=provider.get_tracer("openlit"), disable_metrics=True,
-                     disabled_instrumentors=[], collect_gpu_stats=False)
+        from opentelemetry import trace
+
+        trace.set_tracer_provider(provider)  # OpenLIT takes the global provider already set
+        openlit.init(disable_metrics=True, disable_events=True, capture_message_content=False,
+                     collect_gpu_stats=False)
     elif package == "logfire":
         import logfire
         logfire.configure(send_to_logfire=False, console=False,

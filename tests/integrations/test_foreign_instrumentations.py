@@ -6,7 +6,8 @@ methods or register the same ``opentelemetry_instrumentor`` entry point. Each ru
 and one streamed call; the ledger must then hold exactly one line per call with the tokens the
 server sent, priced from that package's spans when it is alone, and from the SDK's own
 integration when both instrument the client. A package that is not installed is skipped (the
-``interop`` extra installs them; OpenLIT cannot be installed beside the test dependencies).
+``interop`` extra installs them; tests/run_interop.sh adds OpenLIT without its dependencies,
+whose declared bounds exclude the openai and anthropic releases the tests use).
 """
 
 from __future__ import annotations

@@ -46,6 +46,10 @@ def _check_generate(otel: Any, server: Any) -> None:
     assert attrs["gen_ai.usage.output_tokens"] == served.output_tokens
     assert attrs["gen_ai.usage.reasoning.output_tokens"] == THOUGHTS
     assert attrs["gen_ai.usage.cache_read.input_tokens"] == served.input_tokens // 2
+    # per modality, as the server reported them (promptTokensDetails, candidatesTokensDetails)
+    assert attrs["gen_ai.usage.text.input_tokens"] == served.input_tokens
+    assert attrs["gen_ai.usage.text.output_tokens"] == served.output_tokens - THOUGHTS
+    assert "gen_ai.usage.audio.input_tokens" not in attrs
     assert attrs["energy.tokens_estimated"] is False
     assert attrs["energy.kwh"] > 0
 

@@ -3,7 +3,8 @@
 Request parameters, ``server.address`` / ``server.port``, ``gen_ai.request.stream``, time to
 first chunk (span and histogram) and time per output chunk, ``gen_ai.response.model`` on metric
 points, the ``exception`` event of a failed call, ``cache_write`` beside the earlier
-``cache_creation`` name, and usage summed over a trace with a tracked scope.
+``cache_creation`` name, per-modality counts where the provider reports them, and usage summed
+over a trace with a tracked scope.
 """
 
 from __future__ import annotations
@@ -161,3 +162,40 @@ def test_trace_usage_sums_to_the_tokens_served(server: DemoServer, otel: Telemet
     (scope,) = [s for s in spans if s.kind == SpanKind.INTERNAL]
     assert (scope.attributes or {})[A.ENERGY_INPUT_TOKENS] == sum(s.input_tokens for s in served)
     assert not any(k.startswith("gen_ai.usage.") for k in scope.attributes or {})
+
+
+def test_per_modality_counts_only_where_the_provider_reports_them(
+        server: DemoServer, otel: Telemetry) -> None:
+    with openai.OpenAI(api_key=KEY, base_url=server.openai_base_url, max_retries=0) as c:
+        audio = c.chat.completions.create(model="gpt-4o-audio-preview", messages=MESSAGES)
+        c.chat.completions.create(model=MODEL, messages=MESSAGES)  # reports audio 0 only
+    with anthropic.Anthropic(api_key=KEY, base_url=server.anthropic_base_url,
+                             max_retries=0) as a:
+        a.messages.create(model="claude-3-5-haiku-latest", max_tokens=32, messages=MESSAGES)
+    spans = {s.attributes[A.GEN_AI_REQUEST_MODEL]: dict(s.attributes)
+             for s in otel.client_spans() if s.attributes}
+    details = audio.usage.prompt_tokens_details if audio.usage else None
+    assert details is not None and details.audio_tokens and details.text_tokens
+    assert audio.usage is not None and audio.usage.completion_tokens_details is not None
+    got = spans["gpt-4o-audio-preview"]
+    assert got[A.GEN_AI_USAGE_AUDIO_INPUT_TOKENS] == details.audio_tokens
+    assert got[A.GEN_AI_USAGE_TEXT_INPUT_TOKENS] == details.text_tokens
+    assert got[A.GEN_AI_USAGE_TEXT_OUTPUT_TOKENS] == \
+        audio.usage.completion_tokens_details.text_tokens
+    assert A.GEN_AI_USAGE_IMAGE_INPUT_TOKENS not in got  # reported 0: not set
+    modality = {A.GEN_AI_USAGE_TEXT_INPUT_TOKENS, A.GEN_AI_USAGE_IMAGE_INPUT_TOKENS,
+                A.GEN_AI_USAGE_AUDIO_INPUT_TOKENS, A.GEN_AI_USAGE_VIDEO_INPUT_TOKENS,
+                A.GEN_AI_USAGE_TEXT_OUTPUT_TOKENS, A.GEN_AI_USAGE_AUDIO_OUTPUT_TOKENS}
+    assert not modality & set(spans[MODEL])
+    assert not modality & set(spans["claude-3-5-haiku-latest"])  # Anthropic reports none
+
+
+def test_modality_tokens_keeps_only_the_conventions_names() -> None:
+    from tracker.integration import modality_tokens
+
+    assert modality_tokens([("TEXT", 10), ("DOCUMENT", 5), ("audio", 0), ("image", -1),
+                            ("video", True), ("IMAGE", 3), ("image", 4)],
+                           [("text", 7), ("image", 2)]) == (
+        (A.GEN_AI_USAGE_TEXT_INPUT_TOKENS, 10), (A.GEN_AI_USAGE_IMAGE_INPUT_TOKENS, 7),
+        (A.GEN_AI_USAGE_TEXT_OUTPUT_TOKENS, 7))
+    assert modality_tokens([("text", 0)], [(None, 5)]) is None

@@ -303,3 +303,37 @@ def test_cli_png_chart_with_the_plot_extra(tmp_path: Path,
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert cli([*SEED_CLI, "--plot", str(tmp_path / "missing" / "c.png")]) == 2
     assert "error: plot:" in capsys.readouterr().err
+
+
+def test_the_api_price_follows_the_model_and_the_table(configure_tracker: Any,
+                                                       tmp_path: Path) -> None:
+    genai_prices = pytest.importorskip("genai_prices")
+
+    def table(model: str, n_in: int, n_out: int) -> float:
+        usage = genai_prices.Usage(input_tokens=n_in, output_tokens=n_out)
+        return float(genai_prices.calc_price(usage, model).total_price)
+
+    result = compare({"model": "gpt-4o", "input_tokens": 3000, "output_tokens": 1000,
+                      "count": 10}, models=["gpt-4o-mini"], regions=["FR"])
+    rows = {r.alternative: r for r in result}
+    base = result.baseline
+    assert base.api_usd == pytest.approx(10 * table("gpt-4o", 3000, 1000), rel=1e-9)
+    assert rows["FR"].api_usd == base.api_usd  # a region changes the footprint only
+    assert rows["FR"].gco2e != base.gco2e
+    assert rows["gpt-4o-mini"].api_usd == pytest.approx(10 * table("gpt-4o-mini", 3000, 1000),
+                                                        rel=1e-9)
+    assert base.price_table == f"genai-prices {genai_prices.__version__}"
+    unknown = compare({"model": "llama-3.1-8b", "output_tokens": 100})
+    assert unknown.baseline.api_usd is None and unknown.baseline.price_table is None
+
+    ledger = tmp_path / "ledger.jsonl"  # a ledger: its recorded API price is the baseline
+    configure_tracker(ledger=str(ledger))
+    for n_in, n_out in ((1000, 100), (3000, 250)):
+        tracker.record_usage("gpt-4o-mini", n_in, n_out, provider="openai")
+    tracker.shutdown()
+    result = compare(ledger, models=["gpt-4o"], regions=["FR"])
+    rows = {r.alternative: r for r in result}
+    recorded = table("gpt-4o-mini", 1000, 100) + table("gpt-4o-mini", 3000, 250)
+    assert result.baseline.api_usd == pytest.approx(recorded, rel=1e-9)
+    assert rows["FR"].api_usd == pytest.approx(recorded, rel=1e-9)
+    assert rows["gpt-4o"].api_usd == pytest.approx(table("gpt-4o", 4000, 350), rel=1e-9)

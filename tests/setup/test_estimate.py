@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 import tracker
@@ -35,3 +37,25 @@ def test_configured_overrides_and_bad_input_still_name_the_field() -> None:
             tracker.estimate("gpt-4o", -1)
     finally:
         tracker.reset()
+
+
+def test_the_api_price_beside_the_electricity_on_the_estimate_and_its_card(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    genai_prices = pytest.importorskip("genai_prices")
+    from tracker.cli._app import main
+
+    e = tracker.estimate("gpt-4o-mini", 500, 2000, cached_input_tokens=1500)
+    want = genai_prices.calc_price(genai_prices.Usage(
+        input_tokens=2000, cache_read_tokens=1500, output_tokens=500), "gpt-4o-mini").total_price
+    assert e.api_usd == pytest.approx(float(want), rel=1e-9)
+    assert e.price_table == f"genai-prices {genai_prices.__version__}"
+    assert e.usd != e.api_usd  # the electricity
+    assert tracker.estimate("llama-3.1-8b", 500).api_usd is None
+    assert main(["estimate", "--model", "gpt-4o-mini", "--output-tokens", "500",
+                 "--input-tokens", "2000", "--cached-input-tokens", "1500"]) == 0
+    card = capsys.readouterr().out
+    assert "electricity" in card and "API price" in card and "genai-prices" in card
+    assert main(["estimate", "--model", "gpt-4o-mini", "--output-tokens", "500",
+                 "--input-tokens", "2000", "--cached-input-tokens", "1500", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["api_usd"] == pytest.approx(float(want), rel=1e-9) and doc["usd"] == e.usd

@@ -99,7 +99,9 @@ def _saving(row: Row) -> str:
 def print_comparison(result: Comparison, out: TextIO | None = None) -> None:
     """The comparison as a table: human units, one unit per column, ranges in brackets.
 
-    On a narrow terminal the columns go in this order: changes, water, cost, energy.
+    On a narrow terminal the columns go in this order: changes, water, API price, electricity,
+    energy. The API price (list price, from the price table) is "-" where the table lacks the
+    model.
     """
     stream = out if out is not None else sys.stdout
     rows = result.rows
@@ -107,6 +109,7 @@ def print_comparison(result: Comparison, out: TextIO | None = None) -> None:
     c_unit = U.CARBON.for_values(r.gco2e for r in rows)
     m_unit = U.MONEY.for_values(r.usd for r in rows)
     w_unit = U.WATER.for_values(r.water_l for r in rows)
+    a_unit = U.MONEY.for_values(r.api_usd for r in rows if r.api_usd is not None)
     body = []
     for r in rows:
         name = r.alternative if r.like_for_like else f"{r.alternative} *"
@@ -115,6 +118,7 @@ def print_comparison(result: Comparison, out: TextIO | None = None) -> None:
             _with_range(U.CARBON, c_unit, r.gco2e, r.gco2e_min, r.gco2e_max),
             _with_range(U.ENERGY, e_unit, r.energy_kwh, r.energy_kwh_min, r.energy_kwh_max),
             _with_range(U.MONEY, m_unit, r.usd, r.usd_min, r.usd_max),
+            "-" if r.api_usd is None else U.MONEY.cell(r.api_usd, a_unit),
             _with_range(U.WATER, w_unit, r.water_l, r.water_l_min, r.water_l_max),
         ])
     columns = [Column("alternative", min_width=16, wrap=True), Column("changes", priority=5),
@@ -122,12 +126,16 @@ def print_comparison(result: Comparison, out: TextIO | None = None) -> None:
                Column(f"carbon {c_unit[1]} (range)", "r"),
                Column(f"energy {e_unit[1]} (range)", "r", priority=2),
                Column(f"electricity {m_unit[1]} (range)", "r", priority=3),
-               Column(f"water {w_unit[1]} (range)", "r", priority=4)]
+               Column(f"API price {a_unit[1]}", "r", priority=4),
+               Column(f"water {w_unit[1]} (range)", "r", priority=5)]
     render_table(columns, body, title=f"{result.workload}: sorted by carbon, lowest first",
                  out=stream)
     notes = sorted({r.note for r in rows if not r.like_for_like})
     for note in notes:
         stream.write(f"* {note}\n")
+    tables = sorted({r.price_table for r in rows if r.price_table})
+    if tables:
+        stream.write(f"API price: list prices of {', '.join(tables)}\n")
 
 
 def _plot(result: Comparison, path: str) -> None:

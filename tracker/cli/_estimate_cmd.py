@@ -1,6 +1,7 @@
 """`llm-energy estimate`: one request's energy, carbon, cost and water, as a card or JSON.
 
-The card shows human units (``16.2 Wh``, ``3.93 gCO2e``, ``2.46 m$``); ``--json`` prints the
+The card shows human units (``16.2 Wh``, ``3.93 gCO2e``, ``2.46 m$``), the electricity cost
+beside the API price (list price, from the price table: ``api_usd``); ``--json`` prints the
 `Estimate` in base units (kWh, gCO2e, USD, L). Bad input exits 2 with the field named; so does
 a call with neither ``--output-tokens`` nor ``--input-tokens`` (an estimate of nothing is a
 mistake, not 0 kWh).
@@ -48,8 +49,13 @@ def print_card(e: Estimate, out: TextIO | None = None) -> None:
     if e.embodied_gco2e > 0:
         rows.append(["embodied", U.carbon(e.embodied_gco2e),
                      "hardware manufacturing, amortised (not in carbon)"])
-    rows += [["electricity", U.money(e.usd), "cost of the energy"],
-             ["water", U.water(e.water_l), "on-site cooling"]]
+    rows.append(["electricity", U.money(e.usd), "cost of the energy"])
+    api = getattr(e, "api_usd", None)
+    if api is not None:
+        rows.append(["API price", U.money(api), f"list price ({getattr(e, 'price_table', '')})"])
+    else:
+        rows.append(["API price", "-", "not in the price table (or the prices extra missing)"])
+    rows.append(["water", U.water(e.water_l), "on-site cooling"])
     known = "" if e.model_known else " (not in the registry: fallback)"
     est = ", parameters estimated" if e.params_estimated else ""
     cached = f" ({e.cached_input_tokens:,} cached)" if getattr(e, "cached_input_tokens", 0) else ""

@@ -17,9 +17,10 @@ from typing import Any
 from tracker.exceptions import ConfigError
 from tracker.footprint import PricedUsage, price_usage
 from tracker.footprint._engines import ENGINES
-from tracker.footprint._plan import COUNTS, FIGURES
+from tracker.footprint._plan import API_FIGURES, COUNTS, FIGURES
 from tracker.footprint._schema import DEFAULT_MEAN_INPUT_TOKENS
 from tracker.footprint.formats import FORMATS
+from tracker.model._api_prices import table_version
 from tracker.render import _units as U
 from tracker.render._tables import Column, render_table
 
@@ -76,12 +77,15 @@ def _parser() -> argparse.ArgumentParser:
 def _table(result: PricedUsage, keys: list[str]) -> None:
     """One row per group, one unit per column (in its header), each figure with its range.
 
-    On a narrow terminal the columns go in this order: water, tokens, electricity, energy.
+    On a narrow terminal the columns go in this order: water, tokens, API price, electricity,
+    energy. The API price is what the provider bills at list price (the price table's), the
+    electricity what serving the calls used; "-" where the table has no price for the model.
     """
     e_unit = U.ENERGY.for_values(r["energy_kwh"] for r in result)
     c_unit = U.CARBON.for_values(r["gco2e"] for r in result)
     m_unit = U.MONEY.for_values(r["usd"] for r in result)
     w_unit = U.WATER.for_values(r["water_l"] for r in result)
+    a_unit = U.MONEY.for_values(r["api_usd"] for r in result if r["api_usd"] is not None)
 
     def ranged(scale: Any, unit: Any, r: dict[str, Any], key: str) -> str:
         low, high = r.get(f"{key}_min", r[key]), r.get(f"{key}_max", r[key])
@@ -91,15 +95,20 @@ def _table(result: PricedUsage, keys: list[str]) -> None:
         names = ["(none)" if r[k] is None else str(r[k]) for k in keys]
         return [*names, f"{r['calls']:,}", f"{r['input_tokens']:,}", f"{r['output_tokens']:,}",
                 ranged(U.CARBON, c_unit, r, "gco2e"), ranged(U.ENERGY, e_unit, r, "energy_kwh"),
-                U.MONEY.cell(r["usd"], m_unit), U.WATER.cell(r["water_l"], w_unit)]
+                U.MONEY.cell(r["usd"], m_unit),
+                "-" if r["api_usd"] is None else U.MONEY.cell(r["api_usd"], a_unit),
+                U.WATER.cell(r["water_l"], w_unit)]
 
-    total = {k: sum(r[k] for r in result) for k in (*COUNTS, *FIGURES)}
+    total: dict[str, Any] = {k: sum(r[k] for r in result) for k in (*COUNTS, *FIGURES)}
+    priced = [r["api_usd"] for r in result if r["api_usd"] is not None]
+    total["api_usd"] = sum(priced) if priced else None
     columns = [*(Column(k, min_width=12, wrap=True) for k in keys),
                Column("calls", "r"), Column("input tok", "r", priority=4),
                Column("output tok", "r", priority=4),
                Column(f"carbon {c_unit[1]} (range)", "r"),
                Column(f"energy {e_unit[1]} (range)", "r", priority=2),
                Column(f"electricity {m_unit[1]}", "r", priority=3),
+               Column(f"API price {a_unit[1]}", "r", priority=4),
                Column(f"water {w_unit[1]}", "r", priority=5)]
     total_row = row({**dict.fromkeys(keys), **total})
     total_row[0] = U.TOTAL_LABEL
@@ -107,7 +116,7 @@ def _table(result: PricedUsage, keys: list[str]) -> None:
         total_row[i] = ""
     render_table(columns, [row(r) for r in result],
                  total=total_row if len(result) > 1 else None,
-                 title="Footprint: facility energy, electricity cost, on-site water")
+                 title="Footprint: facility energy, electricity cost, API price, on-site water")
     notes = []
     assumed = total["requests_assumed"]
     if assumed:
@@ -116,6 +125,14 @@ def _table(result: PricedUsage, keys: list[str]) -> None:
     if total["recorded_calls"]:
         notes.append(f"{total['recorded_calls']:,} ledger calls keep their recorded figures "
                      "(--reprice to price them again)")
+    if priced:
+        unpriced = total["calls"] - total["api_calls"]
+        notes.append(f"API price: list prices of {table_version()}"
+                     + (f"; none for {unpriced:,} of the calls (model not in the table)"
+                        if unpriced else ""))
+    else:
+        notes.append("API price: none (the price table lacks these models, or the prices "
+                     "extra is not installed: pip install 'llm-energy-tracker[prices]')")
     if result.unknown_models:
         notes.append("priced by the fallback model (not in the registry): "
                      + ", ".join(result.unknown_models[:20])
@@ -156,9 +173,11 @@ def main(argv: list[str]) -> int:
     if args.json:
         print(json.dumps({"rows": list(result), "unknown_models": result.unknown_models,
                           "malformed_lines": result.malformed_count,
-                          "deployments": result.deployments, "engine": result.engine}))
+                          "deployments": result.deployments, "engine": result.engine,
+                          "price_table": table_version()}))
     elif args.csv:
-        fields = [*keys, *COUNTS, *FIGURES, "boundary", "assumptions"]
+        fields = [*keys, *COUNTS, *FIGURES, *API_FIGURES, "api_currency", "price_table",
+                  "boundary", "assumptions"]
         writer = csv.DictWriter(sys.stdout, fieldnames=fields, lineterminator="\n")
         writer.writeheader()
         for r in result:

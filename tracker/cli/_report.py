@@ -7,7 +7,8 @@ large for a float, timestamps outside the representable range, nesting too deep 
 negative or implausibly large values are malformed too).
 
 Fields read from each line (`tracker.ledger`, `tracker.attributes`): ``timestamp`` (ISO 8601),
-``energy.kwh``, ``energy.gco2e``, ``energy.usd``, ``energy.water_l``,
+``energy.kwh``, ``energy.gco2e``, ``energy.usd`` (the electricity), ``energy.water_l``, the API
+price ``gen_ai.usage.cost.amount`` and its ``energy.price_table``,
 ``gen_ai.usage.input_tokens``, ``gen_ai.usage.output_tokens``, and for grouping
 ``gen_ai.request.model`` (else ``gen_ai.response.model``, ``energy.model``),
 ``gen_ai.provider.name``, ``function`` (else ``energy.function``) and ``labels``.
@@ -36,7 +37,8 @@ from tracker.render._tables import Column, Progress, render_table
 __all__ = ["main"]
 
 # ----------------------------------------------------------------------------- output
-_HEADER = ["calls", "input_tokens", "output_tokens", "energy_kwh", "gco2e", "usd", "water_l"]
+_HEADER = ["calls", "input_tokens", "output_tokens", "energy_kwh", "gco2e", "usd", "water_l",
+           "api_calls", "api_usd"]
 
 
 def _print_table(summary: Summary, by: str | None) -> None:
@@ -45,9 +47,21 @@ def _print_table(summary: Summary, by: str | None) -> None:
     names = [key for key, _ in ordered]
     if by is None:
         render_table([Column(""), *columns], [[names[0], *rows[0]]] if rows else [])
+        _price_note(summary)
         return
     render_table([Column(by), *columns], [[n, *r] for n, r in zip(names, rows, strict=True)],
                  total=[U.TOTAL_LABEL, *total])
+    _price_note(summary)
+
+
+def _price_note(summary: Summary) -> None:
+    """Where the API price column came from (electricity is what serving the calls used)."""
+    t = summary.total
+    if t.api_calls:
+        missing = t.calls - t.api_calls
+        print(f"  API price: list prices of {', '.join(summary.price_tables) or 'a price table'}"
+              + (f"; none for {missing:,} of the calls (model not in the table)"
+                 if missing else ""))
 
 
 def _print_json(summary: Summary, args: argparse.Namespace) -> None:
@@ -59,6 +73,7 @@ def _print_json(summary: Summary, args: argparse.Namespace) -> None:
         "total": summary.total.as_dict(),
         "lines": summary.lines, "filtered_out": summary.filtered_out,
         "malformed": summary.malformed, "malformed_lines": summary.malformed_lines,
+        "price_tables": summary.price_tables,
     }
     print(json.dumps(doc, indent=1))
 
@@ -67,7 +82,7 @@ def _print_csv(summary: Summary, by: str | None) -> None:
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow([by or "group", *_HEADER])
     for key, t in sorted_groups(summary):
-        writer.writerow([key, *(repr(v) if isinstance(v, float) else v
+        writer.writerow([key, *(repr(v) if isinstance(v, float) else "" if v is None else v
                                 for v in t.as_dict().values())])
 
 

@@ -15,8 +15,8 @@ Usage numbers are deterministic: input tokens are the words of the request's tex
 message, output tokens the pieces of `DEMO_REPLY` sent. OpenAI responses report half the input
 as cached (included in ``prompt_tokens``, as OpenAI does) and 2 reasoning tokens (included in
 ``completion_tokens``); Anthropic responses split the same input into ``input_tokens``,
-``cache_read_input_tokens`` and ``cache_creation_input_tokens``. Every answer is appended to
-`DemoServer.served` so tests can compare what the SDK recorded with what was sent.
+``cache_read_input_tokens`` and ``cache_creation_input_tokens``; an OpenAI ``*audio*`` model's
+prompt is a quarter audio. Every answer is appended to `DemoServer.served` for the tests.
 
 Fault modes, per request, by the ``x-demo-fault`` header or a model named ``fault-<mode>``:
 ``429`` and ``500`` (error JSON), ``truncate`` (the connection drops mid-body), ``malformed``
@@ -63,13 +63,14 @@ class ServedCall:
 REASONING_TOKENS = 2
 
 
-def _openai_usage(n_in: int, n_out: int) -> dict[str, Any]:
-    return {
-        "prompt_tokens": n_in, "completion_tokens": n_out + REASONING_TOKENS,
-        "total_tokens": n_in + n_out + REASONING_TOKENS,
-        "prompt_tokens_details": {"cached_tokens": n_in // 2, "audio_tokens": 0},
-        "completion_tokens_details": {"reasoning_tokens": REASONING_TOKENS, "audio_tokens": 0},
-    }
+def _openai_usage(n_in: int, n_out: int, model: str = "") -> dict[str, Any]:
+    prompt, completion = {"cached_tokens": n_in // 2}, {"reasoning_tokens": REASONING_TOKENS}
+    audio = n_in // 4 if "audio" in model else 0  # an audio model reports each modality
+    prompt.update(audio_tokens=audio, **({"text_tokens": n_in - audio} if audio else {}))
+    completion.update(audio_tokens=0, **({"text_tokens": n_out} if audio else {}))
+    return {"prompt_tokens": n_in, "completion_tokens": n_out + REASONING_TOKENS,
+            "total_tokens": n_in + n_out + REASONING_TOKENS,
+            "prompt_tokens_details": prompt, "completion_tokens_details": completion}
 
 
 def _responses_usage(n_in: int, n_out: int) -> dict[str, Any]:
@@ -157,7 +158,7 @@ def _openai_events(path: str, model: str, body: Mapping[str, Any], n_in: int
             choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
         yield None, {**base, "choices": [choice]}
     if include_usage:
-        yield None, {**base, "choices": [], "usage": _openai_usage(n_in, len(pieces))}
+        yield None, {**base, "choices": [], "usage": _openai_usage(n_in, len(pieces), model)}
     yield None, "[DONE]"
 
 
@@ -200,11 +201,11 @@ def _plain_body(path: str, model: str, body: Mapping[str, Any], n_in: int) -> di
     if path.endswith("/chat/completions"):
         message = {"role": "assistant", "content": DEMO_REPLY, "refusal": None}
         return {"id": "chatcmpl-demo", "object": "chat.completion", "created": now,
-                "model": model, "usage": _openai_usage(n_in, n_out),
+                "model": model, "usage": _openai_usage(n_in, n_out, model),
                 "choices": [{"index": 0, "message": message, "logprobs": None,
                              "finish_reason": "stop"}]}
     return {"id": "cmpl-demo", "object": "text_completion", "created": now, "model": model,
-            "usage": _openai_usage(n_in, n_out),
+            "usage": _openai_usage(n_in, n_out, model),
             "choices": [{"index": 0, "text": DEMO_REPLY, "logprobs": None,
                          "finish_reason": "stop"}]}
 

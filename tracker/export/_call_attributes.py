@@ -143,11 +143,20 @@ def add_usage_details(attrs: dict[str, Any], usage: Usage, legacy_cache_creation
     for name, seconds in usage.server_durations or ():
         if name in _SERVER_DURATIONS and type(seconds) is float and 0 <= seconds < 1e7:
             attrs[f"{A.ENERGY_SERVER_DURATION_PREFIX}{name}_duration_s"] = seconds
+    for key, n in usage.modality_tokens or ():
+        if key in _MODALITIES and count(n):
+            attrs[key] = n
     reasons = usage.finish_reasons
     if reasons:
         attrs[A.GEN_AI_RESPONSE_FINISH_REASONS] = [
             r for r in reasons if type(r) is str and len(r) <= 64][:16]
 
+
+#: The per-modality usage names the conventions define (the only ones a call may carry).
+_MODALITIES = frozenset((
+    A.GEN_AI_USAGE_TEXT_INPUT_TOKENS, A.GEN_AI_USAGE_IMAGE_INPUT_TOKENS,
+    A.GEN_AI_USAGE_AUDIO_INPUT_TOKENS, A.GEN_AI_USAGE_VIDEO_INPUT_TOKENS,
+    A.GEN_AI_USAGE_TEXT_OUTPUT_TOKENS, A.GEN_AI_USAGE_AUDIO_OUTPUT_TOKENS))
 
 #: Request keyword -> the conventions' name (client libraries' spellings of the same parameter).
 _REQUEST_PARAMETERS: tuple[tuple[str, str], ...] = (

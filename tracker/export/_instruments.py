@@ -1,10 +1,12 @@
 """The metric instruments of a meter provider, and the sums the asynchronous ones report.
 
-The three energy counters are asynchronous counters: each call adds to a running sum here under
-one short lock, and the SDK observes the sums at collection time, so a call makes three metric
-measurements (the histograms), not six. The `energy.budget.utilization` gauge observes the
-budget shares `tracker.reduce` sets. `tracker.export._telemetry` (the one module that emits)
-records through these instruments.
+The three energy counters, and the API-price counter (`gen_ai.client.operation.cost`), are
+asynchronous counters: each call adds to a running sum here under one short lock, and the SDK
+observes the sums at collection time, so a call makes three metric measurements (the
+histograms), not seven. The API-price counter observes only the attribute sets of calls that had
+an API price (the price table knew the model): an unpriced call is absent from it, not zero.
+The `energy.budget.utilization` gauge observes the budget shares `tracker.reduce` sets.
+`tracker.export._telemetry` (the one module that emits) records through these instruments.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from opentelemetry.metrics import CallbackOptions, Observation
 
 from tracker import _attributes as A
 from tracker._version import VERSION
+from tracker.model._api_prices import CURRENCY
 
 __all__ = [
     "MAX_ENERGY_SETS",
@@ -34,6 +37,7 @@ MAX_ENERGY_SETS = 2000
 _OVERFLOW: dict[str, Any] = {"otel.metric.overflow": True}
 
 
+
 class Metrics:
     """The instruments of one meter provider, and the running energy sums its counters report.
 
@@ -43,7 +47,8 @@ class Metrics:
 
     def __init__(self, meter: metrics.Meter) -> None:
         self._lock = threading.Lock()
-        #: (provider, model, region, function) -> ([kWh, gCO2e, USD], attributes)
+        #: (provider, model, region, function) -> ([kWh, gCO2e, USD, API price, priced calls],
+        #: attributes)
         self._rows: dict[tuple[Any, ...], tuple[list[float], dict[str, Any]]] = {}
         for index, (name, unit, description) in enumerate((
             (A.METRIC_CONSUMPTION, A.UNIT_KWH, "Facility energy of LLM calls"),
@@ -52,6 +57,9 @@ class Metrics:
         )):
             meter.create_observable_counter(name, callbacks=[self._observer(index)], unit=unit,
                                             description=description)
+        meter.create_observable_counter(
+            A.METRIC_API_COST, callbacks=[self._observe_api], unit=A.UNIT_USD,
+            description="API price of LLM calls (list price, from the price table)")
         self.tokens = meter.create_histogram(
             A.METRIC_TOKEN_USAGE, unit=A.UNIT_TOKEN,
             description="Number of input and output tokens used",
@@ -76,8 +84,13 @@ class Metrics:
             A.METRIC_BUDGET_UTILIZATION, callbacks=[_observe_budgets], unit=A.UNIT_RATIO,
             description="Share of an energy, carbon or cost budget spent in its period")
 
-    def add(self, key: tuple[Any, ...], kwh: float, gco2e: float, usd: float) -> None:
-        """Add one call to the energy counters of `key` (provider, model, region, function)."""
+    def add(self, key: tuple[Any, ...], kwh: float, gco2e: float, usd: float,
+            api: float | None = None) -> None:
+        """Add one call to the counters of `key` (provider, model, region, function).
+
+        `api`: the call's API price in US dollars (``gen_ai.usage.cost.amount``), None when it
+        has none.
+        """
         entry = self._rows.get(key)
         if entry is None:
             entry = self._new_row(key)
@@ -86,6 +99,9 @@ class Metrics:
             row[0] += kwh
             row[1] += gco2e
             row[2] += usd
+            if api is not None:
+                row[3] += api
+                row[4] += 1.0
 
     def _new_row(self, key: tuple[Any, ...]) -> tuple[list[float], dict[str, Any]]:
         provider, model, region, function = key
@@ -103,7 +119,7 @@ class Metrics:
                     key, attrs = ("overflow",), dict(_OVERFLOW)
                     entry = self._rows.get(key)
                 if entry is None:
-                    entry = self._rows[key] = ([0.0, 0.0, 0.0], attrs)
+                    entry = self._rows[key] = ([0.0, 0.0, 0.0, 0.0, 0.0], attrs)
         return entry
 
     def _observer(self, index: int) -> Any:
@@ -113,6 +129,12 @@ class Metrics:
             return [Observation(value, attrs) for value, attrs in values]
 
         return observe
+
+    def _observe_api(self, options: CallbackOptions) -> Iterable[Observation]:
+        with self._lock:
+            values = [(row[3], attrs) for row, attrs in self._rows.values() if row[4]]
+        return [Observation(value, {**attrs, A.GEN_AI_USAGE_COST_CURRENCY: CURRENCY})
+                for value, attrs in values]
 
 
 #: Budget utilisation per (key, period, unit), set by `tracker.reduce` and observed by the gauge.

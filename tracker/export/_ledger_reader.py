@@ -13,7 +13,9 @@ Fields read from each line (`tracker.export._ledger`, `tracker._attributes`):
 ``timestamp`` (ISO 8601), ``energy.kwh``, ``energy.gco2e``, ``energy.usd``, ``energy.water_l``,
 ``gen_ai.usage.input_tokens``, ``gen_ai.usage.output_tokens``, and for grouping
 ``gen_ai.request.model`` (else ``gen_ai.response.model``, ``energy.model``),
-``gen_ai.provider.name``, ``function`` (else ``energy.function``) and ``labels``.
+``gen_ai.provider.name``, ``function`` (else ``energy.function``) and ``labels``; the API price
+``gen_ai.usage.cost.amount`` (summed over the lines that have one: a group with none has no API
+price, not a zero one) and the ``energy.price_table`` it came from.
 """
 
 from __future__ import annotations
@@ -73,6 +75,9 @@ class Totals:
     gco2e: float = 0.0
     usd: float = 0.0
     water_l: float = 0.0
+    #: The API price (list price, from the price table) of the `api_calls` lines that had one.
+    api_usd: float = 0.0
+    api_calls: int = 0
 
     def add(self, other: Totals) -> None:
         """Add another group's sums to this one."""
@@ -83,12 +88,15 @@ class Totals:
         self.gco2e += other.gco2e
         self.usd += other.usd
         self.water_l += other.water_l
+        self.api_usd += other.api_usd
+        self.api_calls += other.api_calls
 
-    def as_dict(self) -> dict[str, float | int]:
-        """The sums as a plain dict (output column order)."""
+    def as_dict(self) -> dict[str, float | int | None]:
+        """The sums as a plain dict (output column order); ``api_usd`` None when no line had one."""
         return {"calls": self.calls, "input_tokens": self.input_tokens,
                 "output_tokens": self.output_tokens, "energy_kwh": self.energy_kwh,
-                "gco2e": self.gco2e, "usd": self.usd, "water_l": self.water_l}
+                "gco2e": self.gco2e, "usd": self.usd, "water_l": self.water_l,
+                "api_calls": self.api_calls, "api_usd": self.api_usd if self.api_calls else None}
 
 
 @dataclass
@@ -103,6 +111,8 @@ class Summary:
     filtered_out: int = 0
     malformed: int = 0
     malformed_lines: list[int] = field(default_factory=list)
+    #: The price tables (``energy.price_table``) the API prices came from (at most a few).
+    price_tables: list[str] = field(default_factory=list)
 
 
 class _Malformed(ValueError):
@@ -163,6 +173,9 @@ def parse_line(raw: bytes) -> tuple[dict[str, Any], datetime, Totals]:
     when = parse_time(stamp)
     row = Totals(1, *(int(_number(record, k)) for k, _ in _TOKENS),
                  *(_number(record, k) for k, _ in _NUMBERS))
+    if record.get(A.GEN_AI_USAGE_COST_AMOUNT) is not None:
+        row.api_usd = _number(record, A.GEN_AI_USAGE_COST_AMOUNT)
+        row.api_calls = 1
     return record, when, row
 
 
@@ -194,6 +207,11 @@ def summarize(stream: IO[bytes], *, by: str | None = None, since: datetime | Non
             totals = out.groups[key] = Totals()
         totals.add(row)
         out.total.add(row)
+        if row.api_calls:
+            table = record.get(A.ENERGY_PRICE_TABLE)
+            if (isinstance(table, str) and len(out.price_tables) < _SHOWN_BAD_LINES
+                    and (text := group_text(table)) not in out.price_tables):
+                out.price_tables.append(text)
         if daily:
             cell = out.daily.setdefault((when.date(), key), [0.0, 0.0])
             cell[0] += row.energy_kwh

@@ -10,10 +10,9 @@ OpenTelemetry API, read without calling it) and, when one was set or replaced si
 call, takes its tracer, meter instruments or logger before emitting, so the next call's span goes
 to the provider set last, even one replaced after `configure()`. Nothing is configured globally.
 A signal whose provider is neither passed nor set globally (or is a no-op one) is not emitted at
-all: with no provider and no ledger, a recorded call makes no OpenTelemetry API call.
-
-Every emission step is guarded separately: a failing span processor does not stop the log record,
-the metrics or the ledger line.
+all: with no provider and no ledger, a recorded call makes no OpenTelemetry API call. Every
+emission step is guarded separately: a failing span processor does not stop the log record, the
+metrics or the ledger line.
 
 Cost per call (the hot path; see benchmarks/speed/overhead.py): everything that depends only on the
 (pricer, operation, provider, request model) is built once into a `CallStatic`
@@ -58,6 +57,7 @@ _SEVERITY_INFO = _logs.SeverityNumber.INFO
 _STATUS_OK_KINDS = (GeneratorExit, StopIteration, StopAsyncIteration)
 _CLIENT = SpanKind.CLIENT
 _INFO = logging.INFO
+_API = A.GEN_AI_USAGE_COST_AMOUNT  # a call's API price, added to its counter when it has one
 
 
 def error_type(exc: BaseException) -> str:
@@ -214,7 +214,7 @@ class Telemetry:
                 self._record_metrics(static, attrs, function, duration_s, error, chunks)
             else:
                 self._metrics.add((*static.energy_key, function), attrs[A.ENERGY_KWH],
-                                  attrs[A.ENERGY_GCO2E], attrs[A.ENERGY_USD])
+                                  attrs[A.ENERGY_GCO2E], attrs[A.ENERGY_USD], attrs.get(_API))
         except Exception as exc:
             report("telemetry.metrics", exc)
         hook = spend_hook
@@ -250,7 +250,7 @@ class Telemetry:
             report("telemetry.log", exc)
         try:
             self._metrics.add((*static.energy_key, None), attrs[A.ENERGY_KWH],
-                              attrs[A.ENERGY_GCO2E], attrs[A.ENERGY_USD])
+                              attrs[A.ENERGY_GCO2E], attrs[A.ENERGY_USD], attrs.get(_API))
         except Exception as exc:
             report("telemetry.metrics", exc)
         hook = spend_hook
@@ -289,7 +289,7 @@ class Telemetry:
                         chunks: tuple[float, list[float]] | None = None) -> None:
         instruments = self._metrics
         instruments.add((*static.energy_key, function), attrs[A.ENERGY_KWH],
-                        attrs[A.ENERGY_GCO2E], attrs[A.ENERGY_USD])
+                        attrs[A.ENERGY_GCO2E], attrs[A.ENERGY_USD], attrs.get(_API))
         base, token_in, token_out = static.metric_attributes(attrs.get(A.GEN_AI_RESPONSE_MODEL))
         tokens = instruments.tokens
         tokens.record(attrs[A.GEN_AI_USAGE_INPUT_TOKENS], token_in)

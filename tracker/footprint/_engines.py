@@ -12,8 +12,9 @@ import importlib.util
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from tracker.footprint._coefficients import COEFFICIENT_COLUMNS, coefficient_row
+from tracker.footprint._coefficients import TABLE_COLUMNS, api_amount, api_rates, table_row
 from tracker.footprint._plan import (
+    API_FIGURES,
     COUNTS,
     FIGURES,
     USAGE_COLUMNS,
@@ -65,7 +66,7 @@ def run_python(rows: Iterable[UsageRow], keys: Sequence[GroupKey], pricers: Pric
             continue
         group = groups.get(values := group_values(row, keys))
         if group is None:
-            group = groups[values] = dict.fromkeys((*COUNTS, *FIGURES), 0)
+            group = groups[values] = dict.fromkeys((*COUNTS, *FIGURES, *API_FIGURES), 0)
         recorded = row.recorded is not None and not reprice
         if recorded:
             figures = recorded_figures(row.recorded or ())
@@ -80,6 +81,12 @@ def run_python(rows: Iterable[UsageRow], keys: Sequence[GroupKey], pricers: Pric
             figures = row_figures(e, n)
             if not p.model_known:
                 group["fallback_calls"] += n
+        api = api_amount(api_rates(row.provider, row.model), row.input_tokens,
+                         row.output_tokens, row.cached_input_tokens, row.cache_write_tokens,
+                         row.batch)
+        if api is not None:
+            group["api_usd"] += api
+            group["api_calls"] += n
         group["calls"] += n
         group["requests_assumed"] += n if row.requests_assumed else 0
         group["recorded_calls"] += n if recorded else 0
@@ -106,6 +113,8 @@ def usage_columns(rows: Sequence[UsageRow], keys: Sequence[GroupKey]) -> dict[st
         cols["input_tokens"].append(r.input_tokens)
         cols["output_tokens"].append(r.output_tokens)
         cols["cached_input_tokens"].append(r.cached_input_tokens)
+        cols["batch"].append(1 if r.batch else 0)
+        cols["cache_write_tokens"].append(r.cache_write_tokens)
         cols["project"].append(r.project)
         cols["api_key_id"].append(r.api_key_id)
         cols["function_name"].append(r.function)
@@ -138,9 +147,9 @@ def coefficient_table(pairs: Iterable[tuple[str | None, str | None]], pricers: P
     for provider, model in pairs:
         providers.append(provider or "")
         models.append(model or "")
-        values.append(coefficient_row(pricers(provider, model)))
+        values.append(table_row(pricers(provider, model), provider, model))
     data: dict[str, Any] = {"c_provider": pa.array(providers, pa.string()),
                             "c_model": pa.array(models, pa.string())}
-    for i, col in enumerate(COEFFICIENT_COLUMNS):
+    for i, col in enumerate(TABLE_COLUMNS):
         data[col] = pa.array([v[i] for v in values], pa.float64())
     return pa.table(data)

@@ -208,6 +208,8 @@ def load_native(con: Any, path: str, fmt: str, keys: Sequence[GroupKey], project
     for i in range(len(_LEDGER_RECORDED)):
         fields.setdefault(f"rec_{i}", "CAST(NULL AS DOUBLE)")
     fields.setdefault("cached_input_tokens", "0")
+    fields.setdefault("batch", "0")
+    fields.setdefault("cache_write_tokens", "0")
     fields.update({"requests": "1", "requests_assumed": "0",
                    "input_tokens": f"COALESCE({select['input_tokens']}, 0)",
                    "output_tokens": f"COALESCE({select['output_tokens']}, 0)",

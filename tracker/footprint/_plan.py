@@ -5,6 +5,12 @@ context-aware, so never as one request of the summed tokens), by the coefficient
 (provider, model) (`tracker.footprint._coefficients`). A ledger line keeps the figures recorded
 at call time unless the user asks to reprice. Figures are summed per group.
 
+The API price (`API_FIGURES`) is summed the same way: the uncached input, cache-read,
+cache-write and output tokens of each (group, provider, model), standard and batch apart, times
+the pair's API price columns; only pairs the price table prices count (``api_calls``), so a
+group none of whose calls has an API price has none. It is always the price table's, ledger
+lines included.
+
 `figures_sql()` writes one SQL query over a table of usage rows (`USAGE_COLUMNS`) joined to the
 coefficient table; DuckDB and Spark SQL both run it as written (only standard functions:
 ``COALESCE``, ``LEAST``, ``GREATEST``, ``SUBSTR``, ``CASE``, ``SUM``). `row_figures()` is the same
@@ -21,21 +27,24 @@ from tracker.footprint._coefficients import BASIS, basis_sql
 from tracker.footprint._schema import RECORDED
 from tracker.model._estimate import Estimate
 
-__all__ = ["BY_CHOICES", "COUNTS", "FIGURES", "SUMS", "USAGE_COLUMNS", "GroupKey", "figures_sql",
-           "finish_sql", "parse_by", "row_figures", "sums_sql"]
+__all__ = ["API_FIGURES", "BY_CHOICES", "COUNTS", "FIGURES", "SUMS", "USAGE_COLUMNS", "GroupKey",
+           "figures_sql", "finish_sql", "parse_by", "row_figures", "sums_sql"]
 
 BY_CHOICES = ("month", "day", "model", "provider", "project", "api_key", "function", "label:NAME")
 #: Summed counts of each output row.
 COUNTS = ("calls", "requests_assumed", "recorded_calls", "fallback_calls", "input_tokens",
-          "output_tokens", "cached_input_tokens")
+          "output_tokens", "cached_input_tokens", "api_calls")
+#: The API price of each output row (US dollars, the price table's; no range).
+API_FIGURES = ("api_usd",)
 #: Summed figures of each output row (base units: kWh, gCO2e, USD, L), each with its range.
 FIGURES = tuple(f"{name}{bound}" for name in (
     "energy_kwh", "server_kwh", "accelerator_kwh", "gco2e", "embodied_gco2e", "usd", "water_l")
     for bound in ("", "_min", "_max"))
 #: Columns of the usage table an SQL engine prices (labels follow as ``label_0``...).
 USAGE_COLUMNS = ("ts", "provider", "model", "requests", "requests_assumed", "input_tokens",
-                 "output_tokens", "cached_input_tokens", "project", "api_key_id", "function_name",
-                 "has_recorded", *(f"rec_{i}" for i in range(len(RECORDED))))
+                 "output_tokens", "cached_input_tokens", "batch", "cache_write_tokens", "project",
+                 "api_key_id", "function_name", "has_recorded",
+                 *(f"rec_{i}" for i in range(len(RECORDED))))
 
 
 @dataclass(frozen=True)
@@ -80,10 +89,13 @@ def _dot(vector: str, features: Sequence[str]) -> str:
     return " + ".join(f"{vector}_{k} * {f}" for k, f in enumerate(features))
 
 
+#: Token sums the API price multiplies: uncached input, cached input, output; standard, batch.
+_API_SUMS = ("a_unc", "a_cached", "a_write", "a_out", "ab_unc", "ab_cached", "ab_write",
+             "ab_out")
 #: Columns of the per-(group, provider, model) sums the query's first stage writes.
 SUMS = ("calls", "requests_assumed", "recorded_calls", "priced_calls", "input_tokens",
         "output_tokens", "cached_input_tokens", *(f"b_{k}" for k in range(len(BASIS))),
-        *(f"r_{f}" for f in FIGURES))
+        *(f"r_{f}" for f in FIGURES), *_API_SUMS)
 
 
 def basis_columns() -> list[str]:
@@ -115,11 +127,25 @@ def sums_sql(usage: str, groups: Sequence[tuple[str, str]], *, reprice: bool,
           for k, f in enumerate(features)),
         *(f"SUM(CASE WHEN {use_rec} = 1 THEN {recorded[f]} ELSE 0.0 END) AS r_{f}"
           for f in FIGURES),
+        *_api_sums_sql(),
     ]
     select = ", ".join([*(f"{e} AS {a}" for e, a in groups), *aggregates])
     group_by = f" GROUP BY {', '.join(a for _, a in groups)}" if groups else ""
     condition = f"requests > 0 AND ({where})" if where else "requests > 0"
     return f"SELECT {select} FROM {usage} WHERE {condition}{group_by}"
+
+
+def _api_sums_sql() -> list[str]:
+    """The token sums of `_API_SUMS` (every row: the API price is never a recorded one)."""
+    cached = "LEAST(GREATEST(cached_input_tokens, 0), input_tokens)"
+    written = f"LEAST(GREATEST(COALESCE(cache_write_tokens, 0), 0), input_tokens - {cached})"
+    tokens = (f"(input_tokens - {cached} - {written})", cached, written, "output_tokens")
+    out = []
+    for prefix, test in (("a", "<> 1"), ("ab", "= 1")):
+        for name, value in zip(("unc", "cached", "write", "out"), tokens, strict=True):
+            out.append(f"SUM(CASE WHEN COALESCE(batch, 0) {test} THEN CAST({value} AS DOUBLE) "
+                       f"ELSE 0.0 END) AS {prefix}_{name}")
+    return out
 
 
 def _recorded_sql() -> dict[str, str]:
@@ -172,6 +198,10 @@ def finish_sql(sums: str, coefficients: str, n_keys: int) -> str:
         "SUM(input_tokens) AS input_tokens", "SUM(output_tokens) AS output_tokens",
         "SUM(cached_input_tokens) AS cached_input_tokens",
         *(f"SUM(r_{f} + {priced[f]}) AS {f}" for f in FIGURES),
+        "SUM(CASE WHEN api_known = 1 THEN calls ELSE 0 END) AS api_calls",
+        "SUM(CASE WHEN api_known = 1 THEN a_unc * api_in + a_cached * api_cached + a_write * "
+        "api_write + a_out * api_out + ab_unc * bapi_in + ab_cached * bapi_cached + ab_write * "
+        "bapi_write + ab_out * bapi_out ELSE 0.0 END) AS api_usd",
     ]
     group_by = f" GROUP BY {', '.join(keys)}" if keys else ""
     return (f"SELECT {', '.join([*keys, *aggregates])} FROM {sums} s JOIN {coefficients} c "

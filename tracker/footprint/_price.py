@@ -1,5 +1,9 @@
 """`price_usage()`: the footprint of the usage an organisation already has, grouped.
 
+Beside the electricity (``usd``), each group has its API price (``api_usd``, what the provider
+bills at list price, from the price table named in ``price_table``), or None when none of its
+calls has one.
+
 Sources (files, directories, globs, gzip, ``-``) are read by the format readers
 (`tracker.footprint.formats`) into usage rows, filtered by time, priced by the same model and
 provider deployment as live calls, and summed per group by an engine: DuckDB (the ``analytics``
@@ -17,10 +21,11 @@ from typing import Any
 from tracker.exceptions import ConfigError
 from tracker.footprint._coefficients import resolve_pricer
 from tracker.footprint._engines import ENGINES, duckdb_available, run_python
-from tracker.footprint._plan import COUNTS, FIGURES, GroupKey, parse_by
+from tracker.footprint._plan import API_FIGURES, COUNTS, FIGURES, GroupKey, parse_by
 from tracker.footprint._schema import DEFAULT_MEAN_INPUT_TOKENS, UsageRow
 from tracker.footprint._sources import Issues, expand
 from tracker.footprint.formats import FORMATS, ReadOptions, read_source
+from tracker.model._api_prices import CURRENCY, table_version
 from tracker.model._deployment import Deployment
 from tracker.model._estimate import CallPricer, pricer
 
@@ -151,6 +156,10 @@ def _assumptions(row: dict[str, Any], mean_input: int) -> list[str]:
                      f"{mean_input} per request (the source counts no requests)")
     if row["recorded_calls"]:
         notes.append(f"{row['recorded_calls']} calls keep the figures recorded at call time")
+    if row["api_calls"] < row["calls"]:
+        notes.append(f"{row['calls'] - row['api_calls']} calls without an API price (the price "
+                     "table lacks the model, prices it in tiers by prompt size, or is not "
+                     "installed)")
     if row["fallback_calls"]:
         notes.append(f"{row['fallback_calls']} calls of models the registry lacks, priced by "
                      "the fallback model")
@@ -222,6 +231,10 @@ def _result(groups: Mapping[tuple[str | None, ...], Mapping[str, Any]],
         row: dict[str, Any] = dict(zip((k.name for k in keys), values, strict=True))
         row.update({k: int(sums[k]) for k in COUNTS})
         row.update({k: float(sums[k]) for k in FIGURES})
+        priced = row["api_calls"] > 0  # no API price at all: absent, not zero
+        row.update({k: float(sums[k]) if priced else None for k in API_FIGURES})
+        row["api_currency"] = CURRENCY if priced else None
+        row["price_table"] = table_version() if priced else None
         row["boundary"] = BOUNDARY
         row["assumptions"] = _assumptions(row, mean_input)
         result.append(row)

@@ -52,6 +52,11 @@ class UsageRow:
     requests_assumed: bool = False
     #: A ledger line's figures (`RECORDED` order), or None.
     recorded: tuple[float, ...] | None = None
+    #: Requests made through the provider's batch API (priced at the table's batch prices).
+    batch: bool = False
+    #: Input tokens written to a prompt cache (of `input_tokens`; priced as such by the API
+    #: price only: the energy model reads them as input).
+    cache_write_tokens: int = 0
 
     def label(self, key: str) -> str | None:
         """The value of label `key`, or None."""

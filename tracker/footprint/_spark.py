@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from tracker.exceptions import ConfigError
-from tracker.footprint._coefficients import COEFFICIENT_COLUMNS, coefficient_row
+from tracker.footprint._coefficients import TABLE_COLUMNS, table_row
 from tracker.footprint._engines import Pricers, usage_columns
 from tracker.footprint._plan import COUNTS, USAGE_COLUMNS, GroupKey, figures_sql
 from tracker.footprint._schema import UsageRow
@@ -95,8 +95,8 @@ def run_spark(rows: Iterable[UsageRow], keys: Sequence[GroupKey], pricers: Price
         coef_schema = T.StructType(
             [T.StructField("c_provider", T.StringType(), False),
              T.StructField("c_model", T.StringType(), False),
-             *(T.StructField(c, T.DoubleType(), False) for c in COEFFICIENT_COLUMNS)])
-        coef_rows = [(p or "", m or "", *coefficient_row(pricers(p, m))) for p, m in pairs]
+             *(T.StructField(c, T.DoubleType(), False) for c in TABLE_COLUMNS)])
+        coef_rows = [(p or "", m or "", *table_row(pricers(p, m), p, m)) for p, m in pairs]
         session.createDataFrame(coef_rows, coef_schema).createOrReplaceTempView(coef_view)
         result = session.sql(figures_sql(usage_view, coef_view, keys, reprice=reprice))
         out: dict[tuple[str | None, ...], dict[str, float]] = {}

@@ -10,6 +10,11 @@ entry is tiered by prompt size is priced by the table itself per call.
 
 The amount is in US dollars (the table's currency). It is the API price, not the electricity:
 ``energy.usd`` stays the electricity cost of serving the call.
+
+Batch processing (the OpenAI Batch API, Anthropic's Message Batches) is priced with the table's
+own batch prices (``api_price_for(..., batch=True)``: its ``processing: batch`` price variant,
+half the standard rates for the models the providers list, cache reads and writes included); a
+model the table gives no batch price keeps its standard price, as the table has it.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ _PROVIDERS: Final = {"azure.ai.openai": "azure", "azure_openai": "azure", "aws.b
 #: Providers that serve models locally: nothing is billed.
 _LOCAL: Final = frozenset({"ollama", "vllm", "llama.cpp", "lmstudio"})
 _RATES: Final = ("input_mtok", "cache_read_mtok", "cache_write_mtok", "output_mtok")
+#: genai-prices' price context of batch processing.
+_BATCH: Final = {"processing": "batch"}
 _version: str | None = None
 
 
@@ -61,6 +68,15 @@ class ApiPrice:
         else:
             self._flat = None
 
+    @property
+    def flat(self) -> tuple[float, float, float, float] | None:
+        """US dollars per (uncached input, cache read, cache write, output) token, or None.
+
+        None when the table's prices are tiered by prompt size (only `amount()` prices a call).
+        """
+        flat = self._flat
+        return (flat[0], flat[1], flat[2], flat[3]) if flat is not None else None
+
     def amount(self, input_tokens: int, output_tokens: int, cache_read: int = 0,
                cache_write: int = 0) -> float:
         """US dollars for a call (`input_tokens` includes the cached and cache-write ones)."""
@@ -78,8 +94,12 @@ class ApiPrice:
         return float(price["total_price"])
 
 
-def api_price_for(model: str | None, provider: str | None) -> ApiPrice | None:
-    """The list prices of `model` at `provider`, or None (no table, or no price for it)."""
+def api_price_for(model: str | None, provider: str | None, *,
+                  batch: bool = False) -> ApiPrice | None:
+    """The list prices of `model` at `provider`, or None (no table, or no price for it).
+
+    `batch`: the prices of batch processing (the table's batch variant where it has one).
+    """
     if not model or (provider or "").lower() in _LOCAL:
         return None
     try:
@@ -87,14 +107,16 @@ def api_price_for(model: str | None, provider: str | None) -> ApiPrice | None:
     except ImportError:
         return None
     provider_id = _PROVIDERS.get(provider or "", provider) if provider else None
+    context = _BATCH if batch else None
     try:
         found = calc_price(Usage(input_tokens=1, output_tokens=1), model,
-                           provider_id=provider_id)
+                           provider_id=provider_id, price_context=context)
     except Exception:  # the table does not know the model (or the provider)
         if provider_id is None:
             return None
         try:  # a proxy or gateway in front: the model's maker's price
-            found = calc_price(Usage(input_tokens=1, output_tokens=1), model)
+            found = calc_price(Usage(input_tokens=1, output_tokens=1), model,
+                               price_context=context)
         except Exception:
             return None
     return ApiPrice(found.model_price, found.model.id, found.provider.id)

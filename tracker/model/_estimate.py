@@ -22,6 +22,7 @@ from typing import Literal
 from tracker.exceptions import ConfigError
 from tracker.model import _calibrated as calibrated
 from tracker.model import _embodied as embodied
+from tracker.model import _estimate_result as _result
 from tracker.model._boundaries import FLEET_IDLE_SHARE, calibrated_corners, flops_corners
 from tracker.model._engines import ENGINES, normalise_engine
 from tracker.model._estimate_result import Estimate, Range, build_priced
@@ -373,7 +374,7 @@ def estimate(
     power_limit_w: float | None = None,
     fleet_idle: float | None = None,
     cached_input_tokens: int = 0,
-) -> Estimate:
+) -> _result.PricedEstimate:
     """Estimate the energy, carbon, cost and water of one request. Pure: no I/O.
 
     ``cached_input_tokens`` (a subset of ``input_tokens``) are prompt-cache reads, priced as a KV
@@ -387,9 +388,11 @@ def estimate(
     if cached_n > in_n:
         raise ConfigError("cached_input_tokens", f"must be at most input_tokens ({in_n}), "
                           f"got {cached_n}")
-    return pricer(
+    e = pricer(
         model, hardware=hardware, precision=precision, gpus=gpus, batch_size=batch_size,
         method=method, pue=pue, host_overhead=host_overhead, region=region,
         carbon_intensity=carbon_intensity, price_usd_per_kwh=price_usd_per_kwh, wue=wue,
         engine=engine, power_limit_w=power_limit_w, fleet_idle=fleet_idle,
     ).price(in_n, out_n, cached_input_tokens=cached_n)
+    return _result.with_api_price(e, model if isinstance(model, str) else e.model)
+

@@ -1,7 +1,9 @@
 """`Estimate`: what one request costs, at each boundary, with the factors that produced it.
 
 `Range` is the one type of a min/central/max figure: `Estimate.energy`, `.server`,
-`.accelerator`, `.carbon` and `.embodied` give the flat fields as ranges.
+`.accelerator`, `.carbon` and `.embodied` give the flat fields as ranges. `PricedEstimate` (what
+`estimate()` returns) adds the request's API price; the per-call `Estimate` of a recorded call
+carries none (its API price goes on its span as ``gen_ai.usage.cost.amount``).
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from typing import Any, NamedTuple
 
-__all__ = ["CARRIED", "Estimate", "Range", "build_estimate", "build_priced"]
+__all__ = ["CARRIED", "Estimate", "PricedEstimate", "Range", "build_estimate", "build_priced",
+           "with_api_price"]
 
 
 class Range(NamedTuple):
@@ -101,6 +104,33 @@ class Estimate:
     def embodied(self) -> Range:
         """Manufacturing emissions amortised over the request (gCO2e) with their range."""
         return Range(self.embodied_gco2e, self.embodied_gco2e_min, self.embodied_gco2e_max)
+
+
+@dataclass(frozen=True, slots=True)
+class PricedEstimate(Estimate):
+    """An `Estimate` with the request's API price, as `estimate()` returns it.
+
+    `usd` is the electricity; `api_usd` is what the provider bills at list price, from the price
+    table named in `price_table` (genai-prices, the ``prices`` extra), None when the table does
+    not price the model (or is not installed).
+    """
+
+    api_usd: float | None = None
+    price_table: str | None = None
+
+
+def with_api_price(e: Estimate, model: str) -> PricedEstimate:
+    """`e` with the request's API price from the price table (None where it has none)."""
+    from tracker.model._api_prices import api_price_for, table_version
+
+    try:
+        api = api_price_for(model, None)
+        amount = (api.amount(e.input_tokens, e.output_tokens, e.cached_input_tokens)
+                  if api is not None else None)
+    except Exception:  # a price table that fails to load prices nothing
+        amount = None
+    return PricedEstimate(**e.to_dict(), api_usd=amount,
+                          price_table=table_version() if amount is not None else None)
 
 
 #: The fields a `CallPricer` resolves once and every `Estimate` it prices carries unchanged: the

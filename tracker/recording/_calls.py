@@ -224,7 +224,8 @@ class LLMCall:
             add_measured(attrs, self._measure.end(id(self), n_in, n_out))
         if usage.cache_read_input_tokens is not None or usage.reasoning_output_tokens is not None \
                 or usage.cache_creation_input_tokens is not None or usage.response_id is not None \
-                or usage.finish_reasons is not None or usage.server_durations is not None:
+                or usage.finish_reasons is not None or usage.server_durations is not None \
+                or usage.modality_tokens is not None:
             add_usage_details(attrs, usage, runtime.config.legacy_cache_creation)
         api = priced.api
         if api is not None:

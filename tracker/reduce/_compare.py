@@ -16,11 +16,14 @@ Alternatives: `regions` (names, or ``"gcp:*"`` for every region of a cloud in th
 registry). A different model is labelled not like-for-like: it may not answer as well.
 
 Rows come sorted by carbon, lowest first, the baseline among them; each names its alternative,
-has energy, carbon, cost and water with their ranges, and its saving against the baseline.
+has energy, carbon, electricity cost and water with their ranges, its saving against the
+baseline, and the workload's API price (`Row.api_usd`: list price, from the price table; None
+where the table lacks the model), which only a model alternative changes.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -29,9 +32,10 @@ from typing import Any
 
 from tracker._text import clean
 from tracker.exceptions import ConfigError
+from tracker.model._api_prices import ApiPrice, api_price_for, table_version
 from tracker.model._estimate import estimate
 from tracker.model._registry import get_registry
-from tracker.reduce._compare_ledger import read_ledger, reprice_group
+from tracker.reduce._compare_ledger import read_ledger, reprice_api, reprice_group
 from tracker.reduce._compare_rows import Comparison, Row, Sums
 
 __all__ = ["Comparison", "Row", "compare", "family", "siblings"]
@@ -160,6 +164,10 @@ def _price_call(call: dict[str, Any], sums: Sums, change: tuple[str, str] | None
         if kind == "model":
             kw.pop("precision", None)
     e = estimate(**kw)
+    api = _api_price(kw["model"] if isinstance(kw["model"], str) else e.model)
+    if api is not None:
+        sums.add_api(api.amount(e.input_tokens, e.output_tokens, e.cached_input_tokens) * count,
+                     table_version())
     kwh = e.energy_kwh
     lo = e.energy_kwh_min / kwh if kwh > 0 else 1.0
     hi = e.energy_kwh_max / kwh if kwh > 0 else 1.0
@@ -167,6 +175,15 @@ def _price_call(call: dict[str, Any], sums: Sums, change: tuple[str, str] | None
              (e.gco2e * count, e.gco2e_min * count, e.gco2e_max * count),
              (e.usd * count, e.usd * lo * count, e.usd * hi * count),
              (e.water_l * count, e.water_l * lo * count, e.water_l * hi * count))
+
+
+@functools.lru_cache(maxsize=256)
+def _api_price(model: str) -> ApiPrice | None:
+    """The model's list prices (looked up once per model; no provider: the table's maker's)."""
+    try:
+        return api_price_for(model, None)
+    except Exception:  # a price table that fails to load prices nothing
+        return None
 
 
 # ----------------------------------------------------------------------------- ledgers
@@ -227,6 +244,10 @@ def compare(workload: Mapping[str, Any] | Sequence[Mapping[str, Any]] | str | Pa
             sums = Sums()
             for key, group in groups.items():
                 reprice_group(key, group, (kind, value), sums)
+            if kind == "model":
+                reprice_api(groups.values(), _api_price(value), sums)
+            else:  # the same calls of the same models: the same API price
+                sums.add_api(base_sums.api, base_sums.price_table)
             like, note = _note(kind, value, base_model)
             rows.append(sums.row(kind, value, like, note))
         label = f"ledger {clean(path.name)}"

@@ -3,21 +3,25 @@
 `read_ledger()` makes one pass: groups of calls sharing model, hardware, method, region, PUE and
 engine (token sums, with the grid figure, price and water each call was priced with), and the
 recorded totals (with ranges) as the baseline, the same totals as ``llm-energy report``.
-`reprice_group()` prices one group under one alternative.
+`reprice_group()` prices one group under one alternative; `reprice_api()` gives the groups the
+API price of another model (the recorded one stays the baseline's).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from tracker import _attributes as A
+from tracker._text import clean
 from tracker.exceptions import ConfigError
 from tracker.export._ledger_reader import LINE_ERRORS, Totals, parse_line
+from tracker.model._api_prices import ApiPrice, table_version
 from tracker.model._estimate import CallPricer, pricer
 from tracker.reduce._compare_rows import Sums
 
-__all__ = ["Group", "read_ledger", "reprice_group"]
+__all__ = ["Group", "read_ledger", "reprice_api", "reprice_group"]
 
 #: Largest factor one line may carry (the ledger reader's own bound on a line's values).
 _MAX_VALUE = 1e15
@@ -30,10 +34,11 @@ _PUE_MIN, _PUE_MAX = 1.0, 10.0
 class Group:
     """Ledger calls sharing model, hardware, method, region and PUE: token sums (with factors)."""
 
-    __slots__ = ("tin", "tin_ci", "tin_p", "tin_w", "tout", "tout_ci", "tout_p", "tout_w")
+    __slots__ = ("tcached", "tin", "tin_ci", "tin_p", "tin_w", "tout", "tout_ci", "tout_p",
+                 "tout_w")
 
     def __init__(self) -> None:
-        self.tin = self.tout = 0.0
+        self.tin = self.tout = self.tcached = 0.0
         self.tin_ci = self.tout_ci = self.tin_p = self.tout_p = self.tin_w = self.tout_w = 0.0
 
 
@@ -62,6 +67,7 @@ def read_ledger(path: Path) -> tuple[dict[tuple[Any, ...], Group], Sums]:
     skipped here too, so the baseline is the report's total and no alternative re-prices it.
     """
     groups: dict[tuple[Any, ...], Group] = {}
+    tables: list[str] = []
     total = Totals()
     ranges = [0.0, 0.0, 0.0, 0.0]  # kwh min/max, gco2e min/max
     with path.open("rb") as stream:
@@ -73,6 +79,9 @@ def read_ledger(path: Path) -> tuple[dict[tuple[Any, ...], Group], Sums]:
             except LINE_ERRORS:
                 continue
             total.add(row)
+            table = rec.get(A.ENERGY_PRICE_TABLE)
+            if row.api_calls and not tables and isinstance(table, str) and len(table) <= 64:
+                tables.append(clean(table))
             if not isinstance(rec.get(A.ENERGY_KWH), (int, float)):
                 continue  # not priced: counted in the totals, nothing to re-price
             tin, tout = float(row.input_tokens), float(row.output_tokens)
@@ -94,6 +103,9 @@ def read_ledger(path: Path) -> tuple[dict[tuple[Any, ...], Group], Sums]:
             per_kwh = row.water_l / kwh if kwh > 0 else 0.0
             group.tin += tin
             group.tout += tout
+            cached = rec.get(A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS)
+            if type(cached) is int and 0 < cached <= tin:
+                group.tcached += cached
             group.tin_ci += tin * ci
             group.tout_ci += tout * ci
             group.tin_p += tin * price
@@ -109,7 +121,23 @@ def read_ledger(path: Path) -> tuple[dict[tuple[Any, ...], Group], Sums]:
     hi = ranges[1] / t.energy_kwh if t.energy_kwh > 0 else 1.0
     base.add((t.energy_kwh, ranges[0], ranges[1]), (t.gco2e, ranges[2], ranges[3]),
              (t.usd, t.usd * lo, t.usd * hi), (t.water_l, t.water_l * lo, t.water_l * hi))
+    if t.api_calls:  # the API price the lines recorded
+        base.add_api(t.api_usd, tables[0] if tables else None)
     return groups, base
+
+
+def reprice_api(groups: Iterable[Group], api: ApiPrice | None, sums: Sums) -> None:
+    """The API price of the groups' tokens at another model's list prices.
+
+    Flat prices only: prices tiered by prompt size need each call's own size, which the groups
+    no longer have (the alternative then has no API price).
+    """
+    flat = api.flat if api is not None else None
+    if flat is None:
+        return
+    for g in groups:
+        sums.add_api((g.tin - g.tcached) * flat[0] + g.tcached * flat[1] + g.tout * flat[3],
+                     table_version())
 
 
 def _pricer(model: str | None, kind: str, kw: dict[str, Any]) -> CallPricer:

@@ -34,6 +34,11 @@ class Row:
     saving_pct: float = 0.0
     saving_kwh: float = 0.0
     saving_usd: float = 0.0
+    #: The API price of the workload (list price, from the price table), None when the table
+    #: prices none of its calls; it changes only with the model.
+    api_usd: float | None = None
+    #: The price table the API price came from (``genai-prices 0.2.5``), or None.
+    price_table: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The row as a plain dict."""
@@ -65,6 +70,14 @@ class Sums:
 
     def __init__(self) -> None:
         self.v = [0.0] * 12  # kwh, min, max, g, min, max, usd, min, max, water, min, max
+        self.api: float | None = None  # the API price, None until a call has one
+        self.price_table: str | None = None
+
+    def add_api(self, amount: float | None, table: str | None) -> None:
+        """Add a call's (or a group's) API price; None (no price) leaves the sum as it is."""
+        if amount is not None:
+            self.api = (self.api or 0.0) + amount
+            self.price_table = self.price_table or table
 
     def add(self, kwh: tuple[float, float, float], ci: tuple[float, float, float],
             usd: tuple[float, float, float], water: tuple[float, float, float]) -> None:
@@ -73,6 +86,9 @@ class Sums:
                 self.v[3 * i + j] += triple[j]
 
     def row(self, kind: str, alternative: str, like: bool, note: str) -> Row:
-        return Row(kind, alternative, like, note, *self.v)
+        v = self.v
+        return Row(kind, alternative, like, note, v[0], v[1], v[2], v[3], v[4], v[5], v[6],
+                   v[7], v[8], v[9], v[10], v[11], api_usd=self.api,
+                   price_table=self.price_table if self.api is not None else None)
 
 

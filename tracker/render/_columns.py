@@ -1,7 +1,9 @@
 """The people's table of ledger totals: one unit per column, chosen from the column's values.
 
 On a narrow terminal the columns go in this order (`tracker.render._tables`): input and output
-tokens first, then water, then cost; calls, energy and carbon stay.
+tokens first, then water, then the API price, then the electricity; calls, energy and carbon
+stay. The API price (what the provider bills at list price, from the price table the ledger
+names) is "-" for a group none of whose calls had one.
 """
 
 from __future__ import annotations
@@ -21,14 +23,18 @@ def human_columns(groups: list[Totals], total: Totals) -> tuple[list[Column], li
               (U.MONEY, "electricity", "usd", 3), (U.WATER, "water", "water_l", 4))
     units = [scale.for_values(getattr(t, name) for t in everything)
              for scale, _, name, _ in scales]
+    api_unit = U.MONEY.for_values(t.api_usd for t in everything if t.api_calls)
     columns = [Column("calls", "r"), Column("input tok", "r", priority=5),
                Column("output tok", "r", priority=5),
                *(Column(f"{label} {unit[1]}", "r", priority=priority)
                  for (_, label, _, priority), unit in zip(scales, units, strict=True))]
+    columns.insert(-1, Column(f"API price {api_unit[1]}", "r", priority=4))
 
     def row(t: Totals) -> list[str]:
-        return [f"{t.calls:,}", f"{t.input_tokens:,}", f"{t.output_tokens:,}",
-                *(scale.cell(getattr(t, name), unit)
-                  for (scale, _, name, _), unit in zip(scales, units, strict=True))]
+        cells = [f"{t.calls:,}", f"{t.input_tokens:,}", f"{t.output_tokens:,}",
+                 *(scale.cell(getattr(t, name), unit)
+                   for (scale, _, name, _), unit in zip(scales, units, strict=True))]
+        cells.insert(-1, U.MONEY.cell(t.api_usd, api_unit) if t.api_calls else "-")
+        return cells
 
     return columns, [row(t) for t in groups], row(total)

@@ -242,7 +242,7 @@ h2{break-after:avoid}figure,tr{break-inside:avoid}}
 """
 
 
-def _card(label: str, shown: str, key: str, value: float | int, note: str = "") -> str:
+def _card(label: str, shown: str, key: str, value: float | int | None, note: str = "") -> str:
     extra = f"<dd class='range'>{escape(note)}</dd>" if note else ""
     return (f"<div class='card'><dt>{escape(label)}</dt><dd id='total-{key}' "
             f"data-value='{value!r}'>{escape(shown)}</dd>{extra}</div>")
@@ -307,6 +307,9 @@ def render(data: Collected, *, ledger: str) -> str:
         _card("carbon", U.carbon(t.gco2e), "gco2e", t.gco2e,
               _range(U.CARBON, t.gco2e, data.ranges[2], data.ranges[3])),
         _card("electricity cost", U.money(t.usd), "usd", t.usd),
+        _card("API price", U.money(t.api_usd) if t.api_calls else "none", "api_usd",
+              t.api_usd if t.api_calls else None, "list price, from the price table"),
+        _card("calls with an API price", f"{t.api_calls:,}", "api_calls", t.api_calls),
         _card("water (on-site)", U.water(t.water_l), "water_l", t.water_l),
     ])
     charts = _over_time(data)

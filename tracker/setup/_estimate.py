@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tracker.model._estimate import Estimate
 from tracker.model._estimate import estimate as _pure_estimate
+from tracker.model._estimate_result import PricedEstimate
 from tracker.model._specs import HardwareSpec, ModelSpec
 from tracker.recording import _runtime
 
@@ -48,8 +48,12 @@ def estimate(
     fleet_idle: float | None = None,
     cached_input_tokens: int = 0,
     configured: bool = True,
-) -> Estimate:
-    """Estimate the energy, carbon, cost and water of one request; no I/O.
+) -> PricedEstimate:
+    """Estimate the energy, carbon, electricity cost and water of one request; no I/O.
+
+    The result also carries the request's API price (`PricedEstimate.api_usd`: list price, from
+    the price table, no provider assumed beyond the model's maker; None where the table has no
+    price for the model or the ``prices`` extra is not installed).
 
     A keyword given wins; one left unset takes the configured deployment's value (unless
     ``configured=False``), else the registry's default. ``method`` defaults to ``calibrated``.

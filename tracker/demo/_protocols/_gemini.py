@@ -23,13 +23,16 @@ _ROUTE = re.compile(r"/models/([^/:]+):(generateContent|streamGenerateContent|em
 _KEYS = ("contents", "systemInstruction")
 
 
-def _usage(n_in: int, n_out: int) -> dict[str, int]:
+def _usage(n_in: int, n_out: int) -> dict[str, Any]:
     return {"promptTokenCount": n_in, "cachedContentTokenCount": n_in // 2,
             "candidatesTokenCount": n_out, "thoughtsTokenCount": THOUGHTS,
-            "totalTokenCount": n_in + n_out + THOUGHTS}
+            "totalTokenCount": n_in + n_out + THOUGHTS,
+            # per modality, as the API reports them: the demo's prompts are text
+            "promptTokensDetails": [{"modality": "TEXT", "tokenCount": n_in}],
+            "candidatesTokensDetails": [{"modality": "TEXT", "tokenCount": n_out}]}
 
 
-def _response(model: str, text: str, usage: dict[str, int], done: bool) -> dict[str, Any]:
+def _response(model: str, text: str, usage: dict[str, Any], done: bool) -> dict[str, Any]:
     candidate: dict[str, Any] = {"content": {"role": "model", "parts": [{"text": text}]},
                                  "index": 0}
     if done:

@@ -4,12 +4,14 @@ The pages of ``/v1/organizations/usage_report/messages``.
 
 A page holds ``data``: time buckets (``starting_at``, ``ending_at``: RFC 3339) with ``results``:
 ``uncached_input_tokens``, ``cache_creation`` (``ephemeral_1h_input_tokens``,
-``ephemeral_5m_input_tokens``), ``cache_read_input_tokens``, ``output_tokens``,
-``server_tool_use`` and the group keys asked for (``model``, ``workspace_id``, ``api_key_id``,
-``service_tier``, ``context_window``). Input tokens are the three input counts together, cache
-reads the cached part. The report counts no requests: a row's request count is assumed from
-its input tokens at the mean request size of the options (`DEFAULT_MEAN_INPUT_TOKENS`), and the
-row says it was assumed. Required: ``output_tokens`` and ``uncached_input_tokens``.
+``ephemeral_5m_input_tokens``), ``cache_read_input_tokens``, ``output_tokens``, ``server_tool_use``
+and the group keys asked for (``model``, ``workspace_id``, ``api_key_id``, ``service_tier``,
+``context_window``). Input tokens are the three input counts together, cache reads the cached part,
+cache writes the written part (for the API price). A result of the ``batch`` service tier is
+Message Batches usage, priced at the price table's batch prices. The report counts no requests: a
+row's request count is assumed from its input tokens at the mean request size of the options
+(`DEFAULT_MEAN_INPUT_TOKENS`), and the row says it was assumed. Required: ``output_tokens`` and
+``uncached_input_tokens``.
 """
 
 from __future__ import annotations
@@ -77,7 +79,8 @@ def read(records: Iterable[tuple[int, Any]], ctx: ReadContext) -> Iterator[Usage
                     continue
                 ctx.ok()
                 cached = parse_count(result.get("cache_read_input_tokens")) or 0
-                n_in = uncached + cached + _creation(result.get("cache_creation"))
+                written = _creation(result.get("cache_creation"))
+                n_in = uncached + cached + written
                 if n_in == 0 and n_out == 0:
                     continue
                 yield UsageRow(
@@ -85,4 +88,5 @@ def read(records: Iterable[tuple[int, Any]], ctx: ReadContext) -> Iterator[Usage
                     requests=max(1, math.ceil(n_in / mean)), requests_assumed=True,
                     input_tokens=n_in, output_tokens=n_out, cached_input_tokens=cached,
                     project=name(result.get("workspace_id")),
-                    api_key_id=name(result.get("api_key_id")))
+                    api_key_id=name(result.get("api_key_id")), cache_write_tokens=written,
+                    batch=result.get("service_tier") == "batch")

@@ -8,7 +8,9 @@ with ``results``: ``input_tokens`` (cached ones included), ``output_tokens`` (co
 ``project_id``, ``api_key_id``, ``user_id``, ``batch``, ``service_tier``). A result without a
 ``model`` (usage not grouped by model) is priced by the fallback model. Required:
 ``num_model_requests`` and ``input_tokens``. Other usage kinds (images, audio, moderations,
-vector stores, code interpreter) carry no tokens to price and are skipped.
+vector stores, code interpreter) carry no tokens to price and are skipped. A result with
+``"batch": true`` (usage grouped by ``batch``) is Batch API usage, priced at the price table's
+batch prices.
 """
 
 from __future__ import annotations
@@ -76,4 +78,5 @@ def read(records: Iterable[tuple[int, Any]], ctx: ReadContext) -> Iterator[Usage
                     output_tokens=parse_count(result.get("output_tokens")) or 0,
                     cached_input_tokens=parse_count(result.get("input_cached_tokens")) or 0,
                     project=name(result.get("project_id")),
-                    api_key_id=name(result.get("api_key_id")))
+                    api_key_id=name(result.get("api_key_id")),
+                    batch=result.get("batch") is True)
