@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import sys
 import tempfile
@@ -205,7 +204,7 @@ def _summary(ledger: Path, out: TextIO) -> int:
 
     Under it, where each provider's calls were priced: region, hardware, engine, grid intensity.
     """
-    from tracker.export._ledger_reader import Totals
+    from tracker.export._ledger_reader import Totals, parse_line
     from tracker.render._columns import human_columns
 
     rows: dict[tuple[str, str], Totals] = {}
@@ -214,13 +213,9 @@ def _summary(ledger: Path, out: TextIO) -> int:
     lines = ledger.read_text(encoding="utf-8").splitlines() if ledger.exists() else []
     total = Totals()
     for line in lines:
-        rec: dict[str, Any] = json.loads(line)
+        rec, _, row = parse_line(line.encode("utf-8"))  # the sums `report` takes, API price too
         provider = str(rec.get(A.GEN_AI_PROVIDER_NAME))
         key = (str(rec.get(A.GEN_AI_REQUEST_MODEL)), provider)
-        row = Totals(1, int(rec.get(A.GEN_AI_USAGE_INPUT_TOKENS, 0)),
-                     int(rec.get(A.GEN_AI_USAGE_OUTPUT_TOKENS, 0)),
-                     float(rec.get(A.ENERGY_KWH, 0.0)), float(rec.get(A.ENERGY_GCO2E, 0.0)),
-                     float(rec.get(A.ENERGY_USD, 0.0)), float(rec.get(A.ENERGY_WATER_L, 0.0)))
         rows.setdefault(key, Totals()).add(row)
         cached[key] = cached.get(key, 0) + int(rec.get(A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, 0))
         total.add(row)
