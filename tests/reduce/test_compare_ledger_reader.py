@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tracker import compare
@@ -95,6 +95,7 @@ def test_a_factor_the_registry_does_not_know_is_priced_at_its_default(tmp_path: 
     assert all(row.energy_kwh >= 0 for row in result.rows)
 
 
+@example(changes={"energy.kwh": 2.225073858507e-311})  # subnormal: its ratios overflowed
 @settings(max_examples=100, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(changes=st.dictionaries(_FIELDS, _VALUE, max_size=4))

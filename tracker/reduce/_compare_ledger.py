@@ -21,6 +21,10 @@ from tracker.model._api_prices import ApiPrice, table_version
 from tracker.model._estimate import CallPricer, pricer
 from tracker.reduce._compare_rows import Sums
 
+#: Below this a kWh figure divides nothing: a ledger line's subnormal energy would make the
+#: ratios taken from it (water per kWh, the range's bounds) overflow to infinity.
+_TINY_KWH = 1e-30
+
 __all__ = ["Group", "read_ledger", "reprice_api", "reprice_group"]
 
 #: Largest factor one line may carry (the ledger reader's own bound on a line's values).
@@ -100,7 +104,7 @@ def read_ledger(path: Path) -> tuple[dict[tuple[Any, ...], Group], Sums]:
             price = _factor(rec, A.ENERGY_PRICE_USD_PER_KWH)
             kwh = row.energy_kwh
             # on-site water per facility kWh as recorded (the line's WUE / PUE)
-            per_kwh = row.water_l / kwh if kwh > 0 else 0.0
+            per_kwh = row.water_l / kwh if kwh > _TINY_KWH else 0.0
             group.tin += tin
             group.tout += tout
             cached = rec.get(A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS)
@@ -117,8 +121,8 @@ def read_ledger(path: Path) -> tuple[dict[tuple[Any, ...], Group], Sums]:
                 ranges[i] += _factor(rec, name)
     t = total
     base = Sums()
-    lo = ranges[0] / t.energy_kwh if t.energy_kwh > 0 else 1.0
-    hi = ranges[1] / t.energy_kwh if t.energy_kwh > 0 else 1.0
+    lo = ranges[0] / t.energy_kwh if t.energy_kwh > _TINY_KWH else 1.0
+    hi = ranges[1] / t.energy_kwh if t.energy_kwh > _TINY_KWH else 1.0
     base.add((t.energy_kwh, ranges[0], ranges[1]), (t.gco2e, ranges[2], ranges[3]),
              (t.usd, t.usd * lo, t.usd * hi), (t.water_l, t.water_l * lo, t.water_l * hi))
     if t.api_calls:  # the API price the lines recorded
@@ -180,8 +184,8 @@ def reprice_group(key: tuple[Any, ...], group: Group, change: tuple[str, str],
            p.kwh_in_max * group.tin + p.kwh_out_max * group.tout)
     g = p.kwh_in * g_in + p.kwh_out * g_out
     usd = p.kwh_in * u_in + p.kwh_out * u_out
-    lo = kwh[1] / kwh[0] if kwh[0] > 0 else 1.0
-    hi = kwh[2] / kwh[0] if kwh[0] > 0 else 1.0
+    lo = kwh[1] / kwh[0] if kwh[0] > _TINY_KWH else 1.0
+    hi = kwh[2] / kwh[0] if kwh[0] > _TINY_KWH else 1.0
     water = p.kwh_in * group.tin_w + p.kwh_out * group.tout_w
     sums.add(kwh, (g, g * lo, g * hi), (usd, usd * lo, usd * hi), (water, water * lo, water * hi))
 
