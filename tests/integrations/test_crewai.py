@@ -4,7 +4,8 @@ The triage agent calls its ``get_weather`` tool, delegates work to its coworker,
 coworker a question (the demo server calls each offered tool once, filling every string
 argument with "Oslo", so the coworker's role is Oslo), then answers: four model requests by the
 triage agent and one by the coworker in each delegation. The openai integration records each
-request once (CrewAI's native OpenAI provider calls the openai client); each call carries its
+request once (CrewAI's native OpenAI provider calls the openai client); with no client
+integration on, the crewai integration records it from CrewAI's own count; each call carries its
 agent's role, and each ``invoke_agent`` / ``execute_tool`` span sums exactly the calls made
 inside it. These tests run in their own CI step (tests/run_frameworks.sh).
 """
@@ -78,10 +79,13 @@ def ledger_otel(configure_tracker: Callable[..., Otel], tmp_path: Path) -> Otel:
     return helper
 
 
-@pytest.fixture(params=["client-first", "framework-first"])
+@pytest.fixture(params=["client-first", "framework-first", "framework-alone", "with-litellm"])
 def mode(request: pytest.FixtureRequest, ledger_otel: Otel) -> str:
+    """Which integrations are on: with none of the clients, CrewAI's own count prices the calls."""
     names = {"client-first": ["openai", INTEGRATION],
-             "framework-first": [INTEGRATION, "openai"]}[request.param]
+             "framework-first": [INTEGRATION, "openai"],
+             "framework-alone": [INTEGRATION],
+             "with-litellm": [INTEGRATION, "litellm", "openai"]}[request.param]
     for name in names:
         tracker.instrument(name)
     return str(request.param)
@@ -164,13 +168,27 @@ def by_id(spans: list[ReadableSpan], span_id: int) -> ReadableSpan:
     return found
 
 
-def test_framework_alone_records_no_call(ledger_otel: Otel, demo_server: DemoServer) -> None:
-    """Without a client integration CrewAI's calls are not priced: scopes, but no call twice."""
-    tracker.instrument(INTEGRATION)
-    assert kickoff(demo_server, "sync") == DEMO_REPLY
-    assert ledger_otel.call_spans() == []
-    (triage,) = named(ledger_otel, "invoke_agent Triage")
-    assert dict(triage.attributes or {})["energy.calls"] == 0
+def test_framework_alone_prices_as_the_client_integration(
+        configure_tracker: Callable[..., Otel], demo_server: DemoServer) -> None:
+    """CrewAI's own count gives the numbers the openai integration gives, never both records."""
+    otel = configure_tracker()
+
+    def run(*names: str) -> list[dict[str, object]]:
+        before = len(otel.call_spans())
+        tracker.instrument(*names)
+        assert kickoff(demo_server, "sync") == DEMO_REPLY
+        tracker.uninstrument()
+        return sorted((dict(c.attributes or {}) for c in otel.call_spans()[before:]),
+                      key=lambda a: (str(a["gen_ai.agent.name"]),
+                                     int(str(a["gen_ai.usage.input_tokens"]))))
+
+    alone, client = run(INTEGRATION), run("openai", INTEGRATION)
+    assert len(alone) == len(client) == 6
+    for own, theirs in zip(alone, client, strict=True):
+        for key in ("gen_ai.agent.name", "gen_ai.usage.input_tokens",
+                    "gen_ai.usage.output_tokens", "gen_ai.provider.name", "energy.framework"):
+            assert own.get(key) == theirs.get(key), key
+        assert own["energy.kwh"] == pytest.approx(theirs["energy.kwh"])
 
 
 def test_results_unchanged_and_uninstrument_leaves_nothing(
