@@ -48,9 +48,9 @@ def get_weather(city: str) -> str:
     return f"Sunny and cold in {city}."
 
 
-def make_crew(server: DemoServer, stream: bool) -> Crew:
+def make_crew(server: DemoServer, stream: bool, litellm: bool = False) -> Crew:
     llm = LLM(model="openai/gpt-4o-mini", base_url=server.openai_base_url, api_key=KEY,
-              stream=stream)
+              stream=stream, is_litellm=litellm)
     oslo = Agent(role="Oslo", goal="Forecast the weather.", backstory="A forecaster.", llm=llm)
     triage = Agent(role="Triage", goal="Answer weather questions.", backstory="Triages.",
                    llm=llm, tools=[get_weather], allow_delegation=True)
@@ -58,8 +58,8 @@ def make_crew(server: DemoServer, stream: bool) -> Crew:
     return Crew(agents=[triage, oslo], tasks=[task], process=Process.sequential)
 
 
-def kickoff(server: DemoServer, how: str, stream: bool = False) -> str:
-    crew = make_crew(server, stream)
+def kickoff(server: DemoServer, how: str, stream: bool = False, litellm: bool = False) -> str:
+    crew = make_crew(server, stream, litellm)
     if how == "async":
         return str(asyncio.run(crew.kickoff_async()))
     return str(crew.kickoff())
@@ -161,6 +161,29 @@ def test_crew_run_is_priced_once_per_call_with_the_agent(
         (inner,) = children(coworker, calls)
         assert dict(inner.attributes or {})["gen_ai.agent.name"] == "Oslo"
         assert_sums(coworker, [inner])
+
+
+@pytest.mark.parametrize("names", [[INTEGRATION], [INTEGRATION, "litellm"],
+                                   ["openai", "litellm", INTEGRATION]],
+                         ids=["alone", "litellm", "litellm-openai"])
+def test_litellm_route_is_priced_once(ledger_otel: Otel, demo_server: DemoServer,
+                                      names: list[str]) -> None:
+    """CrewAI's LiteLLM route: LiteLLM's (or the openai client's) record, else CrewAI's count."""
+    tracker.instrument(*names)
+    before = len(demo_server.served)
+    assert kickoff(demo_server, "sync", litellm=True) == DEMO_REPLY
+    served = demo_server.served[before:]
+    assert len(served) == 6
+    calls = ledger_otel.call_spans()
+    assert len(calls) == len(served) == len(ledger_otel.ledger_lines())
+    assert sorted(dict(c.attributes or {})["gen_ai.usage.input_tokens"] for c in calls) == \
+        sorted(sent.input_tokens for sent in served)
+    for attrs in (dict(c.attributes or {}) for c in calls):
+        assert attrs["energy.framework"] == INTEGRATION
+        assert attrs["gen_ai.agent.name"] in ("Triage", "Oslo")
+    everything = ledger_otel.spans()
+    (triage,) = named(ledger_otel, "invoke_agent Triage")
+    assert_sums(triage, below(triage, calls, everything))
 
 
 def by_id(spans: list[ReadableSpan], span_id: int) -> ReadableSpan:
