@@ -15,12 +15,16 @@ that work (its event bus cannot: its listeners run later, in a thread pool of th
 
 Each scope ends with the ``energy.*`` sums of the calls made inside it (no ``gen_ai.usage.*``).
 
-CrewAI's model calls go through client libraries the SDK instruments (its native OpenAI,
-Anthropic, Gemini and Bedrock providers, and LiteLLM for the other models): those integrations
-record each call once, and every call made inside an agent's scope carries ``gen_ai.agent.name``
-(the agent's role) and ``energy.framework`` ``crewai``. This integration records no call itself:
-with no client integration on, CrewAI's calls are not priced. Nothing of the messages, tool
-inputs or results is read.
+A model call (``PRE_MODEL_CALL`` to ``POST_MODEL_CALL``, or to the agent's next hook: CrewAI
+runs no post-call hook after a response that asks for tools) is a framework call
+(`tracker.recording._framework`). CrewAI's model calls go through client libraries the SDK
+instruments (its native OpenAI, Anthropic, Gemini and Bedrock providers, and LiteLLM for the
+other models): when one of those integrations records the request, that is the one record;
+otherwise the call is priced from CrewAI's own count, the difference of the model object's
+``get_token_usage_summary()`` across the call (an LLM object shared by agents running at the
+same time may then credit one agent with another's tokens). Every call made inside an agent's
+scope carries ``gen_ai.agent.name`` (the agent's role) and ``energy.framework`` ``crewai``.
+Nothing of the messages, tool inputs or results is read.
 """
 
 from __future__ import annotations
@@ -39,8 +43,8 @@ except ImportError as _exc:  # pragma: no cover - exercised only without crewai
     raise IntegrationNotAvailable("the crewai integration needs `pip install crewai>=1.15.44`") \
         from _exc
 
-from tracker.integration import guard
-from tracker.recording import _agents
+from tracker.integration import LLMCall, Usage, count, guard, start_call
+from tracker.recording import _agents, _framework
 from tracker.recording._energy_scope import EnergyScope, current_scope
 from tracker.setup import _configure as _config
 
@@ -83,6 +87,46 @@ class _Tool:
 _tool: ContextVar[_Tool | None] = ContextVar("tracker_crewai_tool", default=None)
 
 
+class _Model:
+    """A model call in flight: its tentative call, frame, and CrewAI's count before it."""
+
+    __slots__ = ("before", "call", "frame", "llm", "scope", "started")
+
+    def __init__(self, call: LLMCall, frame: _framework.Frame, llm: Any,
+                 scope: _agents.AgentScope) -> None:
+        self.call = call
+        self.frame = frame
+        self.llm = llm
+        self.scope = scope
+        self.started = scope.started
+        self.before = _summary(llm)
+
+    def end(self) -> None:
+        """The call ended: recorded from CrewAI's count unless a client integration recorded it."""
+        _framework.close_frame(self.frame)
+        if self.frame.claimed or self.scope.started > self.started:
+            return  # a client integration recorded the request
+        after = _summary(self.llm)
+        if after is None or self.before is None:
+            return
+        delta = after.delta_since(self.before)
+        if not (delta.successful_requests or delta.prompt_tokens or delta.completion_tokens):
+            return  # no request answered (CrewAI counted nothing)
+        model = getattr(self.llm, "model", None)
+        self.call.finish_usage(Usage(
+            count(delta.prompt_tokens), count(delta.completion_tokens),
+            model if isinstance(model, str) else None,
+            cache_read_input_tokens=count(delta.cached_prompt_tokens),
+            reasoning_output_tokens=count(delta.reasoning_tokens)))
+
+
+def _summary(llm: Any) -> Any:
+    """The LLM object's lifetime token counts (CrewAI's public summary), if it keeps them."""
+    summary = getattr(llm, "get_token_usage_summary", None)
+    found = summary() if callable(summary) else None
+    return found if callable(getattr(found, "delta_since", None)) else None
+
+
 class _State:
     def __init__(self) -> None:
         self.active = False
@@ -91,9 +135,42 @@ class _State:
         self.agents: dict[tuple[int, int, int], _Open] = {}
         #: Tool calls in flight (ended by `uninstrument()` if still open).
         self.tools: dict[int, _Tool] = {}
+        #: Agent -> its model call in flight.
+        self.models: dict[int, _Model] = {}
 
 
 _state = _State()
+
+
+def _end_models(which: Any) -> None:
+    """End the model calls in flight that `which(agent id, entry)` selects."""
+    with _state.lock:
+        keys = [key for key, entry in _state.models.items() if which(key, entry)]
+        ended = [_state.models.pop(key) for key in keys]
+    for entry in ended:
+        entry.end()
+
+
+def _start_model(ctx: Any, scope: _agents.AgentScope) -> None:
+    """A model call starts inside `scope`: a tentative call and a frame around the request."""
+    llm = getattr(ctx, "llm", None)
+    model = getattr(llm, "model", None)
+    provider = getattr(llm, "provider", None)
+    names = _framework.attribution_of(NAME, None)
+    token = _framework.announce(names)
+    try:
+        call = start_call(provider=provider if isinstance(provider, str) else None,
+                          operation="chat", request_model=model if isinstance(model, str)
+                          else None)
+    finally:
+        _framework.withdraw(token)
+    entry = _Model(call, _framework.open_frame(names), llm, scope)
+    with _state.lock:
+        _state.models[id(ctx.agent)] = entry
+        dropped = (_state.models.pop(next(iter(_state.models)))
+                   if len(_state.models) > _MAX_OPEN else None)
+    if dropped is not None:
+        _framework.close_frame(dropped.frame)
 
 
 def _release() -> None:
@@ -111,6 +188,7 @@ def _agent_scope(ctx: Any) -> tuple[_agents.AgentScope, Any] | None:
     role = getattr(agent, "role", None)
     if agent is None or not isinstance(role, str):
         return None
+    _end_models(lambda key, entry: key == id(agent))  # its previous call asked for tools
     _release()
     parent: EnergyScope | None = current_scope()
     crew = getattr(ctx, "crew", None)
@@ -139,11 +217,14 @@ def _before_model(ctx: Any) -> None:
             found = _agent_scope(ctx)
             if found is not None:
                 _held.set(found)
+                _start_model(ctx, found[0])
     return None
 
 
 def _after_model(ctx: Any) -> None:
     with guard("crewai.after_model"):
+        agent = getattr(ctx, "agent", None)
+        _end_models(lambda key, entry: key == id(agent))
         _release()
     return None
 
@@ -185,6 +266,8 @@ def _close_agents(which: Any, error: BaseException | None = None) -> None:
     with _state.lock:
         keys = [key for key, entry in _state.agents.items() if which(key, entry)]
         ended = [_state.agents.pop(key) for key in keys]
+    scopes = {id(entry.scope) for entry in ended}
+    _end_models(lambda key, model: id(model.scope) in scopes)
     for entry in ended:
         _agents.close_scope(entry.scope, error)
 
@@ -230,6 +313,7 @@ def uninstrument() -> None:
             unregister_hook(point, hook)
         tools = list(_state.tools.values())
         _state.tools.clear()
+    _end_models(lambda key, entry: True)
     for tool in tools:
         _agents.close_scope(tool.scope)
     _close_agents(lambda key, entry: True)

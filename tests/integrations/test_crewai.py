@@ -4,7 +4,8 @@ The triage agent calls its ``get_weather`` tool, delegates work to its coworker,
 coworker a question (the demo server calls each offered tool once, filling every string
 argument with "Oslo", so the coworker's role is Oslo), then answers: four model requests by the
 triage agent and one by the coworker in each delegation. The openai integration records each
-request once (CrewAI's native OpenAI provider calls the openai client); each call carries its
+request once (CrewAI's native OpenAI provider calls the openai client); with no client
+integration on, the crewai integration records it from CrewAI's own count; each call carries its
 agent's role, and each ``invoke_agent`` / ``execute_tool`` span sums exactly the calls made
 inside it. These tests run in their own CI step (tests/run_frameworks.sh).
 """
@@ -47,9 +48,9 @@ def get_weather(city: str) -> str:
     return f"Sunny and cold in {city}."
 
 
-def make_crew(server: DemoServer, stream: bool) -> Crew:
+def make_crew(server: DemoServer, stream: bool, litellm: bool = False) -> Crew:
     llm = LLM(model="openai/gpt-4o-mini", base_url=server.openai_base_url, api_key=KEY,
-              stream=stream)
+              stream=stream, is_litellm=litellm)
     oslo = Agent(role="Oslo", goal="Forecast the weather.", backstory="A forecaster.", llm=llm)
     triage = Agent(role="Triage", goal="Answer weather questions.", backstory="Triages.",
                    llm=llm, tools=[get_weather], allow_delegation=True)
@@ -57,8 +58,8 @@ def make_crew(server: DemoServer, stream: bool) -> Crew:
     return Crew(agents=[triage, oslo], tasks=[task], process=Process.sequential)
 
 
-def kickoff(server: DemoServer, how: str, stream: bool = False) -> str:
-    crew = make_crew(server, stream)
+def kickoff(server: DemoServer, how: str, stream: bool = False, litellm: bool = False) -> str:
+    crew = make_crew(server, stream, litellm)
     if how == "async":
         return str(asyncio.run(crew.kickoff_async()))
     return str(crew.kickoff())
@@ -78,10 +79,13 @@ def ledger_otel(configure_tracker: Callable[..., Otel], tmp_path: Path) -> Otel:
     return helper
 
 
-@pytest.fixture(params=["client-first", "framework-first"])
+@pytest.fixture(params=["client-first", "framework-first", "framework-alone", "with-litellm"])
 def mode(request: pytest.FixtureRequest, ledger_otel: Otel) -> str:
+    """Which integrations are on: with none of the clients, CrewAI's own count prices the calls."""
     names = {"client-first": ["openai", INTEGRATION],
-             "framework-first": [INTEGRATION, "openai"]}[request.param]
+             "framework-first": [INTEGRATION, "openai"],
+             "framework-alone": [INTEGRATION],
+             "with-litellm": [INTEGRATION, "litellm", "openai"]}[request.param]
     for name in names:
         tracker.instrument(name)
     return str(request.param)
@@ -159,18 +163,55 @@ def test_crew_run_is_priced_once_per_call_with_the_agent(
         assert_sums(coworker, [inner])
 
 
+@pytest.mark.parametrize("names", [[INTEGRATION], [INTEGRATION, "litellm"],
+                                   ["openai", "litellm", INTEGRATION]],
+                         ids=["alone", "litellm", "litellm-openai"])
+def test_litellm_route_is_priced_once(ledger_otel: Otel, demo_server: DemoServer,
+                                      names: list[str]) -> None:
+    """CrewAI's LiteLLM route: LiteLLM's (or the openai client's) record, else CrewAI's count."""
+    tracker.instrument(*names)
+    before = len(demo_server.served)
+    assert kickoff(demo_server, "sync", litellm=True) == DEMO_REPLY
+    served = demo_server.served[before:]
+    assert len(served) == 6
+    calls = ledger_otel.call_spans()
+    assert len(calls) == len(served) == len(ledger_otel.ledger_lines())
+    assert sorted(dict(c.attributes or {})["gen_ai.usage.input_tokens"] for c in calls) == \
+        sorted(sent.input_tokens for sent in served)
+    for attrs in (dict(c.attributes or {}) for c in calls):
+        assert attrs["energy.framework"] == INTEGRATION
+        assert attrs["gen_ai.agent.name"] in ("Triage", "Oslo")
+    everything = ledger_otel.spans()
+    (triage,) = named(ledger_otel, "invoke_agent Triage")
+    assert_sums(triage, below(triage, calls, everything))
+
+
 def by_id(spans: list[ReadableSpan], span_id: int) -> ReadableSpan:
     (found,) = [s for s in spans if s.context.span_id == span_id]
     return found
 
 
-def test_framework_alone_records_no_call(ledger_otel: Otel, demo_server: DemoServer) -> None:
-    """Without a client integration CrewAI's calls are not priced: scopes, but no call twice."""
-    tracker.instrument(INTEGRATION)
-    assert kickoff(demo_server, "sync") == DEMO_REPLY
-    assert ledger_otel.call_spans() == []
-    (triage,) = named(ledger_otel, "invoke_agent Triage")
-    assert dict(triage.attributes or {})["energy.calls"] == 0
+def test_framework_alone_prices_as_the_client_integration(
+        configure_tracker: Callable[..., Otel], demo_server: DemoServer) -> None:
+    """CrewAI's own count gives the numbers the openai integration gives, never both records."""
+    otel = configure_tracker()
+
+    def run(*names: str) -> list[dict[str, object]]:
+        before = len(otel.call_spans())
+        tracker.instrument(*names)
+        assert kickoff(demo_server, "sync") == DEMO_REPLY
+        tracker.uninstrument()
+        return sorted((dict(c.attributes or {}) for c in otel.call_spans()[before:]),
+                      key=lambda a: (str(a["gen_ai.agent.name"]),
+                                     int(str(a["gen_ai.usage.input_tokens"]))))
+
+    alone, client = run(INTEGRATION), run("openai", INTEGRATION)
+    assert len(alone) == len(client) == 6
+    for own, theirs in zip(alone, client, strict=True):
+        for key in ("gen_ai.agent.name", "gen_ai.usage.input_tokens",
+                    "gen_ai.usage.output_tokens", "gen_ai.provider.name", "energy.framework"):
+            assert own.get(key) == theirs.get(key), key
+        assert own["energy.kwh"] == pytest.approx(theirs["energy.kwh"])
 
 
 def test_results_unchanged_and_uninstrument_leaves_nothing(
