@@ -81,9 +81,12 @@ def provider_name(client: Any) -> str:
         return "openai"
 
 
-# client -> (its base URL object when named, the name): `provider_name()` parses the URL, so it
-# runs once per client and again only if the client's ``base_url`` is replaced.
-_names: weakref.WeakKeyDictionary[Any, tuple[Any, str]] = weakref.WeakKeyDictionary()
+# id(client) -> (a weak reference to it, its base URL object, the name): `provider_name()`
+# parses the URL, so it runs once per client and again only if the client's ``base_url`` is
+# replaced. (Keyed by id with the referent checked: one lookup, where a WeakKeyDictionary
+# builds a weak reference per lookup.) Emptied when full.
+_names: dict[int, tuple[Any, Any, str]] = {}
+_MAX_CLIENTS = 256
 
 
 def _provider(resource: Any) -> str:
@@ -91,14 +94,17 @@ def _provider(resource: Any) -> str:
     if client is None:
         return "openai"
     base_url = getattr(client, "_base_url", None)
+    cached = _names.get(id(client))
+    if cached is not None and cached[1] is base_url and cached[0]() is client:
+        return cached[2]
+    name = provider_name(client)
     try:
-        cached = _names.get(client)
-        if cached is not None and cached[0] is base_url:
-            return cached[1]
-        name = provider_name(client)
-        _names[client] = (base_url, name)
-    except TypeError:  # a client without weak references or hash: no cache
-        return provider_name(client)
+        ref = weakref.ref(client)
+    except TypeError:  # a client without weak references: no cache
+        return name
+    if len(_names) >= _MAX_CLIENTS:
+        _names.clear()
+    _names[id(client)] = (ref, base_url, name)
     return name
 
 

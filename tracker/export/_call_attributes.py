@@ -7,7 +7,7 @@ once; `call_attributes()` adds one call's figures. Pure dictionary work: nothing
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from tracker import _attributes as A
@@ -86,26 +86,34 @@ class CallStatic:
     def call_attributes(self, est: Estimate, response_model: str | None, tokens_estimated: bool,
                         reading: GridReading | None = None) -> dict[str, Any]:
         """All attributes of one call span (and of its log record and ledger line)."""
+        return self.attributes(
+            (est.energy_kwh, est.energy_kwh_min, est.energy_kwh_max, est.gco2e, est.gco2e_min,
+             est.gco2e_max, est.usd, est.water_l, est.accelerator_kwh, est.server_kwh,
+             est.embodied_gco2e), est.input_tokens, est.output_tokens, response_model,
+            tokens_estimated, reading, est.carbon_intensity, est.grid_source)
+
+    def attributes(self, figures: Sequence[float], input_tokens: int, output_tokens: int,
+                   response_model: str | None, tokens_estimated: bool,
+                   reading: GridReading | None = None, carbon_intensity: float = 0.0,
+                   grid_source: str = "") -> dict[str, Any]:
+        """`call_attributes()` from a call's figures, with no `Estimate` built.
+
+        `figures` as `tracker.model._call_figures.call_figures` returns them; `carbon_intensity`
+        and `grid_source` are read only when `reading` (a live grid figure) is given.
+        """
         attrs = self.attrs.copy()
         if response_model:
             attrs[A.GEN_AI_RESPONSE_MODEL] = response_model
-        attrs[A.GEN_AI_USAGE_INPUT_TOKENS] = est.input_tokens
-        attrs[A.GEN_AI_USAGE_OUTPUT_TOKENS] = est.output_tokens
-        attrs[A.ENERGY_KWH] = est.energy_kwh
-        attrs[A.ENERGY_KWH_MIN] = est.energy_kwh_min
-        attrs[A.ENERGY_KWH_MAX] = est.energy_kwh_max
-        attrs[A.ENERGY_GCO2E] = est.gco2e
-        attrs[A.ENERGY_GCO2E_MIN] = est.gco2e_min
-        attrs[A.ENERGY_GCO2E_MAX] = est.gco2e_max
-        attrs[A.ENERGY_USD] = est.usd
-        attrs[A.ENERGY_WATER_L] = est.water_l
-        attrs[A.ENERGY_ACCELERATOR_KWH] = est.accelerator_kwh
-        attrs[A.ENERGY_SERVER_KWH] = est.server_kwh
-        attrs[A.ENERGY_EMBODIED_GCO2E] = est.embodied_gco2e
+        attrs[A.GEN_AI_USAGE_INPUT_TOKENS] = input_tokens
+        attrs[A.GEN_AI_USAGE_OUTPUT_TOKENS] = output_tokens
+        (attrs[A.ENERGY_KWH], attrs[A.ENERGY_KWH_MIN], attrs[A.ENERGY_KWH_MAX],
+         attrs[A.ENERGY_GCO2E], attrs[A.ENERGY_GCO2E_MIN], attrs[A.ENERGY_GCO2E_MAX],
+         attrs[A.ENERGY_USD], attrs[A.ENERGY_WATER_L], attrs[A.ENERGY_ACCELERATOR_KWH],
+         attrs[A.ENERGY_SERVER_KWH], attrs[A.ENERGY_EMBODIED_GCO2E]) = figures[:11]
         attrs[A.ENERGY_TOKENS_ESTIMATED] = tokens_estimated
         if reading is not None:  # a live intensity was used
-            attrs[A.ENERGY_GRID_GCO2E_PER_KWH] = est.carbon_intensity
-            attrs[A.ENERGY_GRID_SOURCE] = est.grid_source
+            attrs[A.ENERGY_GRID_GCO2E_PER_KWH] = carbon_intensity
+            attrs[A.ENERGY_GRID_SOURCE] = grid_source
             attrs[A.ENERGY_GRID_TIMESTAMP] = reading.timestamp
         return attrs
 
@@ -164,6 +172,9 @@ _REQUEST_PARAMETERS: tuple[tuple[str, str], ...] = (
 )
 _INTEGRAL = frozenset((A.GEN_AI_REQUEST_MAX_TOKENS, A.GEN_AI_REQUEST_SEED,
                        A.GEN_AI_REQUEST_CHOICE_COUNT))
+_KEYWORDS = frozenset(key for key, _name in _REQUEST_PARAMETERS)
+_STREAM_ON = {A.GEN_AI_REQUEST_STREAM: True}
+_STREAM_OFF = {A.GEN_AI_REQUEST_STREAM: False}
 
 
 def request_parameters(kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -172,6 +183,11 @@ def request_parameters(kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
     Numbers only (finite; whole numbers for counts and the seed) and the ``stream`` flag: no
     text parameter (stop sequences, instructions) is ever read.
     """
+    if kwargs.keys().isdisjoint(_KEYWORDS):  # the usual call: no parameter but the stream flag
+        stream = kwargs.get("stream")
+        if type(stream) is bool:
+            return (_STREAM_ON if stream else _STREAM_OFF).copy()
+        return None
     out: dict[str, Any] | None = None
     for key, name in _REQUEST_PARAMETERS:
         value = kwargs.get(key)

@@ -14,9 +14,11 @@ from urllib.parse import urlsplit
 __all__ = ["server_of"]
 
 _DEFAULT_PORTS = {"https": 443, "http": 80}
-# client -> (its base URL object, (host, port) or None)
-_servers: weakref.WeakKeyDictionary[Any, tuple[Any, tuple[str, int | None] | None]] = \
-    weakref.WeakKeyDictionary()
+#: id(client) -> (a weak reference to it, its base URL object, (host, port) or None); a dict
+#: keyed by id with the referent checked costs one lookup, where a WeakKeyDictionary builds a
+#: weak reference per lookup. Emptied when full (a process makes few clients).
+_servers: dict[int, tuple[Any, Any, tuple[str, int | None] | None]] = {}
+_MAX_CLIENTS = 256
 
 
 def _parse(base_url: Any) -> tuple[str, int | None] | None:
@@ -39,12 +41,15 @@ def server_of(resource: Any) -> tuple[str, int | None] | None:
     base_url = getattr(client, "base_url", None)
     if base_url is None:
         return None
+    cached = _servers.get(id(client))
+    if cached is not None and cached[1] is base_url and cached[0]() is client:
+        return cached[2]
+    found = _parse(base_url)
     try:
-        cached = _servers.get(client)
-        if cached is not None and cached[0] is base_url:
-            return cached[1]
-        found = _parse(base_url)
-        _servers[client] = (base_url, found)
-    except TypeError:  # a client without weak references or hash: no cache
-        return _parse(base_url)
+        ref = weakref.ref(client)
+    except TypeError:  # a client without weak references: no cache
+        return found
+    if len(_servers) >= _MAX_CLIENTS:
+        _servers.clear()
+    _servers[id(client)] = (ref, base_url, found)
     return found
