@@ -108,8 +108,7 @@ def _provider(resource: Any) -> str:
     return name
 
 
-def _int(value: Any) -> int | None:
-    return count(value)
+_int = count  # a provider's number as a token count, or None
 
 
 def _details(usage: Any, name: str) -> Any:
@@ -122,9 +121,11 @@ def _chat_usage(response: Any) -> Usage | None:
         return None
     prompt = _details(usage, "prompt_tokens_details")
     completion = _details(usage, "completion_tokens_details")
-    choices = getattr(response, "choices", None) or ()
-    reasons = tuple(r for r in (getattr(c, "finish_reason", None) for c in choices)
-                    if isinstance(r, str))
+    reasons: tuple[str, ...] = ()
+    for choice in getattr(response, "choices", None) or ():
+        reason = getattr(choice, "finish_reason", None)
+        if isinstance(reason, str):
+            reasons += (reason,)
     return Usage(
         _int(getattr(usage, "prompt_tokens", None)),
         _int(getattr(usage, "completion_tokens", None)),

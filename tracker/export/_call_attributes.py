@@ -136,21 +136,28 @@ def add_usage_details(attrs: dict[str, Any], usage: Usage, legacy_cache_creation
     Cache writes go out as ``cache_write``, and also under the earlier ``cache_creation`` name
     when `legacy_cache_creation` (the transition option) is on.
     """
-    for key, value in ((A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, usage.cache_read_input_tokens),
-                       (A.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS,
-                        usage.cache_creation_input_tokens),
-                       (A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, usage.reasoning_output_tokens)):
-        n = count(value)
-        if n is not None:
-            attrs[key] = n
-    if legacy_cache_creation and A.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS in attrs:
-        attrs[A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = \
-            attrs[A.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS]
-    if type(usage.response_id) is str and len(usage.response_id) <= _MAX_ID:
-        attrs[A.GEN_AI_RESPONSE_ID] = usage.response_id
-    for name, seconds in usage.server_durations or ():
-        if name in _SERVER_DURATIONS and type(seconds) is float and 0 <= seconds < 1e7:
-            attrs[f"{A.ENERGY_SERVER_DURATION_PREFIX}{name}_duration_s"] = seconds
+    # (count() inline: three checks on every call that reports details)
+    value = usage.cache_read_input_tokens
+    if value is not None and count(value) is not None:
+        attrs[A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = value
+    written = usage.cache_creation_input_tokens
+    if written is not None and count(written) is not None:
+        attrs[A.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS] = written
+    else:
+        written = None
+    value = usage.reasoning_output_tokens
+    if value is not None and count(value) is not None:
+        attrs[A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = value
+    if legacy_cache_creation and written is not None:
+        attrs[A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = written
+    response_id = usage.response_id
+    if type(response_id) is str and len(response_id) <= _MAX_ID:
+        attrs[A.GEN_AI_RESPONSE_ID] = response_id
+    durations = usage.server_durations
+    if durations:
+        for name, seconds in durations:
+            if name in _SERVER_DURATIONS and type(seconds) is float and 0 <= seconds < 1e7:
+                attrs[f"{A.ENERGY_SERVER_DURATION_PREFIX}{name}_duration_s"] = seconds
     reasons = usage.finish_reasons
     if reasons:
         attrs[A.GEN_AI_RESPONSE_FINISH_REASONS] = [
