@@ -29,8 +29,8 @@ _MAX_RESPONSE_MODELS = 16
 class CallStatic:
     """What stays the same for every call of one (pricer, operation, provider, request model)."""
 
-    __slots__ = ("_by_response", "attrs", "client", "energy_key", "name", "region", "token_in",
-                 "token_out")
+    __slots__ = ("_by_response", "attrs", "client", "energy_key", "energy_row", "name", "region",
+                 "token_in", "token_out")
 
     def __init__(self, pricer: CallPricer, operation: str, provider: str | None,
                  request_model: str | None,
@@ -63,6 +63,8 @@ class CallStatic:
         self.token_out = {**client, A.GEN_AI_TOKEN_TYPE: "output"}
         #: Energy-counter key, less the function: (provider, request model, region).
         self.energy_key = (provider, request_model, pricer.region)
+        #: The energy-counter key of a call outside any tracked function.
+        self.energy_row = (provider, request_model, pricer.region, None)
         #: response model -> (duration, input-token, output-token) metric attributes with it.
         self._by_response: dict[str, tuple[dict[str, Any], ...]] = {}
 

@@ -288,8 +288,8 @@ class Telemetry:
                         duration_s: float | None, error: BaseException | None,
                         chunks: tuple[float, list[float]] | None = None) -> None:
         instruments = self._metrics
-        instruments.add((*static.energy_key, function), attrs[A.ENERGY_KWH],
-                        attrs[A.ENERGY_GCO2E], attrs[A.ENERGY_USD])
+        instruments.add(static.energy_row if function is None else (*static.energy_key, function),
+                        attrs[A.ENERGY_KWH], attrs[A.ENERGY_GCO2E], attrs[A.ENERGY_USD])
         base, token_in, token_out = static.metric_attributes(attrs.get(A.GEN_AI_RESPONSE_MODEL))
         tokens = instruments.tokens
         tokens.record(attrs[A.GEN_AI_USAGE_INPUT_TOKENS], token_in)
