@@ -23,11 +23,18 @@ so it settles differences that time on a shared virtual machine cannot (there, r
 of the time table can differ by 30 % or more); it does not see cache misses, which time does.
 
 A reference worker, "OTel SDK alone, our signals", emits exactly the telemetry this SDK emits per
-call (one CLIENT span and one log record with the same number and types of attributes, three
-histogram measurements) from a bare wrapper with prebuilt attributes and no tracker code: the
-floor any OpenTelemetry-based instrumentation with these signals pays. "ours above the SDK alone"
-is what the tracker's own code adds on top. ``BENCH_FLOOR_SIGNALS=span,metrics`` (any of span,
-log, metrics) makes that worker emit only those signals: what a lighter contract would cost.
+call, from a bare wrapper with no tracker code on the call's path: at start-up it lets the tracker
+instrument one plain and one streamed call (in-memory providers), captures the span (name, kind,
+attributes), the log record (attributes, body, event name, severity), every histogram point
+(instrument, unit, boundaries, attributes) and the energy counters' observations, uninstruments
+it, and then replays those, prebuilt, through the bare OpenTelemetry SDK on every call (a
+streamed call through a one-step generator, the least that sees the first chunk, emitting when
+it ends). So the floor counts whatever a release adds, and cannot drift from it
+(tests/test_overhead_floor.py compares both workers' signals); it is what any OpenTelemetry-based
+instrumentation with these signals pays. "ours above the SDK alone" is what the tracker's own
+code adds on top. ``BENCH_FLOOR_SIGNALS=span,metrics`` (any of span, log, metrics) makes that
+worker emit only those signals: what a lighter contract would cost. ``--shapes WORKER`` prints
+what a worker emits per call of each case (names, attribute names and types), as JSON.
 
 Also: `@track_energy` on an empty function against a bare OpenTelemetry span, and the time of
 ``import tracker`` against ``import opentelemetry.sdk.trace`` (fresh interpreters, best of N).
