@@ -35,6 +35,7 @@ except ImportError as _exc:  # pragma: no cover - exercised only without openai 
     ) from _exc
 
 from integrations._compatible_hosts import provider_from_url
+from tracker.instrumentation._server import url_key
 from tracker.integration import (
     AsyncStreamProxy,
     CountingStrategy,
@@ -93,7 +94,7 @@ def _provider(resource: Any) -> str:
     client = getattr(resource, "_client", None)
     if client is None:
         return "openai"
-    base_url = getattr(client, "_base_url", None)
+    base_url = url_key(client)
     cached = _names.get(id(client))
     if cached is not None and cached[1] is base_url and cached[0]() is client:
         return cached[2]
