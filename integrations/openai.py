@@ -35,6 +35,7 @@ except ImportError as _exc:  # pragma: no cover - exercised only without openai 
     ) from _exc
 
 from integrations._compatible_hosts import provider_from_url
+from tracker.instrumentation._server import url_key
 from tracker.integration import (
     AsyncStreamProxy,
     CountingStrategy,
@@ -82,29 +83,34 @@ def provider_name(client: Any) -> str:
         return "openai"
 
 
-# client -> (its base URL object when named, the name): `provider_name()` parses the URL, so it
-# runs once per client and again only if the client's ``base_url`` is replaced.
-_names: weakref.WeakKeyDictionary[Any, tuple[Any, str]] = weakref.WeakKeyDictionary()
+# id(client) -> (a weak reference to it, its base URL object, the name): `provider_name()`
+# parses the URL, so it runs once per client and again only if the client's ``base_url`` is
+# replaced. (Keyed by id with the referent checked: one lookup, where a WeakKeyDictionary
+# builds a weak reference per lookup.) Emptied when full.
+_names: dict[int, tuple[Any, Any, str]] = {}
+_MAX_CLIENTS = 256
 
 
 def _provider(resource: Any) -> str:
     client = getattr(resource, "_client", None)
     if client is None:
         return "openai"
-    base_url = getattr(client, "_base_url", None)
+    base_url = url_key(client)
+    cached = _names.get(id(client))
+    if cached is not None and cached[1] is base_url and cached[0]() is client:
+        return cached[2]
+    name = provider_name(client)
     try:
-        cached = _names.get(client)
-        if cached is not None and cached[0] is base_url:
-            return cached[1]
-        name = provider_name(client)
-        _names[client] = (base_url, name)
-    except TypeError:  # a client without weak references or hash: no cache
-        return provider_name(client)
+        ref = weakref.ref(client)
+    except TypeError:  # a client without weak references: no cache
+        return name
+    if len(_names) >= _MAX_CLIENTS:
+        _names.clear()
+    _names[id(client)] = (ref, base_url, name)
     return name
 
 
-def _int(value: Any) -> int | None:
-    return count(value)
+_int = count  # a provider's number as a token count, or None
 
 
 def _details(usage: Any, name: str) -> Any:
@@ -117,9 +123,11 @@ def _chat_usage(response: Any) -> Usage | None:
         return None
     prompt = _details(usage, "prompt_tokens_details")
     completion = _details(usage, "completion_tokens_details")
-    choices = getattr(response, "choices", None) or ()
-    reasons = tuple(r for r in (getattr(c, "finish_reason", None) for c in choices)
-                    if isinstance(r, str))
+    reasons: tuple[str, ...] = ()
+    for choice in getattr(response, "choices", None) or ():
+        reason = getattr(choice, "finish_reason", None)
+        if isinstance(reason, str):
+            reasons += (reason,)
     return Usage(
         _int(getattr(usage, "prompt_tokens", None)),
         _int(getattr(usage, "completion_tokens", None)),

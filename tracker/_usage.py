@@ -82,6 +82,36 @@ class Usage:
     modality_tokens: tuple[tuple[str, int], ...] | None = None
 
 
+def _fast_init() -> Callable[..., None]:
+    """`Usage.__init__`, setting the slots directly.
+
+    The same object as the dataclass's own ``__init__`` (same parameters and defaults), built
+    about twice as fast: a frozen dataclass's ``__init__`` sets each field through
+    ``object.__setattr__``, and a `Usage` is built on every recorded call.
+    """
+    names = [f.name for f in dataclasses.fields(Usage)]
+    namespace: dict[str, object] = {}
+    params = []
+    body = []
+    for i, f in enumerate(dataclasses.fields(Usage)):
+        namespace[f"_set{i}"] = Usage.__dict__[f.name].__set__
+        if f.default is dataclasses.MISSING:
+            params.append(f.name)
+        else:
+            namespace[f"_default{i}"] = f.default
+            params.append(f"{f.name}=_default{i}")
+        body.append(f"    _set{i}(self, {f.name})\n")
+    source = f"def __init__(self, {', '.join(params)}):\n{''.join(body)}"
+    exec(source, namespace)  # as dataclasses builds __init__
+    init = namespace["__init__"]
+    init.__qualname__ = "Usage.__init__"  # type: ignore[attr-defined]
+    assert len(names) == len(body)
+    return init  # type: ignore[return-value]
+
+
+Usage.__init__ = _fast_init()  # type: ignore[method-assign]
+
+
 def settle(usage: Usage | None, estimate: Callable[[], Usage], *,
            no_output: bool = False) -> Usage:
     """The one rule for a call's counts, input and output alike.

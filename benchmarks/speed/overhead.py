@@ -23,11 +23,18 @@ so it settles differences that time on a shared virtual machine cannot (there, r
 of the time table can differ by 30 % or more); it does not see cache misses, which time does.
 
 A reference worker, "OTel SDK alone, our signals", emits exactly the telemetry this SDK emits per
-call (one CLIENT span and one log record with the same number and types of attributes, three
-histogram measurements) from a bare wrapper with prebuilt attributes and no tracker code: the
-floor any OpenTelemetry-based instrumentation with these signals pays. "ours above the SDK alone"
-is what the tracker's own code adds on top. ``BENCH_FLOOR_SIGNALS=span,metrics`` (any of span,
-log, metrics) makes that worker emit only those signals: what a lighter contract would cost.
+call, from a bare wrapper with no tracker code on the call's path: at start-up it lets the tracker
+instrument one plain and one streamed call (in-memory providers), captures the span (name, kind,
+attributes), the log record (attributes, body, event name, severity), every histogram point
+(instrument, unit, boundaries, attributes) and the energy counters' observations, uninstruments
+it, and then replays those, prebuilt, through the bare OpenTelemetry SDK on every call (a
+streamed call through a one-step generator, the least that sees the first chunk, emitting when
+it ends). So the floor counts whatever a release adds, and cannot drift from it
+(tests/test_overhead_floor.py compares both workers' signals); it is what any OpenTelemetry-based
+instrumentation with these signals pays. "ours above the SDK alone" is what the tracker's own
+code adds on top. ``BENCH_FLOOR_SIGNALS=span,metrics`` (any of span, log, metrics) makes that
+worker emit only those signals: what a lighter contract would cost. ``--shapes WORKER`` prints
+what a worker emits per call of each case (names, attribute names and types), as JSON.
 
 Also: `@track_energy` on an empty function against a bare OpenTelemetry span, and the time of
 ``import tracker`` against ``import opentelemetry.sdk.trace`` (fresh interpreters, best of N).
@@ -227,9 +234,9 @@ class Toggle:
 
 def floor_attributes() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any],
                                 dict[str, Any]]:
-    """Attributes of the same number and types as ours: the duration histogram's (3), the token
-    histogram's per token type (4 each) and the call span's and log record's (30: 14 floats,
-    11 strings, 2 ints, 2 booleans and the finish reasons, a sequence of strings)."""
+    """Attributes of the same number and types as a plain call's (for `sdk_costs`): the duration
+    histogram's (3), the token histogram's per token type (4 each) and the call span's and log
+    record's (30: 14 floats, 11 strings, 2 ints, 2 booleans and the finish reasons)."""
     base = {"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai",
             "gen_ai.request.model": MODEL}
     t_in, t_out = ({**base, "gen_ai.token.type": t} for t in ("input", "output"))
@@ -243,52 +250,197 @@ def floor_attributes() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any],
     return base, t_in, t_out, attrs
 
 
+def _recorders() -> tuple[dict[str, Any], Callable[[], dict[str, Any]]]:
+    """Providers (not global) with in-memory exporters, and a function returning what they got.
+
+    What they got: ``{"spans": [...], "logs": [...], "metrics": [...]}``, each span as (name,
+    kind, attributes), each log record as (attributes, body, event name, severity text and
+    number), each metric point as (instrument name, kind, unit, bucket boundaries, attributes,
+    value); histograms only count points recorded since the last collection.
+    """
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    try:
+        from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter as MemoryLogs
+    except ImportError:  # older SDKs
+        from opentelemetry.sdk._logs.export import InMemoryLogExporter as MemoryLogs  # type: ignore
+
+    spans, logs, reader = InMemorySpanExporter(), MemoryLogs(), InMemoryMetricReader()
+    tp = TracerProvider()
+    tp.add_span_processor(SimpleSpanProcessor(spans))
+    lp = LoggerProvider()
+    lp.add_log_record_processor(SimpleLogRecordProcessor(logs))
+    mp = MeterProvider(metric_readers=[reader])
+    seen: dict[tuple[Any, ...], int] = {}  # histogram point -> count at the last collection
+
+    def collect() -> dict[str, Any]:
+        got: dict[str, Any] = {
+            "spans": [(s.name, s.kind, dict(s.attributes or {}))
+                      for s in spans.get_finished_spans()],
+            "logs": [(dict(r.log_record.attributes or {}), r.log_record.body,
+                      getattr(r.log_record, "event_name", None), r.log_record.severity_text,
+                      r.log_record.severity_number) for r in logs.get_finished_logs()],
+            "metrics": []}
+        spans.clear()
+        logs.clear()
+        data = reader.get_metrics_data()
+        for rm in data.resource_metrics if data is not None else ():
+            for sm in rm.scope_metrics:
+                for metric in sm.metrics:
+                    for point in metric.data.data_points:
+                        attrs = dict(point.attributes or {})
+                        if isinstance(point, HistogramDataPoint):
+                            key = (metric.name, tuple(sorted(attrs.items())))
+                            if point.count == seen.get(key, 0):
+                                continue
+                            seen[key] = point.count
+                            got["metrics"].append((metric.name, "histogram", metric.unit,
+                                                   tuple(point.explicit_bounds), attrs,
+                                                   point.max))
+                        else:
+                            got["metrics"].append((metric.name, "observable", metric.unit, (),
+                                                   attrs, point.value))
+        return got
+
+    return {"tracer_provider": tp, "meter_provider": mp, "logger_provider": lp}, collect
+
+
+def capture_ours() -> dict[str, dict[str, Any]]:
+    """What this SDK emits for one plain and one streamed call, by case kind ("plain", "stream").
+
+    The tracker instruments the client through in-memory providers for one call of each kind, and
+    is then put back as it was (uninstrumented, its configuration forgotten).
+    """
+    import tracker
+
+    got: dict[str, dict[str, Any]] = {}
+    for kind in ("plain", "stream"):
+        recorders, collect = _recorders()
+        tracker.configure(**recorders, ledger=None, instrument=False)
+        tracker.instrument("openai")
+        try:
+            client, _aclient, messages, stream_kw = _clients()
+            if kind == "plain":
+                client.chat.completions.create(model=MODEL, messages=messages)
+            else:
+                for _chunk in client.chat.completions.create(model=MODEL, messages=messages,
+                                                             **stream_kw):
+                    pass
+            got[kind] = collect()
+        finally:
+            tracker.uninstrument("openai")
+            tracker.reset()
+    return got
+
+
 def _floor(providers: dict[str, Any]) -> None:
     """The OpenTelemetry SDK work alone that our signals need, with no tracker code at all.
 
-    One CLIENT span and one log record with 30 attributes of the same types as ours, and three
-    histogram measurements; attributes prebuilt, emitted when `create()` returns (a stream's
-    chunks cost nothing here). What remains above this line is the SDK's own code.
+    The signals are those this SDK emits, captured from one real instrumented call of each kind
+    in this process (`capture_ours`): the CLIENT span with the same name and attributes, the log
+    record with the same attributes and event name, every histogram point with the same
+    attributes, and the energy counters' observations; replayed, prebuilt, through the bare SDK.
+    So the floor counts whatever attributes a release adds. A streamed call is passed through a
+    generator (one step and one check per chunk: the least that sees the first chunk's time) and
+    emitted when it ends. What remains above this line is the SDK's own code.
     """
     import openai.resources.chat.completions as chat
     import wrapt
     from opentelemetry import _logs, trace
-    from opentelemetry.trace import SpanKind
+    from opentelemetry.metrics import Observation
 
+    captured = capture_ours()
     tracer = providers["tracer_provider"].get_tracer("floor")
     logger = providers["logger_provider"].get_logger("floor")
     meter = providers["meter_provider"].get_meter("floor")
-    tokens = meter.create_histogram("gen_ai.client.token.usage")
-    duration = meter.create_histogram("gen_ai.client.operation.duration")
-    base, t_in, t_out, attrs = floor_attributes()
-
     # What-if knob (not used by default): BENCH_FLOOR_SIGNALS=span,metrics drops the log record.
     kinds = set(os.environ.get("BENCH_FLOOR_SIGNALS", "span,log,metrics").split(","))
+    histograms: dict[str, Any] = {}
+    observed: dict[str, list[Any]] = {}
+    plans: dict[str, Callable[[int, float, float | None], None]] = {}
+    for case_kind, got in captured.items():
+        (name, kind, span_attrs), = got["spans"]
+        (log_attrs, body, event_name, severity_text, severity_number), = got["logs"]
+        points = []
+        for metric, mkind, unit, bounds, attrs, value in got["metrics"]:
+            if mkind == "histogram":
+                if metric not in histograms:
+                    histograms[metric] = meter.create_histogram(
+                        metric, unit=unit, explicit_bucket_boundaries_advisory=list(bounds))
+                # The durations are measured; token counts are replayed as they were.
+                points.append((histograms[metric], value if isinstance(value, int) else None,
+                               attrs))
+            elif case_kind == "plain":  # the energy counters, observed once per collection
+                observed.setdefault(metric, [unit]).append(Observation(value, attrs))
+        points_t = tuple(points)
 
-    def signals(start_ns: int, t0: float) -> None:
-        span = tracer.start_span("chat " + MODEL, kind=SpanKind.CLIENT, attributes=attrs,
-                                 start_time=start_ns)
-        span.end()
-        if "log" in kinds:
-            logger.emit(_logs.LogRecord(
-                timestamp=time.time_ns(), context=trace.set_span_in_context(span),
-                severity_text="INFO", severity_number=_logs.SeverityNumber.INFO,
-                attributes=attrs, event_name="energy.request"))
-        if "metrics" in kinds:
-            tokens.record(25, t_in)
-            tokens.record(50, t_out)
-            duration.record(time.perf_counter() - t0, base)
+        def signals(start_ns: int, t0: float, first: float | None, name: str = name,
+                    kind: Any = kind, span_attrs: dict[str, Any] = span_attrs,
+                    log_attrs: dict[str, Any] = log_attrs, body: Any = body,
+                    event_name: Any = event_name, severity_text: Any = severity_text,
+                    severity_number: Any = severity_number,
+                    points: tuple[Any, ...] = points_t) -> None:
+            span = None
+            if "span" in kinds:
+                span = tracer.start_span(name, kind=kind, attributes=span_attrs,
+                                         start_time=start_ns)
+                span.end()
+            if "log" in kinds:
+                logger.emit(_logs.LogRecord(
+                    timestamp=time.time_ns(),
+                    context=trace.set_span_in_context(span) if span is not None else None,
+                    severity_text=severity_text, severity_number=severity_number,
+                    attributes=log_attrs, body=body, event_name=event_name))
+            if "metrics" in kinds:
+                elapsed = time.perf_counter() - t0
+                for instrument, value, attrs in points:
+                    instrument.record(value if value is not None else (
+                        first - t0 if first is not None and "chunk" in instrument.name
+                        else elapsed), attrs)
+
+        plans[case_kind] = signals
+    if "metrics" in kinds:
+        for metric, (unit, *observations) in observed.items():
+            meter.create_observable_counter(
+                metric, unit=unit, callbacks=[lambda _options, obs=tuple(observations): obs])
+    plain, streamed = plans["plain"], plans["stream"]
+
+    def chunks(stream: Any, start_ns: int, t0: float) -> Any:
+        first = None
+        for chunk in stream:
+            if first is None:
+                first = time.perf_counter()
+            yield chunk
+        streamed(start_ns, t0, first)
+
+    async def achunks(stream: Any, start_ns: int, t0: float) -> Any:
+        first = None
+        async for chunk in stream:
+            if first is None:
+                first = time.perf_counter()
+            yield chunk
+        streamed(start_ns, t0, first)
 
     def emit(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         start_ns, t0 = time.time_ns(), time.perf_counter()
         result = wrapped(*args, **kwargs)
-        signals(start_ns, t0)
+        if kwargs.get("stream"):
+            return chunks(result, start_ns, t0)
+        plain(start_ns, t0, None)
         return result
 
     async def emit_async(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
         start_ns, t0 = time.time_ns(), time.perf_counter()
         result = await wrapped(*args, **kwargs)
-        signals(start_ns, t0)
+        if kwargs.get("stream"):
+            return achunks(result, start_ns, t0)
+        plain(start_ns, t0, None)
         return result
 
     wrapt.wrap_function_wrapper(chat.Completions, "create", emit)
@@ -324,9 +476,8 @@ def _instrumentation(name: str, providers: dict[str, Any]) -> Callable[[], Any]:
     raise SystemExit(f"unknown worker {name!r}")
 
 
-def _setup(name: str, hold: bool = False) -> tuple[Toggle, dict[str, Any],
-                                                   dict[str, Callable[[int], None]]]:
-    """Providers, the instrumentation toggle and one runner per case (client on a mock)."""
+def _clients() -> tuple[Any, Any, list[dict[str, str]], dict[str, Any]]:
+    """Sync and async OpenAI clients on a mock transport, the messages and the stream options."""
     import httpx
     import openai
 
@@ -339,8 +490,6 @@ def _setup(name: str, hold: bool = False) -> tuple[Toggle, dict[str, Any],
         return httpx.Response(200, content=plain_body,
                               headers={"content-type": "application/json"})
 
-    providers = _providers(hold)
-    toggle = Toggle(_instrumentation(name, providers))
     client = openai.OpenAI(api_key="sk-bench", base_url="http://bench.invalid/v1", max_retries=0,
                            http_client=httpx.Client(transport=httpx.MockTransport(handler)))
     aclient = openai.AsyncOpenAI(
@@ -348,6 +497,19 @@ def _setup(name: str, hold: bool = False) -> tuple[Toggle, dict[str, Any],
         http_client=httpx.AsyncClient(transport=httpx.MockTransport(handler)))
     messages = [{"role": "user", "content": "Say hello in fifty words."}]
     stream_kw: dict[str, Any] = {"stream": True, "stream_options": {"include_usage": True}}
+    return client, aclient, messages, stream_kw
+
+
+def _setup(name: str, hold: bool = False, providers: dict[str, Any] | None = None,
+           ) -> tuple[Toggle, dict[str, Any], dict[str, Callable[[int], None]]]:
+    """Providers, the instrumentation toggle and one runner per case (client on a mock).
+
+    `providers`: these instead of the dropping ones (`_providers`), not set globally.
+    """
+    if providers is None:
+        providers = _providers(hold)
+    toggle = Toggle(_instrumentation(name, providers))
+    client, aclient, messages, stream_kw = _clients()
     loop = asyncio.new_event_loop()
 
     def plain_sync(n: int) -> None:
@@ -379,6 +541,35 @@ def _setup(name: str, hold: bool = False) -> tuple[Toggle, dict[str, Any],
     }
 
     return toggle, providers, runs
+
+
+def shapes(name: str) -> dict[str, Any]:
+    """What worker `name` emits per instrumented call of each case: names, attribute keys and
+    types, metric points (for the test that the floor emits exactly what this SDK emits)."""
+    recorders, collect = _recorders()
+    toggle, _, runs = _setup(name, providers=recorders)
+    toggle.set(True)
+
+    def typed(attrs: dict[str, Any]) -> dict[str, str]:
+        return {key: type(value).__name__ for key, value in sorted(attrs.items())}
+
+    for case in CASES:  # warm-up: first-use paths, observable rows
+        runs[case](1)
+    collect()
+    out: dict[str, Any] = {}
+    for case in CASES:
+        runs[case](1)
+        got = collect()
+        out[case] = {
+            "spans": [[span_name, str(kind), typed(attrs)] for span_name, kind, attrs
+                      in got["spans"]],
+            "logs": [[typed(attrs), body, event, text, str(number)] for attrs, body, event, text,
+                     number in got["logs"]],
+            "metrics": sorted([metric, kind, unit, list(bounds), typed(attrs),
+                               sorted(map(str, attrs.values()))]
+                              for metric, kind, unit, bounds, attrs, _value in got["metrics"]),
+        }
+    return out
 
 
 def _flush(providers: dict[str, Any]) -> None:
@@ -680,6 +871,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--oneshot", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--shapes", help=argparse.SUPPRESS)
     parser.add_argument("--rounds", type=int, default=31, help="interleaved rounds (31)")
     parser.add_argument("--plain-n", type=int, default=40, help="plain calls per block (40)")
     parser.add_argument("--stream-n", type=int, default=10, help="streamed calls per block (10)")
@@ -702,6 +894,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.worker:
         return worker(args.worker)
+    if args.shapes:
+        found = shapes(args.shapes)
+        sys.stdout.write(json.dumps(found) + "\n")
+        return 0
     if args.oneshot:
         name, case, n, rounds = args.oneshot
         return oneshot(name, case, int(n), int(rounds))

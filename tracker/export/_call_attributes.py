@@ -7,7 +7,7 @@ once; `call_attributes()` adds one call's figures. Pure dictionary work: nothing
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from tracker import _attributes as A
@@ -29,8 +29,8 @@ _MAX_RESPONSE_MODELS = 16
 class CallStatic:
     """What stays the same for every call of one (pricer, operation, provider, request model)."""
 
-    __slots__ = ("_by_response", "attrs", "client", "energy_key", "name", "region", "token_in",
-                 "token_out")
+    __slots__ = ("_by_response", "attrs", "client", "energy_key", "energy_row", "name", "region",
+                 "token_in", "token_out")
 
     def __init__(self, pricer: CallPricer, operation: str, provider: str | None,
                  request_model: str | None,
@@ -63,6 +63,8 @@ class CallStatic:
         self.token_out = {**client, A.GEN_AI_TOKEN_TYPE: "output"}
         #: Energy-counter key, less the function: (provider, request model, region).
         self.energy_key = (provider, request_model, pricer.region)
+        #: The energy-counter key of a call outside any tracked function.
+        self.energy_row = (provider, request_model, pricer.region, None)
         #: response model -> (duration, input-token, output-token) metric attributes with it.
         self._by_response: dict[str, tuple[dict[str, Any], ...]] = {}
 
@@ -86,26 +88,34 @@ class CallStatic:
     def call_attributes(self, est: Estimate, response_model: str | None, tokens_estimated: bool,
                         reading: GridReading | None = None) -> dict[str, Any]:
         """All attributes of one call span (and of its log record and ledger line)."""
+        return self.attributes(
+            (est.energy_kwh, est.energy_kwh_min, est.energy_kwh_max, est.gco2e, est.gco2e_min,
+             est.gco2e_max, est.usd, est.water_l, est.accelerator_kwh, est.server_kwh,
+             est.embodied_gco2e), est.input_tokens, est.output_tokens, response_model,
+            tokens_estimated, reading, est.carbon_intensity, est.grid_source)
+
+    def attributes(self, figures: Sequence[float], input_tokens: int, output_tokens: int,
+                   response_model: str | None, tokens_estimated: bool,
+                   reading: GridReading | None = None, carbon_intensity: float = 0.0,
+                   grid_source: str = "") -> dict[str, Any]:
+        """`call_attributes()` from a call's figures, with no `Estimate` built.
+
+        `figures` as `tracker.model._call_figures.call_figures` returns them; `carbon_intensity`
+        and `grid_source` are read only when `reading` (a live grid figure) is given.
+        """
         attrs = self.attrs.copy()
         if response_model:
             attrs[A.GEN_AI_RESPONSE_MODEL] = response_model
-        attrs[A.GEN_AI_USAGE_INPUT_TOKENS] = est.input_tokens
-        attrs[A.GEN_AI_USAGE_OUTPUT_TOKENS] = est.output_tokens
-        attrs[A.ENERGY_KWH] = est.energy_kwh
-        attrs[A.ENERGY_KWH_MIN] = est.energy_kwh_min
-        attrs[A.ENERGY_KWH_MAX] = est.energy_kwh_max
-        attrs[A.ENERGY_GCO2E] = est.gco2e
-        attrs[A.ENERGY_GCO2E_MIN] = est.gco2e_min
-        attrs[A.ENERGY_GCO2E_MAX] = est.gco2e_max
-        attrs[A.ENERGY_USD] = est.usd
-        attrs[A.ENERGY_WATER_L] = est.water_l
-        attrs[A.ENERGY_ACCELERATOR_KWH] = est.accelerator_kwh
-        attrs[A.ENERGY_SERVER_KWH] = est.server_kwh
-        attrs[A.ENERGY_EMBODIED_GCO2E] = est.embodied_gco2e
+        attrs[A.GEN_AI_USAGE_INPUT_TOKENS] = input_tokens
+        attrs[A.GEN_AI_USAGE_OUTPUT_TOKENS] = output_tokens
+        (attrs[A.ENERGY_KWH], attrs[A.ENERGY_KWH_MIN], attrs[A.ENERGY_KWH_MAX],
+         attrs[A.ENERGY_GCO2E], attrs[A.ENERGY_GCO2E_MIN], attrs[A.ENERGY_GCO2E_MAX],
+         attrs[A.ENERGY_USD], attrs[A.ENERGY_WATER_L], attrs[A.ENERGY_ACCELERATOR_KWH],
+         attrs[A.ENERGY_SERVER_KWH], attrs[A.ENERGY_EMBODIED_GCO2E]) = figures[:11]
         attrs[A.ENERGY_TOKENS_ESTIMATED] = tokens_estimated
         if reading is not None:  # a live intensity was used
-            attrs[A.ENERGY_GRID_GCO2E_PER_KWH] = est.carbon_intensity
-            attrs[A.ENERGY_GRID_SOURCE] = est.grid_source
+            attrs[A.ENERGY_GRID_GCO2E_PER_KWH] = carbon_intensity
+            attrs[A.ENERGY_GRID_SOURCE] = grid_source
             attrs[A.ENERGY_GRID_TIMESTAMP] = reading.timestamp
         return attrs
 
@@ -128,24 +138,33 @@ def add_usage_details(attrs: dict[str, Any], usage: Usage, legacy_cache_creation
     Cache writes go out as ``cache_write``, and also under the earlier ``cache_creation`` name
     when `legacy_cache_creation` (the transition option) is on.
     """
-    for key, value in ((A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, usage.cache_read_input_tokens),
-                       (A.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS,
-                        usage.cache_creation_input_tokens),
-                       (A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, usage.reasoning_output_tokens)):
-        n = count(value)
-        if n is not None:
-            attrs[key] = n
-    if legacy_cache_creation and A.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS in attrs:
-        attrs[A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = \
-            attrs[A.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS]
-    if type(usage.response_id) is str and len(usage.response_id) <= _MAX_ID:
-        attrs[A.GEN_AI_RESPONSE_ID] = usage.response_id
-    for name, seconds in usage.server_durations or ():
-        if name in _SERVER_DURATIONS and type(seconds) is float and 0 <= seconds < 1e7:
-            attrs[f"{A.ENERGY_SERVER_DURATION_PREFIX}{name}_duration_s"] = seconds
-    for key, n in usage.modality_tokens or ():
-        if key in _MODALITIES and count(n):
-            attrs[key] = n
+    # (count() inline: three checks on every call that reports details)
+    value = usage.cache_read_input_tokens
+    if value is not None and count(value) is not None:
+        attrs[A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = value
+    written = usage.cache_creation_input_tokens
+    if written is not None and count(written) is not None:
+        attrs[A.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS] = written
+    else:
+        written = None
+    value = usage.reasoning_output_tokens
+    if value is not None and count(value) is not None:
+        attrs[A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = value
+    if legacy_cache_creation and written is not None:
+        attrs[A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = written
+    response_id = usage.response_id
+    if type(response_id) is str and len(response_id) <= _MAX_ID:
+        attrs[A.GEN_AI_RESPONSE_ID] = response_id
+    durations = usage.server_durations
+    if durations:
+        for name, seconds in durations:
+            if name in _SERVER_DURATIONS and type(seconds) is float and 0 <= seconds < 1e7:
+                attrs[f"{A.ENERGY_SERVER_DURATION_PREFIX}{name}_duration_s"] = seconds
+    modalities = usage.modality_tokens
+    if modalities:
+        for key, n in modalities:
+            if key in _MODALITIES and count(n):
+                attrs[key] = n
     reasons = usage.finish_reasons
     if reasons:
         attrs[A.GEN_AI_RESPONSE_FINISH_REASONS] = [
@@ -173,6 +192,9 @@ _REQUEST_PARAMETERS: tuple[tuple[str, str], ...] = (
 )
 _INTEGRAL = frozenset((A.GEN_AI_REQUEST_MAX_TOKENS, A.GEN_AI_REQUEST_SEED,
                        A.GEN_AI_REQUEST_CHOICE_COUNT))
+_KEYWORDS = frozenset(key for key, _name in _REQUEST_PARAMETERS)
+_STREAM_ON = {A.GEN_AI_REQUEST_STREAM: True}
+_STREAM_OFF = {A.GEN_AI_REQUEST_STREAM: False}
 
 
 def request_parameters(kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -181,6 +203,11 @@ def request_parameters(kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
     Numbers only (finite; whole numbers for counts and the seed) and the ``stream`` flag: no
     text parameter (stop sequences, instructions) is ever read.
     """
+    if kwargs.keys().isdisjoint(_KEYWORDS):  # the usual call: no parameter but the stream flag
+        stream = kwargs.get("stream")
+        if type(stream) is bool:
+            return (_STREAM_ON if stream else _STREAM_OFF).copy()
+        return None
     out: dict[str, Any] | None = None
     for key, name in _REQUEST_PARAMETERS:
         value = kwargs.get(key)

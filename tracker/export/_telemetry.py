@@ -287,9 +287,9 @@ class Telemetry:
     def _record_metrics(self, static: CallStatic, attrs: Mapping[str, Any], function: str | None,
                         duration_s: float | None, error: BaseException | None,
                         chunks: tuple[float, list[float]] | None = None) -> None:
-        instruments = self._metrics
-        instruments.add((*static.energy_key, function), attrs[A.ENERGY_KWH],
-                        attrs[A.ENERGY_GCO2E], attrs[A.ENERGY_USD], attrs.get(_API))
+        (instruments := self._metrics).add(
+            static.energy_row if function is None else (*static.energy_key, function),
+            attrs[A.ENERGY_KWH], attrs[A.ENERGY_GCO2E], attrs[A.ENERGY_USD], attrs.get(_API))
         base, token_in, token_out = static.metric_attributes(attrs.get(A.GEN_AI_RESPONSE_MODEL))
         tokens = instruments.tokens
         tokens.record(attrs[A.GEN_AI_USAGE_INPUT_TOKENS], token_in)

@@ -11,12 +11,14 @@ import weakref
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["server_of"]
+__all__ = ["server_of", "url_key"]
 
 _DEFAULT_PORTS = {"https": 443, "http": 80}
-# client -> (its base URL object, (host, port) or None)
-_servers: weakref.WeakKeyDictionary[Any, tuple[Any, tuple[str, int | None] | None]] = \
-    weakref.WeakKeyDictionary()
+#: id(client) -> (a weak reference to it, its base URL object, (host, port) or None); a dict
+#: keyed by id with the referent checked costs one lookup, where a WeakKeyDictionary builds a
+#: weak reference per lookup. Emptied when full (a process makes few clients).
+_servers: dict[int, tuple[Any, Any, tuple[str, int | None] | None]] = {}
+_MAX_CLIENTS = 256
 
 
 def _parse(base_url: Any) -> tuple[str, int | None] | None:
@@ -33,18 +35,42 @@ def _parse(base_url: Any) -> tuple[str, int | None] | None:
     return host, port
 
 
+def url_key(client: Any) -> Any:
+    """The object that changes when `client`'s base URL is replaced, read without calling it.
+
+    The URL object the client keeps in its instance dictionary (``_configured_base_url`` in
+    openai 2.x and later, ``_base_url`` in earlier clients and in anthropic's), else its
+    ``base_url``: openai's ``base_url`` property imports a module on every read, which cost
+    more than the rest of this lookup.
+    """
+    attrs = getattr(client, "__dict__", None)
+    if attrs is not None:
+        found = attrs.get("_configured_base_url")
+        if found is None:
+            found = attrs.get("_base_url")
+        if found is not None:
+            return found
+    return getattr(client, "base_url", None)
+
+
 def server_of(resource: Any) -> tuple[str, int | None] | None:
     """(host, port) of the client behind `resource` (or `resource` itself), or None."""
     client = getattr(resource, "_client", None) or resource
+    key = url_key(client)
+    if key is None:
+        return None
+    cached = _servers.get(id(client))
+    if cached is not None and cached[1] is key and cached[0]() is client:
+        return cached[2]
     base_url = getattr(client, "base_url", None)
     if base_url is None:
         return None
+    found = _parse(base_url)
     try:
-        cached = _servers.get(client)
-        if cached is not None and cached[0] is base_url:
-            return cached[1]
-        found = _parse(base_url)
-        _servers[client] = (base_url, found)
-    except TypeError:  # a client without weak references or hash: no cache
-        return _parse(base_url)
+        ref = weakref.ref(client)
+    except TypeError:  # a client without weak references: no cache
+        return found
+    if len(_servers) >= _MAX_CLIENTS:
+        _servers.clear()
+    _servers[id(client)] = (ref, key, found)
     return found

@@ -76,11 +76,8 @@ def _begin(endpoint: Endpoint, instance: Any, kwargs: dict[str, Any]) -> tuple[A
         if endpoint.prepare is not None:
             kwargs = endpoint.prepare(kwargs)
         model = kwargs.get(endpoint.model_key)
-        call = _usage.start_call(
-            provider=endpoint.provider(instance),
-            operation=endpoint.operation,
-            request_model=model if isinstance(model, str) else None,
-        )
+        call = _usage._start(endpoint.provider(instance), endpoint.operation,  # (start_call)
+                             model if isinstance(model, str) else None, None, True)
         if not call._done:
             call.server = server_of(instance)
             call.request = request_parameters(kwargs)

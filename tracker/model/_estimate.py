@@ -24,6 +24,7 @@ from tracker.model import _calibrated as calibrated
 from tracker.model import _embodied as embodied
 from tracker.model import _estimate_result as _result
 from tracker.model._boundaries import FLEET_IDLE_SHARE, calibrated_corners, flops_corners
+from tracker.model._call_figures import call_figures
 from tracker.model._engines import ENGINES, normalise_engine
 from tracker.model._estimate_result import Estimate, Range, build_priced
 from tracker.model._inputs import (
@@ -168,33 +169,19 @@ class CallPricer:
         """Price one call; `carbon_intensity` replaces the configured figure (a live value)."""
         ci = self.carbon_intensity if carbon_intensity is None else carbon_intensity
         cached = min(max(cached_input_tokens, 0), input_tokens)
-        unc = input_tokens - cached
-        o, oc, pin = output_tokens, output_tokens * (input_tokens + 0.5 * output_tokens), (
-            unc * input_tokens)
-        a, a0, a1 = self.acc, self.acc_min, self.acc_max
-        s, s0, s1 = self.srv, self.srv_min, self.srv_max
-        acc = a[0] * o + a[1] * oc + a[2] * unc + a[3] * pin + a[4] * cached
-        acc_min = a0[0] * o + a0[1] * oc + a0[2] * unc + a0[3] * pin + a0[4] * cached
-        acc_max = a1[0] * o + a1[1] * oc + a1[2] * unc + a1[3] * pin + a1[4] * cached
-        srv = s[0] * o + s[1] * oc + s[2] * unc + s[3] * pin + s[4] * cached
-        srv_min = s0[0] * o + s0[1] * oc + s0[2] * unc + s0[3] * pin + s0[4] * cached
-        srv_max = s1[0] * o + s1[1] * oc + s1[2] * unc + s1[3] * pin + s1[4] * cached
-        f = self.facility_factor
-        kwh, kwh_min, kwh_max = srv * f, srv_min * f, srv_max * f
-        e = self.emb_per_acc_kwh
-        emb = acc * e[0]
+        (kwh, kwh_min, kwh_max, gco2e, gco2e_min, gco2e_max, usd, water_l, acc, srv, emb,
+         acc_min, acc_max, srv_min, srv_max, emb_min, emb_max) = call_figures(
+            self, input_tokens, output_tokens, cached, ci)
         return build_priced(
             self,
             energy_kwh=kwh, energy_kwh_min=kwh_min, energy_kwh_max=kwh_max,
-            accelerator_kwh=acc, gco2e=kwh * ci, gco2e_min=kwh_min * ci, gco2e_max=kwh_max * ci,
-            usd=kwh * self.price_usd_per_kwh, water_l=kwh / self.pue * self.wue,
-            input_tokens=input_tokens, output_tokens=output_tokens,
+            accelerator_kwh=acc, gco2e=gco2e, gco2e_min=gco2e_min, gco2e_max=gco2e_max,
+            usd=usd, water_l=water_l, input_tokens=input_tokens, output_tokens=output_tokens,
             host_overhead=srv / acc - 1.0 if acc > 0 else self.host_overhead,
             carbon_intensity=ci,
             grid_source=self.grid_source if grid_source is None else grid_source,
-            embodied_gco2e=emb,
-            embodied_gco2e_min=acc_min * e[1], embodied_gco2e_max=acc_max * e[2],
-            total_gco2e=kwh * ci + emb,
+            embodied_gco2e=emb, embodied_gco2e_min=emb_min, embodied_gco2e_max=emb_max,
+            total_gco2e=gco2e + emb,
             accelerator_kwh_min=acc_min, accelerator_kwh_max=acc_max, server_kwh=srv,
             server_kwh_min=srv_min, server_kwh_max=srv_max, cached_input_tokens=cached,
         )

@@ -37,6 +37,7 @@ from tracker.export._call_attributes import (
 )
 from tracker.model import _registry
 from tracker.model._api_prices import ApiPrice, api_price_for
+from tracker.model._call_figures import call_figures
 from tracker.model._call_pricer import call_pricer
 from tracker.recording import _framework
 from tracker.recording import _usage_warnings as _warnings
@@ -162,11 +163,13 @@ class LLMCall:
     def finish_usage(self, usage: Usage, *, error: BaseException | None = None) -> None:
         """`finish()` with a `Usage` record (what integrations and streams hand over)."""
         try:
-            self._finish(usage, error)
+            self._finish(usage, error, False)
         except Exception as exc:
             report("usage.finish", exc)
 
-    def _finish(self, usage: Usage, error: BaseException | None) -> Estimate | None:
+    def _finish(self, usage: Usage, error: BaseException | None,
+                estimate: bool = True) -> Estimate | None:
+        """Price and emit; the `Estimate` when `estimate` (else None outside a tracked scope)."""
         if self._done:
             return None
         self._done = True
@@ -200,26 +203,36 @@ class LLMCall:
         reading = _grid_lookup() if priced.live else None
         cached = usage.cache_read_input_tokens
         cached = cached if type(cached) is int and 0 < cached <= n_in else 0
-        if reading is not None:
-            est = pricer.price(n_in, n_out, cached_input_tokens=cached,
-                               carbon_intensity=reading.g_per_kwh, grid_source=reading.source)
-        elif cached:
-            est = pricer.price(n_in, n_out, cached_input_tokens=cached)
-        else:
-            est = pricer.price(n_in, n_out)
         scope = self._scope
-        if scope is not None:
-            try:
-                scope.add(est)
-            except Exception as exc:
-                report("scope.rollup", exc)
         provider = self.provider or priced.provider
         skey = (self.operation, provider, self.model, self.server)
         static = priced.statics.get(skey)
         if static is None:
             static = priced.statics.put(skey, CallStatic(pricer, self.operation, provider,
                                                          self.model, self.server))
-        attrs = static.call_attributes(est, response_model, tokens_estimated, reading)
+        est: Estimate | None = None
+        if scope is None and not estimate:  # nothing reads an Estimate: the figures alone
+            if reading is not None:
+                ci, source = reading.g_per_kwh, reading.source
+            else:
+                ci, source = pricer.carbon_intensity, pricer.grid_source
+            attrs = static.attributes(
+                call_figures(pricer, n_in, n_out, cached, ci), n_in, n_out,
+                response_model, tokens_estimated, reading, ci, source)
+        else:
+            if reading is not None:
+                est = pricer.price(n_in, n_out, cached_input_tokens=cached,
+                                   carbon_intensity=reading.g_per_kwh, grid_source=reading.source)
+            elif cached:
+                est = pricer.price(n_in, n_out, cached_input_tokens=cached)
+            else:
+                est = pricer.price(n_in, n_out)
+            if scope is not None:
+                try:
+                    scope.add(est)
+                except Exception as exc:
+                    report("scope.rollup", exc)
+            attrs = static.call_attributes(est, response_model, tokens_estimated, reading)
         if self._measure is not None:  # measured energy (measure_gpus)
             add_measured(attrs, self._measure.end(id(self), n_in, n_out))
         if usage.cache_read_input_tokens is not None or usage.reasoning_output_tokens is not None \

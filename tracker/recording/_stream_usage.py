@@ -116,7 +116,12 @@ class InBandUsageStrategy(CountingStrategy):
     __slots__ = ("chunks", "last", "usage_chunk")
 
     def __init__(self, request_parts: Sequence[object] = ()) -> None:
-        super().__init__(request_parts)
+        # (CountingStrategy.__init__ inline: one strategy per streamed call)
+        self._request_parts = tuple(request_parts)
+        self.reported_input: int | None = None
+        self.reported_output: int | None = None
+        self.output_chars = 0
+        self.response_model: str | None = None
         self.chunks = 0
         self.last: Any = None
         self.usage_chunk: Any = None

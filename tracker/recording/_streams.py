@@ -73,7 +73,7 @@ class _StreamState:
     """
 
     __slots__ = ("__weakref__", "_after", "_call", "_done", "_first", "_gaps", "_last", "_lock",
-                 "_strategy")
+                 "_strategy", "gapped")
 
     def __init__(self, call: LLMCall, strategy: StreamStrategy) -> None:
         self._call = call
@@ -84,13 +84,17 @@ class _StreamState:
         self._first: float | None = None
         self._last = 0.0
         self._gaps: list[float] = []
+        runtime = call._runtime
+        #: Whether the gaps between chunks are kept (``chunk_metrics``); otherwise a chunk after
+        #: the first costs no clock read.
+        self.gapped = runtime is not None and runtime.config.chunk_metrics
 
     def tick(self) -> None:
         """One chunk arrived."""
         now = _clock()
         if self._first is None:
             self._first = now
-        elif len(self._gaps) < MAX_CHUNK_GAPS:
+        elif len(self._gaps) < MAX_CHUNK_GAPS and self.gapped:
             self._gaps.append(now - self._last)
         self._last = now
 
@@ -104,9 +108,7 @@ class _StreamState:
             call = self._call
             t0 = call._t0
             if self._first is not None and t0 is not None:
-                runtime = call._runtime
-                gaps = self._gaps if runtime is not None and runtime.config.chunk_metrics else []
-                call.chunks = (self._first - t0, gaps)
+                call.chunks = (self._first - t0, self._gaps)
             self._call.finish_usage(self._strategy.result(), error=error)
         except Exception as exc:
             report("streams.finish", exc)
@@ -158,11 +160,18 @@ class SyncStreamProxy(_ProxyBase):
         return self._self_chunks()
 
     def _self_chunks(self) -> Generator[Any, None, None]:
-        record, tail, tick = self._self_record, self._self_tail, self._self_state.tick
+        record, tail, state = self._self_record, self._self_tail, self._self_state
+        # The first chunk's time is read once; later chunks read the clock only when their gaps
+        # are kept (chunk_metrics).
+        tick = state.tick if state.gapped else None
+        first = state._first
         try:
             for chunk in self.__wrapped__:
                 try:
-                    tick()
+                    if tick is not None:
+                        tick()
+                    elif first is None:
+                        first = state._first = _clock() if state._first is None else state._first
                     if tail is None:
                         record(chunk)
                     else:  # InBandUsageStrategy.record_chunk, inline: no call per chunk
@@ -225,11 +234,18 @@ class AsyncStreamProxy(_ProxyBase):
 
     async def _self_chunks(self) -> AsyncGenerator[Any, None]:
         # The same loop as SyncStreamProxy._self_chunks, asynchronous.
-        record, tail, tick = self._self_record, self._self_tail, self._self_state.tick
+        record, tail, state = self._self_record, self._self_tail, self._self_state
+        # The first chunk's time is read once; later chunks read the clock only when their gaps
+        # are kept (chunk_metrics).
+        tick = state.tick if state.gapped else None
+        first = state._first
         try:
             async for chunk in self.__wrapped__:
                 try:
-                    tick()
+                    if tick is not None:
+                        tick()
+                    elif first is None:
+                        first = state._first = _clock() if state._first is None else state._first
                     if tail is None:
                         record(chunk)
                     else:  # InBandUsageStrategy.record_chunk, inline: no call per chunk
