@@ -27,8 +27,15 @@ def gen_docs() -> ModuleType:
     return module
 
 
+#: The committed pages print the API price, from the price table of the `prices` extra
+#: (genai-prices, Python 3.11 and later); without it the CLI page's examples print none.
+PRICE_TABLE = importlib.util.find_spec("genai_prices") is not None
+
+
 def test_committed_reference_pages_are_what_the_code_generates() -> None:
     stale = gen_docs().generate(check=True)
+    if not PRICE_TABLE:
+        stale = [name for name in stale if not name.endswith("cli.md")]
     assert stale == [], f"run: python -m benchmarks.builders.gen_docs (stale: {stale})"
 
 

@@ -24,7 +24,7 @@ EXAMPLES: dict[str, tuple[str, str | None, str | None]] = {
     "estimate": ("llm-energy estimate --model gpt-4o --input-tokens 200 --output-tokens 400",
                  None, None),
     "report": ("llm-energy demo --quiet --ledger demo.jsonl > /dev/null && "
-               "llm-energy report demo.jsonl --by provider", "provider ...\n...\ntotal ...",
+               "llm-energy report demo.jsonl --by provider", "provider ...\n...\ntotal ...\n...",
                None),
     "demo": ("llm-energy demo --quiet", "...\ntotal ...\n...", None),
     "models": ("llm-energy models --search kimi", None, None),

@@ -101,7 +101,7 @@ def print_comparison(result: Comparison, out: TextIO | None = None) -> None:
 
     On a narrow terminal the columns go in this order: changes, water, API price, electricity,
     energy. The API price (list price, from the price table) is "-" where the table lacks the
-    model.
+    model, and the column is left out when no row has one.
     """
     stream = out if out is not None else sys.stdout
     rows = result.rows
@@ -128,6 +128,10 @@ def print_comparison(result: Comparison, out: TextIO | None = None) -> None:
                Column(f"electricity {m_unit[1]} (range)", "r", priority=3),
                Column(f"API price {a_unit[1]}", "r", priority=4),
                Column(f"water {w_unit[1]} (range)", "r", priority=5)]
+    if all(r.api_usd is None for r in rows):
+        columns.pop(6)
+        for cells in body:
+            cells.pop(6)
     render_table(columns, body, title=f"{result.workload}: sorted by carbon, lowest first",
                  out=stream)
     notes = sorted({r.note for r in rows if not r.like_for_like})

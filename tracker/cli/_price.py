@@ -77,7 +77,7 @@ def _parser() -> argparse.ArgumentParser:
 def _table(result: PricedUsage, keys: list[str]) -> None:
     """One row per group, one unit per column (in its header), each figure with its range.
 
-    On a narrow terminal the columns go in this order: water, tokens, API price, electricity,
+    On a narrow terminal the columns go in this order: water, tokens, electricity, API price,
     energy. The API price is what the provider bills at list price (the price table's), the
     electricity what serving the calls used; "-" where the table has no price for the model.
     """
@@ -103,20 +103,26 @@ def _table(result: PricedUsage, keys: list[str]) -> None:
     priced = [r["api_usd"] for r in result if r["api_usd"] is not None]
     total["api_usd"] = sum(priced) if priced else None
     columns = [*(Column(k, min_width=12, wrap=True) for k in keys),
-               Column("calls", "r"), Column("input tok", "r", priority=4),
-               Column("output tok", "r", priority=4),
+               Column("calls", "r"), Column("input tok", "r", priority=5),
+               Column("output tok", "r", priority=5),
                Column(f"carbon {c_unit[1]} (range)", "r"),
                Column(f"energy {e_unit[1]} (range)", "r", priority=2),
-               Column(f"electricity {m_unit[1]}", "r", priority=3),
-               Column(f"API price {a_unit[1]}", "r", priority=4),
-               Column(f"water {w_unit[1]}", "r", priority=5)]
+               Column(f"electricity {m_unit[1]}", "r", priority=4),
+               Column(f"API price {a_unit[1]}", "r", priority=3),
+               Column(f"water {w_unit[1]}", "r", priority=6)]
     total_row = row({**dict.fromkeys(keys), **total})
     total_row[0] = U.TOTAL_LABEL
     for i in range(1, len(keys)):
         total_row[i] = ""
-    render_table(columns, [row(r) for r in result],
-                 total=total_row if len(result) > 1 else None,
-                 title="Footprint: facility energy, electricity cost, API price, on-site water")
+    body = [row(r) for r in result]
+    if not priced:  # no column of dashes: the note under the table says why there is none
+        at = len(keys) + 6
+        del columns[at], total_row[at]
+        for cells in body:
+            del cells[at]
+    render_table(columns, body, total=total_row if len(result) > 1 else None,
+                 title="Footprint: facility energy, electricity cost, "
+                       + ("API price, " if priced else "") + "on-site water")
     notes = []
     assumed = total["requests_assumed"]
     if assumed:

@@ -28,13 +28,16 @@ def human_columns(groups: list[Totals], total: Totals) -> tuple[list[Column], li
                Column("output tok", "r", priority=5),
                *(Column(f"{label} {unit[1]}", "r", priority=priority)
                  for (_, label, _, priority), unit in zip(scales, units, strict=True))]
-    columns.insert(-1, Column(f"API price {api_unit[1]}", "r", priority=4))
+    priced = total.api_calls > 0  # no column of dashes where no call has an API price
+    if priced:
+        columns.insert(-1, Column(f"API price {api_unit[1]}", "r", priority=4))
 
     def row(t: Totals) -> list[str]:
         cells = [f"{t.calls:,}", f"{t.input_tokens:,}", f"{t.output_tokens:,}",
                  *(scale.cell(getattr(t, name), unit)
                    for (scale, _, name, _), unit in zip(scales, units, strict=True))]
-        cells.insert(-1, U.MONEY.cell(t.api_usd, api_unit) if t.api_calls else "-")
+        if priced:
+            cells.insert(-1, U.MONEY.cell(t.api_usd, api_unit) if t.api_calls else "-")
         return cells
 
     return columns, [row(t) for t in groups], row(total)
