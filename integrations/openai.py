@@ -35,6 +35,9 @@ except ImportError as _exc:  # pragma: no cover - exercised only without openai 
     ) from _exc
 
 from integrations._compatible_hosts import provider_from_url
+from integrations._openai_usage import chat_usage as _chat_usage
+from integrations._openai_usage import embeddings_usage as _embeddings_usage
+from integrations._openai_usage import responses_usage as _responses_usage
 from tracker.instrumentation._server import url_key
 from tracker.integration import (
     AsyncStreamProxy,
@@ -48,11 +51,12 @@ from tracker.integration import (
     estimate_tokens,
     guard,
     make_wrapper,
-    modality_tokens,
     tokens_from_chars,
 )
 from tracker.integration import Usage as StreamResult
 from tracker.setup import _configure as _config
+
+_int = count  # a provider's number as a token count, or None
 
 __all__ = ["MIN_VERSION", "NAME", "instrument", "provider_name", "uninstrument"]
 
@@ -108,69 +112,6 @@ def _provider(resource: Any) -> str:
         _names.clear()
     _names[id(client)] = (ref, base_url, name)
     return name
-
-
-_int = count  # a provider's number as a token count, or None
-
-
-def _details(usage: Any, name: str) -> Any:
-    return getattr(usage, name, None)
-
-
-def _chat_usage(response: Any) -> Usage | None:
-    usage = getattr(response, "usage", None)
-    if usage is None:
-        return None
-    prompt = _details(usage, "prompt_tokens_details")
-    completion = _details(usage, "completion_tokens_details")
-    reasons: tuple[str, ...] = ()
-    for choice in getattr(response, "choices", None) or ():
-        reason = getattr(choice, "finish_reason", None)
-        if isinstance(reason, str):
-            reasons += (reason,)
-    return Usage(
-        _int(getattr(usage, "prompt_tokens", None)),
-        _int(getattr(usage, "completion_tokens", None)),
-        getattr(response, "model", None),
-        cache_read_input_tokens=_int(getattr(prompt, "cached_tokens", None)),
-        cache_creation_input_tokens=_int(getattr(prompt, "cache_write_tokens", None)),
-        reasoning_output_tokens=_int(getattr(completion, "reasoning_tokens", None)),
-        response_id=getattr(response, "id", None),
-        finish_reasons=reasons or None,
-        modality_tokens=_modalities(prompt, completion),
-    )
-
-
-def _modalities(prompt: Any, completion: Any) -> tuple[tuple[str, int], ...] | None:
-    """Per-modality counts of the usage details (most calls: five attribute reads, no call)."""
-    if prompt is None and completion is None:
-        return None
-    text, image = getattr(prompt, "text_tokens", None), getattr(prompt, "image_tokens", None)
-    audio, audio_out = (getattr(prompt, "audio_tokens", None),
-                        getattr(completion, "audio_tokens", None))
-    text_out = getattr(completion, "text_tokens", None)
-    if not (text or image or audio or text_out or audio_out):
-        return None
-    return modality_tokens((("text", text), ("image", image), ("audio", audio)),
-                           (("text", text_out), ("audio", audio_out)))
-
-
-def _responses_usage(response: Any) -> Usage | None:
-    usage = getattr(response, "usage", None)
-    if usage is None:
-        return None
-    inputs = _details(usage, "input_tokens_details")
-    outputs = _details(usage, "output_tokens_details")
-    status = getattr(response, "status", None)
-    return Usage(
-        _int(getattr(usage, "input_tokens", None)),
-        _int(getattr(usage, "output_tokens", None)),
-        getattr(response, "model", None),
-        cache_read_input_tokens=_int(getattr(inputs, "cached_tokens", None)),
-        reasoning_output_tokens=_int(getattr(outputs, "reasoning_tokens", None)),
-        response_id=getattr(response, "id", None),
-        finish_reasons=(status,) if isinstance(status, str) else None,
-    )
 
 
 def _chat_estimate(kwargs: Mapping[str, Any], response: Any) -> Usage:
@@ -330,13 +271,6 @@ def _is_stream(result: Any) -> bool:
     if inner is None:
         inner = getattr(result, "stream", None)
     return isinstance(inner, (Stream, AsyncStream))
-
-
-def _embeddings_usage(response: Any) -> Usage | None:
-    usage = getattr(response, "usage", None)
-    if usage is None:
-        return None
-    return Usage(_int(getattr(usage, "prompt_tokens", None)), 0, getattr(response, "model", None))
 
 
 _CHAT = Endpoint("chat", _provider, _chat_usage, _is_stream, _chat_strategy, _include_usage,
