@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
@@ -30,6 +29,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 
 import tracker
 from tests.conftest import Otel
+from tests.integrations._agent_checks import assert_sums, below, children
 from tracker.demo._server import DEMO_REPLY, DemoServer
 
 INTEGRATION = "crewai"
@@ -71,14 +71,6 @@ def _uninstrumented() -> Iterator[None]:
     tracker.uninstrument()
 
 
-@pytest.fixture
-def ledger_otel(configure_tracker: Callable[..., Otel], tmp_path: Path) -> Otel:
-    ledger = tmp_path / "ledger.jsonl"
-    helper = configure_tracker(ledger=str(ledger))
-    helper.ledger = ledger  # type: ignore[attr-defined]
-    return helper
-
-
 @pytest.fixture(params=["client-first", "framework-first", "framework-alone", "with-litellm"])
 def mode(request: pytest.FixtureRequest, ledger_otel: Otel) -> str:
     """Which integrations are on: with none of the clients, CrewAI's own count prices the calls."""
@@ -89,33 +81,6 @@ def mode(request: pytest.FixtureRequest, ledger_otel: Otel) -> str:
     for name in names:
         tracker.instrument(name)
     return str(request.param)
-
-
-def children(span: ReadableSpan, spans: list[ReadableSpan]) -> list[ReadableSpan]:
-    return [s for s in spans if s.parent is not None
-            and s.parent.span_id == span.context.span_id]
-
-
-def below(span: ReadableSpan, spans: list[ReadableSpan], everything: list[ReadableSpan]
-          ) -> list[ReadableSpan]:
-    by_id = {s.context.span_id: s for s in everything}
-    out = []
-    for s in spans:
-        parent = s.parent
-        while parent is not None and parent.span_id != span.context.span_id:
-            above = by_id.get(parent.span_id)
-            parent = above.parent if above is not None else None
-        if parent is not None:
-            out.append(s)
-    return out
-
-
-def assert_sums(span: ReadableSpan, calls: list[ReadableSpan]) -> None:
-    attrs = dict(span.attributes or {})
-    assert attrs["energy.calls"] == len(calls)
-    for key in ("energy.kwh", "energy.gco2e", "energy.usd", "energy.water_l"):
-        assert attrs[key] == pytest.approx(sum(dict(c.attributes or {})[key] for c in calls))
-    assert not [k for k in attrs if k.startswith("gen_ai.usage.")]
 
 
 def named(otel: Otel, name: str) -> list[ReadableSpan]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,11 +28,11 @@ from google.adk.models.lite_llm import LiteLlm
 from google.adk.runners import InMemoryRunner, Runner
 from google.adk.tools.agent_tool import AgentTool
 from google.genai import types
-from opentelemetry.sdk.trace import ReadableSpan
 
 import tracker
 from integrations import google_adk as integration
 from tests.conftest import Otel
+from tests.integrations._agent_checks import assert_sums, below, children
 from tracker.demo._server import DEMO_REPLY, DemoServer
 
 INTEGRATION = "google_adk"
@@ -101,14 +100,6 @@ def _uninstrumented() -> Iterator[None]:
     tracker.uninstrument()
 
 
-@pytest.fixture
-def ledger_otel(configure_tracker: Callable[..., Otel], tmp_path: Path) -> Otel:
-    ledger = tmp_path / "ledger.jsonl"
-    helper = configure_tracker(ledger=str(ledger))
-    helper.ledger = ledger  # type: ignore[attr-defined]
-    return helper
-
-
 @pytest.fixture(params=["client-first", "framework-first", "framework-only"])
 def mode(request: pytest.FixtureRequest, ledger_otel: Otel) -> str:
     names = {"client-first": ["openai", "litellm", INTEGRATION],
@@ -117,33 +108,6 @@ def mode(request: pytest.FixtureRequest, ledger_otel: Otel) -> str:
     for name in names:
         tracker.instrument(name)
     return str(request.param)
-
-
-def children(span: ReadableSpan, spans: list[ReadableSpan]) -> list[ReadableSpan]:
-    return [s for s in spans if s.parent is not None
-            and s.parent.span_id == span.context.span_id]
-
-
-def below(span: ReadableSpan, spans: list[ReadableSpan], everything: list[ReadableSpan]
-          ) -> list[ReadableSpan]:
-    by_id = {s.context.span_id: s for s in everything}
-    out = []
-    for s in spans:
-        parent = s.parent
-        while parent is not None and parent.span_id != span.context.span_id:
-            above = by_id.get(parent.span_id)
-            parent = above.parent if above is not None else None
-        if parent is not None:
-            out.append(s)
-    return out
-
-
-def assert_sums(span: ReadableSpan, calls: list[ReadableSpan]) -> None:
-    attrs = dict(span.attributes or {})
-    assert attrs["energy.calls"] == len(calls)
-    for key in ("energy.kwh", "energy.gco2e", "energy.usd", "energy.water_l"):
-        assert attrs[key] == pytest.approx(sum(dict(c.attributes or {})[key] for c in calls))
-    assert not [k for k in attrs if k.startswith("gen_ai.usage.")]
 
 
 @pytest.mark.parametrize("how", ["sync", "plain", "streamed"])

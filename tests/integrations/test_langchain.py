@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -60,14 +59,6 @@ def run() -> Iterator[Callable[[Any], Any]]:
     yield loop.run_until_complete
     loop.run_until_complete(loop.shutdown_asyncgens())
     loop.close()
-
-
-@pytest.fixture
-def ledger_otel(configure_tracker: Callable[..., Otel], tmp_path: Path) -> Otel:
-    ledger = tmp_path / "ledger.jsonl"
-    helper = configure_tracker(ledger=str(ledger))
-    helper.ledger = ledger  # type: ignore[attr-defined]
-    return helper
 
 
 @pytest.fixture(params=["providers-first", "framework-first"])

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,6 +32,7 @@ from opentelemetry.trace import SpanKind  # noqa: E402
 import tracker  # noqa: E402
 from integrations import openai_agents as integration  # noqa: E402
 from tests.conftest import Otel  # noqa: E402
+from tests.integrations._agent_checks import children  # noqa: E402
 from tracker.demo._server import DEMO_REPLY, DemoServer  # noqa: E402
 
 INTEGRATION = "openai_agents"
@@ -106,14 +106,6 @@ def _only_our_processor() -> Iterator[None]:
     integration._registered = False
 
 
-@pytest.fixture
-def ledger_otel(configure_tracker: Callable[..., Otel], tmp_path: Path) -> Otel:
-    ledger = tmp_path / "ledger.jsonl"
-    helper = configure_tracker(ledger=str(ledger))
-    helper.ledger = ledger  # type: ignore[attr-defined]
-    return helper
-
-
 @pytest.fixture(params=["client-first", "framework-first", "framework-only"])
 def mode(request: pytest.FixtureRequest, ledger_otel: Otel) -> str:
     """Who records the model calls: the openai integration (patched first or last), or the SDK."""
@@ -126,11 +118,6 @@ def mode(request: pytest.FixtureRequest, ledger_otel: Otel) -> str:
 
 def internal(otel: Otel) -> list[ReadableSpan]:
     return [s for s in otel.spans() if s.kind == SpanKind.INTERNAL]
-
-
-def children(span: ReadableSpan, spans: list[ReadableSpan]) -> list[ReadableSpan]:
-    return [s for s in spans if s.parent is not None
-            and s.parent.span_id == span.context.span_id]
 
 
 @pytest.mark.parametrize("api", ["responses", "chat"])
