@@ -256,7 +256,9 @@ def test_collector_down_costs_nothing_and_exit_is_bounded(silent_port: int, prot
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     stats = json.loads(proc.stdout)
-    assert stats["median_ms"] < 1.0, stats
+    # A call that waited on the export would take the exporter's timeout (seconds); a bound far
+    # below that and far above a busy machine's scheduling noise tells the two apart.
+    assert stats["median_ms"] < 25.0, stats
     assert stats["rss_mb"] < 300, stats
     # The whole process (start-up, 3,000 calls, exit with three unsendable signals) is bounded.
     assert elapsed < EXIT_BOUND_S, (elapsed, proc.stderr[-2000:])
