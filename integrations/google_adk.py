@@ -38,9 +38,9 @@ except ImportError as _exc:  # pragma: no cover - exercised only without google-
     raise IntegrationNotAvailable(
         "the google_adk integration needs `pip install google-adk>=2.15`") from _exc
 
-from tracker.integration import LLMCall, Usage, count, guard, start_call
+from integrations._framework_call import FrameworkCall
+from tracker.integration import Usage, count, guard, start_call
 from tracker.recording import _agents, _framework
-from tracker.recording._energy_scope import current_scope
 from tracker.setup import _configure as _config
 
 __all__ = ["MIN_VERSION", "NAME", "EnergyPlugin", "instrument", "uninstrument"]
@@ -76,22 +76,6 @@ class _Failed(Exception):
     """ADK reported the agent, model or tool call as failed (its error is not kept)."""
 
 
-class _Model:
-    __slots__ = ("call", "frame", "scope", "started")
-
-    def __init__(self, call: LLMCall, frame: _framework.Frame) -> None:
-        self.call = call
-        self.frame = frame
-        scope = current_scope()
-        self.scope = scope if isinstance(scope, _agents.AgentScope) else None
-        self.started = self.scope.started if self.scope is not None else 0
-
-    def claimed(self) -> bool:
-        """Whether a client integration recorded the request (in this frame, or in the scope)."""
-        return self.frame.claimed or (self.scope is not None
-                                      and self.scope.started > self.started)
-
-
 def _usage(response: Any) -> Usage:
     meta = getattr(response, "usage_metadata", None)
     return Usage(count(getattr(meta, "prompt_token_count", None)),
@@ -120,7 +104,7 @@ class EnergyPlugin(BasePlugin):  # type: ignore[misc,unused-ignore]
         self._lock = threading.Lock()
         self._agents: dict[tuple[str, str], _agents.AgentScope] = {}
         self._tools: dict[tuple[str, str], _agents.AgentScope] = {}
-        self._models: dict[tuple[str, str], _Model] = {}
+        self._models: dict[tuple[str, str], FrameworkCall] = {}
 
     def _on(self) -> bool:
         return self.active and _config.get_config().enabled
@@ -170,7 +154,7 @@ class EnergyPlugin(BasePlugin):  # type: ignore[misc,unused-ignore]
                                   request_model=_str(getattr(llm_request, "model", None)))
             finally:
                 _framework.withdraw(token)
-            entry = _Model(call, _framework.open_frame(names))
+            entry = FrameworkCall(call, _framework.open_frame(names))
             key = _agent_key(callback_context, getattr(callback_context, "agent_name", None))
             with self._lock:
                 dropped = _keep(self._models, key, entry)

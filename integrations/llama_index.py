@@ -55,10 +55,10 @@ except ImportError as _exc:  # pragma: no cover - exercised only without llama-i
         "the llama_index integration needs `pip install llama-index-core>=0.14.25`") from _exc
 
 from integrations._compatible_hosts import provider_from_url
+from integrations._framework_call import FrameworkCall
 from tracker import _attributes as A
-from tracker.integration import LLMCall, Usage, count, guard, start_call
+from tracker.integration import Usage, count, guard, start_call
 from tracker.recording import _agents, _framework
-from tracker.recording._energy_scope import current_scope
 from tracker.setup import _configure as _config
 
 __all__ = ["MIN_VERSION", "NAME", "instrument", "uninstrument"]
@@ -126,22 +126,6 @@ class _Step:
         self.tool = tool
 
 
-class _Model:
-    __slots__ = ("call", "frame", "scope", "started")
-
-    def __init__(self, call: LLMCall, frame: _framework.Frame) -> None:
-        self.call = call
-        self.frame = frame
-        scope = current_scope()
-        self.scope = scope if isinstance(scope, _agents.AgentScope) else None
-        self.started = self.scope.started if self.scope is not None else 0
-
-    def claimed(self) -> bool:
-        """Whether a client integration recorded the request (in this frame, or in the scope)."""
-        return self.frame.claimed or (self.scope is not None
-                                      and self.scope.started > self.started)
-
-
 class _State:
     def __init__(self) -> None:
         self.active = False
@@ -149,7 +133,7 @@ class _State:
         self.runs: dict[str, _Run] = {}
         self.steps: dict[str, _Step] = {}
         self.llms: dict[str, tuple[str | None, str | None]] = {}  # span -> (provider, model)
-        self.calls: dict[str, _Model] = {}
+        self.calls: dict[str, FrameworkCall] = {}
 
 
 _state = _State()
@@ -277,12 +261,12 @@ def _start_model(event: Any, operation: str) -> None:
         call = start_call(provider=provider, operation=operation, request_model=model)
     finally:
         _framework.withdraw(token)
-    entry = _Model(call, _framework.open_frame(names))
+    entry = FrameworkCall(call, _framework.open_frame(names))
     with _state.lock:
         _keep(_state.calls, span_id, entry)
 
 
-def _end_model(entry: _Model, response: Any, *, failed: bool = False) -> None:
+def _end_model(entry: FrameworkCall, response: Any, *, failed: bool = False) -> None:
     _framework.close_frame(entry.frame)
     if entry.claimed():  # a client integration recorded the request
         return

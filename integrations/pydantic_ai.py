@@ -49,9 +49,9 @@ except ImportError as _exc:  # pragma: no cover - exercised only without pydanti
 from opentelemetry import metrics, trace
 from opentelemetry.util.types import AttributeValue
 
-from tracker.integration import LLMCall, Usage, count, guard, start_call
+from integrations._framework_call import FrameworkCall
+from tracker.integration import Usage, count, guard, start_call
 from tracker.recording import _agents, _framework
-from tracker.recording._energy_scope import current_scope
 from tracker.setup import _configure as _config
 
 __all__ = ["MIN_VERSION", "NAME", "instrument", "uninstrument"]
@@ -107,26 +107,6 @@ class _Heard(trace.NonRecordingSpan):
                 on_end(self)
 
 
-class _Model:
-    __slots__ = ("call", "frame", "scope", "started")
-
-    def __init__(self, call: LLMCall, frame: _framework.Frame) -> None:
-        self.call = call
-        self.frame = frame
-        scope = current_scope()
-        self.scope = scope if isinstance(scope, _agents.AgentScope) else None
-        self.started = self.scope.started if self.scope is not None else 0
-
-    def claimed(self) -> bool:
-        """Whether a client integration recorded the request.
-
-        In the frame's context, or (a streamed request runs in a task of its own) directly in
-        the agent's scope while the request was in flight.
-        """
-        return self.frame.claimed or (self.scope is not None
-                                      and self.scope.started > self.started)
-
-
 class _Failed(Exception):
     """Pydantic AI marked the span as failed (its description is not kept: it may quote text)."""
 
@@ -169,12 +149,12 @@ def _begin(name: str, attributes: Mapping[str, Any] | None) -> Any:
                               operation=operation, request_model=model)
         finally:
             _framework.withdraw(token)
-        entry = _Model(call, _framework.open_frame(names))
+        entry = FrameworkCall(call, _framework.open_frame(names))
         return lambda span: _end_model(entry, span)
     return None
 
 
-def _end_model(entry: _Model, span: _Heard) -> None:
+def _end_model(entry: FrameworkCall, span: _Heard) -> None:
     _framework.close_frame(entry.frame)
     if entry.claimed():  # a client integration recorded the request
         return
