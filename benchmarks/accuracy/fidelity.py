@@ -152,26 +152,38 @@ def score_source(rows: calibrate.Rows) -> dict[str, list[float]]:
 #: et al. 2025, arXiv:2508.15734): Wh at the comprehensive boundary (active accelerators, host,
 #: idle machines, data-centre overhead) and counting the active accelerators only.
 GOOGLE_PUBLISHED = {"facility": 0.24, "accelerator": 0.10}
-#: The median prompt ASSUMED (Google publishes no token counts): gemini-2.5-flash, the Gemini
-#: Apps default model when the figures were measured; a short question of 100 tokens; 500
-#: output tokens: a median answer of about 300 tokens plus about 200 thinking tokens (2.5 Flash
-#: thinks with a dynamic budget, little on a simple prompt; thinking tokens are output tokens).
-#: A median, so long pasted documents and long answers do not move it. Priced as a tracked
+#: The prompt ASSUMED (Google publishes no token counts). Google cannot meter one prompt in a
+#: batched fleet: it divides each model's measured serving energy over a day by the prompts that
+#: model served, and the "median prompt" is the median of those per-prompt figures over all
+#: prompts (Elsworth et al. 2025, methodology). So the figure is a model's MEAN prompt, and the
+#: median picks the model: gemini-2.5-flash, the Gemini Apps default when it was measured. Mean
+#: chat-app tokens, from WildChat-1M (Zhao et al. 2024, arXiv:2405.01470: a million real ChatGPT
+#: conversations, 2.54 turns each, 296 tokens per user turn, 441 per answer): input 860 = the
+#: user's 296 + the earlier turns the app sends again, (2.54 - 1) / 2 x (296 + 441) = 567 on
+#: average; output 880 = an answer of 441 + as many thinking tokens (2.5 Flash thinks with a
+#: dynamic budget in Gemini Apps; the share is not published: assumed 1:1). Priced as a tracked
 #: Google call is: the Google deployment (TPU v6e, PUE 1.09) and the defaults for everything
 #: else (hosted batch, engine mix, fleet idle share, replica sizing).
-GOOGLE_PROMPT = {"model": "gemini-2.5-flash", "input_tokens": 100, "output_tokens": 500}
+GOOGLE_PROMPT = {"model": "gemini-2.5-flash", "input_tokens": 860, "output_tokens": 880}
 
 
-def google_prompt() -> dict[str, tuple[float, float, float, float]]:
+#: Other assumptions about the same prompt (input, output tokens), printed beside it: the mean
+#: prompt without thinking, a first question with a little thinking, and without any.
+GOOGLE_OTHER_PROMPTS = ((860, 441), (100, 500), (100, 441))
+
+
+def google_prompt(input_tokens: int | None = None, output_tokens: int | None = None,
+                  ) -> dict[str, tuple[float, float, float, float]]:
     """(estimated, published, range low, range high), in Wh, of the median Gemini prompt at
-    both boundaries."""
+    both boundaries (the tokens of `GOOGLE_PROMPT` unless given)."""
     from tracker.model._deployments import deployment_for
 
     dep = deployment_for("google")
     assert dep is not None
-    est = estimate(GOOGLE_PROMPT["model"], output_tokens=GOOGLE_PROMPT["output_tokens"],
-                   input_tokens=GOOGLE_PROMPT["input_tokens"], hardware=dep.hardware[0],
-                   pue=dep.pue)
+    est = estimate(GOOGLE_PROMPT["model"],
+                   output_tokens=output_tokens or GOOGLE_PROMPT["output_tokens"],
+                   input_tokens=input_tokens or GOOGLE_PROMPT["input_tokens"],
+                   hardware=dep.hardware[0], pue=dep.pue)
     return {"facility": (float(est.energy_kwh) * 1e3, GOOGLE_PUBLISHED["facility"],
                          float(est.energy_kwh_min) * 1e3, float(est.energy_kwh_max) * 1e3),
             "accelerator": (float(est.accelerator_kwh) * 1e3, GOOGLE_PUBLISHED["accelerator"],
@@ -242,6 +254,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  {boundary:12s} {got:.3f} Wh against {published:.2f} Wh published: x{ratio:.2f} "
               f"(bar within x{GOOGLE_BAR}: {'PASS' if passed else 'FAIL'}); range "
               f"{lo:.3f}-{hi:.2f} Wh {'holds' if lo <= published <= hi else 'misses'} it")
+    print(f"  assumed: {GOOGLE_PROMPT['model']}, {GOOGLE_PROMPT['input_tokens']} input and "
+          f"{GOOGLE_PROMPT['output_tokens']} output tokens; other assumptions (facility / "
+          "accelerators):")
+    for n_in, n_out in GOOGLE_OTHER_PROMPTS:
+        fig = google_prompt(n_in, n_out)
+        print(f"    {n_in:4d} in, {n_out:4d} out: "
+              + " / ".join(f"x{got / pub:.2f}" for got, pub, _, _ in fig.values()))
     return 0 if ok else 1
 
 

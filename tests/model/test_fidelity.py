@@ -108,17 +108,28 @@ def test_leave_one_model_out(source: str, sources: dict[str, calibrate.Rows]) ->
 
 def test_google_median_prompt() -> None:
     """Google's median Gemini Apps text prompt: 0.24 Wh comprehensive, 0.10 Wh accelerators
-    (Elsworth et al. 2025), under the documented median-prompt assumption.
-
-    The x1.3 bar is missed (x0.40 and x0.42 low): gemini-2.5-flash is sized by the closed-model
-    method like every Flash, Haiku and mini tier (class 's', 13.9B active, 204B total), and
-    Google's figure implies a larger model or a dearer serving stack than that class on TPUs
-    (with the 440B total / 76B active copied from EcoLogits before, it came out at x0.93 and
-    x1.00). Held at the measured level so a regression shows; the range holds the figure.
-    """
+    (Elsworth et al. 2025), within x1.3 at both boundaries under the documented assumption: a
+    model's mean prompt (fleet energy / prompts) of gemini-2.5-flash, 860 input and 880 output
+    tokens. The range holds the published figure."""
+    assert fidelity.GOOGLE_PROMPT == {"model": "gemini-2.5-flash", "input_tokens": 860,
+                                      "output_tokens": 880}
     for boundary, (got, published, lo, hi) in fidelity.google_prompt().items():
-        assert 0.35 <= got / published <= fidelity.GOOGLE_BAR, boundary
+        assert 1 / fidelity.GOOGLE_BAR <= got / published <= fidelity.GOOGLE_BAR, boundary
         assert lo <= published <= hi, boundary
+
+
+def test_google_figure_is_not_the_first_turn() -> None:
+    """The first turn of a conversation with a short answer and no thinking (100 in, 441 out)
+    is well under Google's figure: what closes the gap is the mean prompt's context and
+    thinking, not a Google-only coefficient."""
+    from tracker.model._deployments import deployment_for
+    from tracker.model._estimate import estimate
+
+    dep = deployment_for("google")
+    assert dep is not None
+    est = estimate("gemini-2.5-flash", output_tokens=441, input_tokens=100,
+                   hardware=dep.hardware[0], pue=dep.pue)
+    assert float(est.energy_kwh) * 1e3 < 0.24 / fidelity.GOOGLE_BAR
 
 
 def test_stored_scores_match_a_refit(sources: dict[str, calibrate.Rows]) -> None:
@@ -146,3 +157,17 @@ def test_architecture_priors_are_the_registry_fit() -> None:
     assert phys.ATTN_PRIOR[0] == pytest.approx(refit["layers_x_hidden"][0], rel=0.01)
     assert phys.ATTN_PRIOR[1] == pytest.approx(refit["layers_x_hidden"][1], abs=0.005)
     assert math.isfinite(phys.kv_prior_bytes(70.0))
+
+
+def test_readme_quotes_the_benchmark() -> None:
+    """The README's Google row and GPT-4o anchor are what the code prints today."""
+    from pathlib import Path
+
+    from tracker.model._estimate import estimate
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    ratios = " / ".join(f"x{got / pub:.2f}" for got, pub, _, _ in
+                        fidelity.google_prompt().values())
+    assert f"| {ratios} |" in readme
+    gpt4o = float(estimate("gpt-4o", output_tokens=400, input_tokens=200).energy_kwh) * 1e3
+    assert f"comes out at {gpt4o:.2f} Wh with defaults" in readme
