@@ -232,24 +232,6 @@ class Toggle:
             setattr(cls, name, value)
 
 
-def floor_attributes() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any],
-                                dict[str, Any]]:
-    """Attributes of the same number and types as a plain call's (for `sdk_costs`): the duration
-    histogram's (3), the token histogram's per token type (4 each) and the call span's and log
-    record's (30: 14 floats, 11 strings, 2 ints, 2 booleans and the finish reasons)."""
-    base = {"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai",
-            "gen_ai.request.model": MODEL}
-    t_in, t_out = ({**base, "gen_ai.token.type": t} for t in ("input", "output"))
-    attrs: dict[str, Any] = {**base, "gen_ai.response.model": MODEL + "-2024-07-18",
-                             "gen_ai.response.id": "chatcmpl-bench",
-                             "gen_ai.response.finish_reasons": ["stop"],
-                             "gen_ai.usage.input_tokens": 25, "gen_ai.usage.output_tokens": 50}
-    attrs.update({f"energy.float_{i}": 1e-6 * (i + 1) for i in range(14)})
-    attrs.update({f"energy.str_{i}": "registry" for i in range(6)})
-    attrs.update({"energy.flag_0": True, "energy.flag_1": False})
-    return base, t_in, t_out, attrs
-
-
 def _recorders() -> tuple[dict[str, Any], Callable[[], dict[str, Any]]]:
     """Providers (not global) with in-memory exporters, and a function returning what they got.
 
