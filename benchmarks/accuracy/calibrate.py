@@ -327,11 +327,16 @@ def predict(coef: dict[str, float], engines: dict[str, dict[str, float]], rows: 
                                                    coef["overhead_4bit_bytes"]))
     kv = c["kv"] * np.where(c["kv_low"], 0.5, 1.0)
     context = c["prompt"] + c["output"] / 2.0
-    acc_out, host_out = phys.decode_joules(
-        coef, eng, active=c["active"], total=c["total"], bytes_per_param=c["bpp"],
-        lowp_overhead=over, kv_bytes=kv, tdp_w=c["tdp_w"], bandwidth=c["bandwidth"],
-        peak16=c["peak16"], peak_native=c["peak_native"], gpus=c["gpus"], batch=c["batch"],
-        context=context, limit_w=c["limit"], sync_hops=c["hops"], xp=np)
+    args = dict(active=c["active"], total=c["total"], bytes_per_param=c["bpp"],
+                lowp_overhead=over, kv_bytes=kv, tdp_w=c["tdp_w"], bandwidth=c["bandwidth"],
+                peak16=c["peak16"], peak_native=c["peak_native"], gpus=c["gpus"],
+                batch=c["batch"], limit_w=c["limit"], sync_hops=c["hops"], xp=np)
+    # As the runtime prices it (tracker/model/_calibrated.py replica_joules): the decode energy
+    # at no context plus a slope per token of context, from a probe at CONTEXT_PROBE tokens.
+    acc0, host0 = phys.decode_joules(coef, eng, context=0.0, **args)
+    acc_p, host_p = phys.decode_joules(coef, eng, context=_calib.CONTEXT_PROBE, **args)
+    acc_out = acc0 + np.maximum(acc_p - acc0, 0.0) / _calib.CONTEXT_PROBE * context
+    host_out = host0 + np.maximum(host_p - host0, 0.0) / _calib.CONTEXT_PROBE * context
     acc_in, host_in = phys.prefill_joules(
         coef, active=c["active"], layers_hidden=c["lh"],
         prompt_len=c["prompt"], tdp_w=c["tdp_w"], peak16=c["peak16"],
