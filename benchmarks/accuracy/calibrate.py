@@ -15,7 +15,8 @@ Sources (see ``benchmarks/data/README.md``):
   and is left out; rows with ``same_run_as`` are duplicates).
 - ``inferencex_gpu_power.csv``: SemiAnalysis InferenceX, summed nvidia-smi/amd-smi GPU power of
   the replica (gpt-oss-120b MXFP4 on H100 under vLLM with async scheduling, ``vllm-async``;
-  DeepSeek-R1 FP8 on MI325X under SGLang), accelerator energy.
+  DeepSeek-R1 FP8 on MI325X under SGLang), accelerator energy; the H100 runs' power window
+  includes the server's start-up, taken out by ``inferencex_window.py``.
 
 Features are structural only (params, precision, hardware spec, accelerators per replica,
 concurrency, token lengths, engine, power limit), never the model's name. The objective is a
@@ -48,6 +49,7 @@ from scipy.optimize import least_squares
 
 REPO = Path(__file__).resolve().parents[2]
 
+from benchmarks.accuracy import inferencex_window as window  # noqa: E402
 from tracker.model import _calibrated as _calib  # noqa: E402
 from tracker.model import _physics as phys  # noqa: E402
 from tracker.model._calibrated import CALIBRATION_FILE, ENGINE_NAMES  # noqa: E402
@@ -73,7 +75,9 @@ SHARED: dict[str, tuple[float, float, float]] = {
     "eta_kv": (0.5, 0.05, 0.95),
     "mfu_decode": (0.4, 0.05, 0.9),
     "mfu_prefill": (0.5, 0.35, 0.65),
-    # InferenceX: H100s waiting at TP8 and concurrency 4-8 draw 159-253 W (0.23-0.36 of TDP)
+    # H100 idle: 70 W (0.10 of TDP); InferenceX's H100s at TP8 and concurrency 4-8, mostly
+    # waiting, draw 240-280 W over the benchmark (0.34-0.40, an upper bound on the waiting draw:
+    # benchmarks/accuracy/inferencex_window.py)
     "p_idle": (0.23, 0.15, 0.35),
     "p_mem": (0.3, 0.02, 1.0),
     "lowp_gain": (0.6, 0.05, 1.0),
@@ -272,10 +276,28 @@ def inferencex_engine(source: str, notes: str) -> str:
     return "sglang" if "sglang" in (source + notes).lower() else "vllm-async"
 
 
+def inferencex_startup(rs: Sequence[dict[str, str]]) -> tuple[float, list[Any]]:
+    """InferenceX's start-up seconds inside its power window (mean of the paired runs) and the
+    pairs (``benchmarks/accuracy/inferencex_window.py``)."""
+    pairs = window.startup_s([window.parse(r) for r in rs])
+    return (sum(p[2] for p in pairs) / len(pairs) if pairs else 0.0), pairs
+
+
 def load_inferencex(path: Path = INFERENCEX_CSV) -> Rows:
-    """SemiAnalysis InferenceX runs (summed GPU power of the replica, vLLM or SGLang)."""
+    """SemiAnalysis InferenceX runs (summed GPU power of the replica, vLLM or SGLang).
+
+    The H100 runs' figures are the benchmark's energy: their published J per output token
+    averages the GPU power over a window that includes the server's start-up, which
+    `inferencex_window` takes out.
+    """
     with path.open(encoding="utf-8") as fh:
         rs = list(csv.DictReader(fh))
+    startup, _ = inferencex_startup(rs)
+    measured = []
+    for r in rs:
+        run = window.parse(r)
+        measured.append(float(r["measured_wh_per_1k_out"]) * 3.6 if run is None
+                        else window.corrected(run, startup))
     return _arrays(
         [r["model"] for r in rs], [inferencex_engine(r["url_or_citation"], r["notes"])
                                    for r in rs],
@@ -283,8 +305,7 @@ def load_inferencex(path: Path = INFERENCEX_CSV) -> Rows:
         [float(r["active_params_b"]) for r in rs], [float(r["total_params_b"]) for r in rs],
         [float(r["gpus"]) for r in rs], [float(r["batch_size"]) for r in rs],
         [float(r["input_tokens"]) for r in rs], [float(r["output_tokens"]) for r in rs],
-        [None] * len(rs), [float(r["measured_wh_per_1k_out"]) * 3.6 for r in rs],
-        "inferencex", "accelerator")
+        [None] * len(rs), measured, "inferencex", "accelerator")
 
 
 def load_all() -> list[Rows]:
@@ -306,11 +327,16 @@ def predict(coef: dict[str, float], engines: dict[str, dict[str, float]], rows: 
                                                    coef["overhead_4bit_bytes"]))
     kv = c["kv"] * np.where(c["kv_low"], 0.5, 1.0)
     context = c["prompt"] + c["output"] / 2.0
-    acc_out, host_out = phys.decode_joules(
-        coef, eng, active=c["active"], total=c["total"], bytes_per_param=c["bpp"],
-        lowp_overhead=over, kv_bytes=kv, tdp_w=c["tdp_w"], bandwidth=c["bandwidth"],
-        peak16=c["peak16"], peak_native=c["peak_native"], gpus=c["gpus"], batch=c["batch"],
-        context=context, limit_w=c["limit"], sync_hops=c["hops"], xp=np)
+    args = dict(active=c["active"], total=c["total"], bytes_per_param=c["bpp"],
+                lowp_overhead=over, kv_bytes=kv, tdp_w=c["tdp_w"], bandwidth=c["bandwidth"],
+                peak16=c["peak16"], peak_native=c["peak_native"], gpus=c["gpus"],
+                batch=c["batch"], limit_w=c["limit"], sync_hops=c["hops"], xp=np)
+    # As the runtime prices it (tracker/model/_calibrated.py replica_joules): the decode energy
+    # at no context plus a slope per token of context, from a probe at CONTEXT_PROBE tokens.
+    acc0, host0 = phys.decode_joules(coef, eng, context=0.0, **args)
+    acc_p, host_p = phys.decode_joules(coef, eng, context=_calib.CONTEXT_PROBE, **args)
+    acc_out = acc0 + np.maximum(acc_p - acc0, 0.0) / _calib.CONTEXT_PROBE * context
+    host_out = host0 + np.maximum(host_p - host0, 0.0) / _calib.CONTEXT_PROBE * context
     acc_in, host_in = phys.prefill_joules(
         coef, active=c["active"], layers_hidden=c["lh"],
         prompt_len=c["prompt"], tdp_w=c["tdp_w"], peak16=c["peak16"],
@@ -483,6 +509,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             spreads.append(s["median_abs_log2"])
             print(f"{rows.source:10s} leave-one-model-out: {s}")
     scores["range_log2_spread"] = max(spreads)
+    with INFERENCEX_CSV.open(encoding="utf-8") as fh:
+        startup, pairs = inferencex_startup(list(csv.DictReader(fh)))
+    ix_window = {"startup_s": round(startup, 1), "idle_w_per_gpu": window.IDLE_W_PER_GPU,
+                 "pairs": [{"gpus": a.gpus, "concurrency": a.concurrency,
+                            "startup_s": round(t, 1), "benchmark_w_per_gpu": round(p / a.gpus)}
+                           for a, _, t, p in pairs]}
+    print("InferenceX power window:", ix_window)
     priors = kv_prior_fit()
     print("architecture priors refit on the registry:", priors)
     doc = {
@@ -507,6 +540,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                             "benchmarks/data/inferencex_gpu_power.csv (SemiAnalysis InferenceX, "
                             "nvidia-smi/amd-smi GPU power, vLLM and SGLang)"],
             "rows_used": {r.source: len(r) for r in sources},
+            "inferencex_power_window": ix_window,
             "objective": f"soft-L1 (f_scale {F_SCALE}) on log2(estimate/measured), sources "
                          f"weighted equally, prior pull {PRIOR_WEIGHT} per log2 unit; "
                          "scipy.optimize.least_squares in log space",

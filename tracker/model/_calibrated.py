@@ -30,6 +30,7 @@ __all__ = [
     "BATCH_SIZE_RANGE",
     "CALIBRATION_FILE",
     "COEFFICIENTS",
+    "CONTEXT_PROBE",
     "DEFAULT_BATCH_SIZE",
     "ENGINE_PROFILES",
     "RANGE_LOG2_SPREAD",
@@ -59,7 +60,7 @@ ENGINE_NAMES: Final = ("t_fixed_s", "t_seq_s", "t_comm_s")
 WEIGHT_MEMORY_SHARE: Final = 0.75
 _GPUS_PER_NODE: Final = 8
 #: Context (tokens) at which the decode slope per token of context is taken.
-_CONTEXT_PROBE: Final = 4096.0
+CONTEXT_PROBE: Final = 4096.0
 
 #: Central batch (concurrent sequences per replica) for hosted or unknown serving: vLLM's
 #: long-standing default cap on concurrent sequences (``max_num_seqs`` = 256), where the
@@ -206,21 +207,21 @@ def replica_joules(
         a0 = h0 = a1 = h1 = 0.0
     else:
         a0, h0 = phys.decode_joules(coef, eng, context=0.0, **args)
-        a_p, h_p = phys.decode_joules(coef, eng, context=_CONTEXT_PROBE, **args)
-        a1, h1 = max(0.0, (a_p - a0) / _CONTEXT_PROBE), max(0.0, (h_p - h0) / _CONTEXT_PROBE)
+        a_p, h_p = phys.decode_joules(coef, eng, context=CONTEXT_PROBE, **args)
+        a1, h1 = max(0.0, (a_p - a0) / CONTEXT_PROBE), max(0.0, (h_p - h0) / CONTEXT_PROBE)
     # Encoders attend both ways over the text: twice a causal prefill's attention.
     width = 2.0 * lh if embedding else lh
     p0, ph0 = phys.prefill_joules(coef, active=active_b, layers_hidden=width, prompt_len=0.0,
                                   tdp_w=hardware.tdp_w, peak16=peak16, peak_native=peak_n,
                                   limit_w=limit)
     p1, ph1 = phys.prefill_joules(coef, active=active_b, layers_hidden=width,
-                                  prompt_len=_CONTEXT_PROBE, tdp_w=hardware.tdp_w,
+                                  prompt_len=CONTEXT_PROBE, tdp_w=hardware.tdp_w,
                                   peak16=peak16, peak_native=peak_n, limit_w=limit)
     c_acc, c_host = phys.cached_joules(coef, kv_bytes=kv, tdp_w=hardware.tdp_w,
                                        bandwidth=bandwidth)
     return ReplicaJoules(
-        a0, a1, p0, max(0.0, (p1 - p0) / _CONTEXT_PROBE), c_acc,
-        h0, h1, ph0, max(0.0, (ph1 - ph0) / _CONTEXT_PROBE), c_host,
+        a0, a1, p0, max(0.0, (p1 - p0) / CONTEXT_PROBE), c_acc,
+        h0, h1, ph0, max(0.0, (ph1 - ph0) / CONTEXT_PROBE), c_host,
     )
 
 

@@ -7,12 +7,14 @@ FLOPs per sequence::
     touched = t * (1 - (1 - a/t) ** B)                  # MoE: distinct experts hit; dense: t
     t_mem   = (touched * (b + d) / eta_mem + B * c * kv / eta_kv) / (G * bandwidth)
     t_comp  = 2 * a * B / (G * peak_c * mfu_decode)
-    t_dev   = t_comm * hops + t_mem + t_comp
+    t_dev   = t_comm * hops + smax(t_mem, t_comp)   # kernels overlap streaming and math
     t_host  = t_fixed + t_seq * B
     t_step  = t_host + t_dev             # or max(t_host, t_dev) with async scheduling
     E_acc   = G * TDP * (p_idle * t_step + p_mem * t_mem + (1 - p_idle) * t_comp)
     E_host  = (E_acc + G * host_frac * TDP * t_step) / psu_eff - E_acc   # CPUs, fans, PSU loss
 
+``smax`` is a smooth maximum (`roofline_time`): a kernel's time is the larger of its memory and
+compute time while its energy is the sum of both (the energy roofline, Choi et al. 2013).
 ``t_host`` is the engine's host work per step: a fixed part (scheduling, launches, the
 GPU-to-CPU copy of the sampled tokens) and a part per running sequence (its scheduling,
 sampling, detokenisation and streaming in Python), which more accelerators do not shorten.
@@ -162,6 +164,18 @@ def step_time(t_host: Any, t_dev: Any, overlap: Any, xp: Any = SCALAR) -> Any:
 _OVERLAP_P: Final = 4.0
 
 
+def roofline_time(t_mem: Any, t_comp: Any, xp: Any = SCALAR) -> Any:
+    """Device time of a decode step's kernels: the smooth maximum of memory and compute time.
+
+    A GPU kernel streams its operands while its tensor cores work on those already loaded, so
+    its time is the larger of the two (the roofline: Williams, Waterman and Patterson, CACM
+    2009), while its energy is the sum of both activities': time overlaps, energy does not
+    (Choi, Bedard, Fowler and Vuduc, "A roofline model of energy", IPDPS 2013).
+    """
+    both = xp.exp(_OVERLAP_P * xp.log(t_mem)) + xp.exp(_OVERLAP_P * xp.log(t_comp))
+    return xp.exp(xp.log(both) / _OVERLAP_P)
+
+
 def decode_joules(
     coef: Mapping[str, float], eng: Mapping[str, Any], *, active: Any, total: Any,
     bytes_per_param: Any, lowp_overhead: Any, kv_bytes: Any, tdp_w: Any, bandwidth: Any,
@@ -193,7 +207,7 @@ def decode_joules(
     # Device time of a step: TP synchronisation, weights/KV streaming, GEMMs. Host time: the
     # engine's fixed work plus its work per running sequence (scheduling, sampling,
     # detokenisation: Python on one CPU process, not shortened by more accelerators).
-    t_dev = eng["t_comm_s"] * sync_hops + t_mem + t_comp
+    t_dev = eng["t_comm_s"] * sync_hops + roofline_time(t_mem, t_comp, xp)
     t_host = eng["t_fixed_s"] + eng["t_seq_s"] * batch
     t_step = step_time(t_host, t_dev, eng.get("overlap", 0.0), xp)
     e_acc = gpus * tdp_w * (coef["p_idle"] * t_step + coef["p_mem"] * t_mem
