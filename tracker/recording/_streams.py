@@ -3,16 +3,20 @@
 A provider integration hands `wrap_stream()` the stream object the client library returned, the
 `LLMCall` it started, and a provider *strategy*: an object with `record_chunk(chunk)` (called once
 per chunk, doing at most a counter update) and `result()` (the usage once the stream is over).
-For an `InBandUsageStrategy` (usage reported on a chunk's `usage`), a `for` / `async for` loop
-does that update inline, with no call per chunk. The proxy behaves like the original object
+The proxy reads the stream through one generator of its own (a *reader*), which `for` / `async
+for` loops resume directly and `next()` / `anext()` step too; for an `InBandUsageStrategy`
+(usage reported on a chunk's `usage`) the reader only counts the chunks and keeps the last two,
+in local variables, with no call per chunk. The proxy behaves like the original object
 (attributes, helper methods, `isinstance`, `next()` / `anext()` mixed with loops) and finishes
 the call exactly once, on whichever comes first:
 
 - exhaustion (`StopIteration` / `StopAsyncIteration`),
-- an exception from the provider while reading (the call carries it as `error`),
+- an exception from the provider while reading (the call carries it as `error`; the caller gets
+  the same exception object),
 - `close()` / `aclose()`, or leaving a `with` / `async with` block,
-- the proxy being dropped before the end (for example after `break` out of a loop): its
-  `__del__` records what was received.
+- the stream being dropped before the end (for example after `break` out of a loop): Python
+  closes the reader, whose `finally` records what was received (an async reader is closed by
+  the event loop, on its next turn or when it shuts down its async generators).
 
 When the provider sends no usage (a chat stream without `stream_options.include_usage`, a
 truncated stream), strategies count output characters from the deltas and report
@@ -163,14 +167,11 @@ class _StreamState:
             return True
 
 
-# The readers. One generator per stream, made (and started, so that closing it or dropping it
-# always runs its `finally`) when the stream is wrapped. The proxy's `__iter__` returns it, so a
-# `for` loop resumes it in C, and `next(proxy)` steps the same generator: loops, `next()` and a
-# loop resumed after `break` all count in one place. It holds no reference to the proxy, so it
-# is dropped with the proxy (or with the loop, whichever is last): Python then closes it and its
-# `finally` records what was received. Per chunk, a stream whose strategy is in-band
-# (`InBandUsageStrategy`: usage on a chunk's ``usage``) costs a count and two local variables,
-# no call; other strategies get one `record_chunk()` call.
+# The readers: one generator per stream, made and started (so that closing or dropping it always
+# runs its `finally`) by `wrap_stream`. `__iter__` returns it, so a `for` loop resumes it in C;
+# `next(proxy)` steps the same one. It holds no reference to the proxy: it is dropped with the
+# proxy or the loop, whichever is last, and Python then closes it. Per chunk, an in-band strategy
+# costs a count and two local variables; other strategies get one `record_chunk()` call.
 
 
 def _read(stream: Any, state: _StreamState) -> Generator[Any, None, None]:
