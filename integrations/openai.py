@@ -230,8 +230,11 @@ class ReportedUsageStrategy(InBandUsageStrategy):
             self.response_model = getattr(last, "model", None)
         if found is not None:
             usage = found.usage
-            self.reported_input = _int(getattr(usage, "prompt_tokens", None))
-            self.reported_output = _int(getattr(usage, "completion_tokens", None))
+            n_in = self.reported_input = _int(getattr(usage, "prompt_tokens", None))
+            n_out = self.reported_output = _int(getattr(usage, "completion_tokens", None))
+            if n_in and n_out:  # both reported: the usage as is (`settle` would keep it)
+                self._request_parts = ()
+                return StreamResult(n_in, n_out, self.response_model)
         return super().result()
 
 

@@ -106,11 +106,14 @@ class CountingStrategy:
 class InBandUsageStrategy(CountingStrategy):
     """Base of strategies for streams that report usage in-band, on a chunk's `usage` attribute.
 
-    Only three things are kept: how many chunks arrived, the last one, and the last one whose
-    `usage` is set. A `for` or `async for` loop over the proxy updates them inline (no call
-    per chunk); `record_chunk()` does the same for `next()` and `anext()`. Subclasses read the usage
-    and model from `usage_chunk` and `last` in `result()`; `counted_output()` (output tokens when
-    no chunk carried usage) is one token per chunk, the granularity at which these APIs stream.
+    Only three things are kept: how many chunks arrived, the last one, and the one carrying
+    usage. A stream proxy's reader counts the chunks and keeps the last two in its own variables
+    (no call per chunk) and sets these when the stream ends: the usage chunk is the last of the
+    two whose `usage` is set, so a usage chunk followed by one without usage still counts;
+    `record_chunk()` (a strategy fed chunk by chunk) keeps the last chunk whose `usage` is set.
+    Subclasses read the usage and model from `usage_chunk` and `last` in `result()`;
+    `counted_output()` (output tokens when no chunk carried usage) is one token per chunk, the
+    granularity at which these APIs stream.
     """
 
     __slots__ = ("chunks", "last", "usage_chunk")
