@@ -19,18 +19,29 @@ _int = count  # a provider's number as a token count, or None
 
 def chat_usage(response: Any) -> Usage | None:
     # (one pass, no helper calls: this runs on every chat completion; `count()` is inlined as
-    # ``type(n) is int and 0 <= n <= MAX_TOKENS``)
-    usage = getattr(response, "usage", None)
-    if usage is None:
-        return None
-    n_in = getattr(usage, "prompt_tokens", None)
+    # ``type(n) is int and 0 <= n <= MAX_TOKENS``; the attributes are read directly, the
+    # `getattr` defaults only for an object that lacks one)
+    try:
+        usage = response.usage
+        if usage is None:
+            return None
+        n_in, n_out = usage.prompt_tokens, usage.completion_tokens
+        prompt, completion = usage.prompt_tokens_details, usage.completion_tokens_details
+        choices, model, response_id = response.choices, response.model, response.id
+    except AttributeError:
+        usage = getattr(response, "usage", None)
+        if usage is None:
+            return None
+        n_in = getattr(usage, "prompt_tokens", None)
+        n_out = getattr(usage, "completion_tokens", None)
+        prompt = getattr(usage, "prompt_tokens_details", None)
+        completion = getattr(usage, "completion_tokens_details", None)
+        choices = getattr(response, "choices", None)
+        model, response_id = getattr(response, "model", None), getattr(response, "id", None)
     if type(n_in) is not int or not 0 <= n_in <= MAX_TOKENS:
         n_in = None
-    n_out = getattr(usage, "completion_tokens", None)
     if type(n_out) is not int or not 0 <= n_out <= MAX_TOKENS:
         n_out = None
-    prompt = getattr(usage, "prompt_tokens_details", None)
-    completion = getattr(usage, "completion_tokens_details", None)
     cached = written = reasoning = modalities = None
     if prompt is not None:
         cached = _int(getattr(prompt, "cached_tokens", None))
@@ -40,14 +51,13 @@ def chat_usage(response: Any) -> Usage | None:
     if prompt is not None or completion is not None:
         modalities = _modalities(prompt, completion)
     reasons: tuple[str, ...] | None = None
-    choices = getattr(response, "choices", None)
     if choices:
         for choice in choices:
             reason = getattr(choice, "finish_reason", None)
             if isinstance(reason, str):
                 reasons = (reason,) if reasons is None else (*reasons, reason)
-    return Usage(n_in, n_out, getattr(response, "model", None), False, cached, written,
-                 reasoning, getattr(response, "id", None), reasons, None, modalities)
+    return Usage(n_in, n_out, model, False, cached, written, reasoning, response_id, reasons,
+                 None, modalities)
 
 
 def _modalities(prompt: Any, completion: Any) -> tuple[tuple[str, int], ...] | None:

@@ -93,6 +93,7 @@ def provider_name(client: Any) -> str:
 # WeakKeyDictionary builds a weak reference per lookup.) Emptied when full.
 _names: dict[int, tuple[Any, Any, tuple[str, tuple[str, int | None] | None]]] = {}
 _MAX_CLIENTS = 256
+_EMPTY: dict[str, Any] = {}
 
 
 def _client_info(resource: Any) -> tuple[str, tuple[str, int | None] | None]:
@@ -100,7 +101,10 @@ def _client_info(resource: Any) -> tuple[str, tuple[str, int | None] | None]:
     client = getattr(resource, "_client", None)
     if client is None:
         return "openai", server_of(resource)
-    base_url = url_key(client)
+    # (`url_key(client)` inline: the URL object in the client's instance dictionary)
+    base_url = getattr(client, "__dict__", _EMPTY).get("_configured_base_url")
+    if base_url is None:
+        base_url = url_key(client)
     cached = _names.get(id(client))
     if cached is not None and cached[1] is base_url and cached[0]() is client:
         return cached[2]

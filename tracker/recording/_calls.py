@@ -265,6 +265,7 @@ def _grid_lookup() -> GridReading | None:
 
 
 _DISABLED = LLMCall(None, None, None, "chat", None, {})
+_NO_ATTRIBUTES: dict[str, Any] = {}  # (never changed: what a call without user attributes has)
 
 
 def start_call(*, provider: str | None, operation: str = "chat", request_model: str | None,
@@ -309,7 +310,8 @@ def _start(provider: str | None, operation: str, request_model: str | None,
         model = request_model or (scope.model if scope is not None else None) \
             or runtime.config.model
         return LLMCall(runtime, scope, provider, operation, model,
-                       _user_attributes(attributes) if attributes else {}, timed, names)
+                       _user_attributes(attributes) if attributes else _NO_ATTRIBUTES, timed,
+                       names)
     except Exception as exc:
         report("usage.start_call", exc)
         return _DISABLED
