@@ -103,13 +103,16 @@ class CallStatic:
         `figures` as `tracker.model._call_figures.call_figures` returns them; `carbon_intensity`
         and `grid_source` are read only when `reading` (a live grid figure) is given.
         """
-        kwh, kwh_min, kwh_max, g, g_min, g_max, usd, water, acc, srv, emb, _, _ = figures
-        attrs = {**self.attrs, _RESPONSE_MODEL: response_model, _INPUT: input_tokens,
-                 _OUTPUT: output_tokens, _KWH: kwh, _KWH_MIN: kwh_min, _KWH_MAX: kwh_max,
-                 _GCO2E: g, _GCO2E_MIN: g_min, _GCO2E_MAX: g_max, _USD: usd, _WATER: water,
-                 _ACC: acc, _SRV: srv, _EMB: emb, _ESTIMATED: tokens_estimated}
-        if not response_model:
-            del attrs[_RESPONSE_MODEL]
+        # (a copy and stores under module constants: cheaper than a dict display merged in)
+        attrs = self.attrs.copy()
+        if response_model:
+            attrs[_RESPONSE_MODEL] = response_model
+        attrs[_INPUT] = input_tokens
+        attrs[_OUTPUT] = output_tokens
+        (attrs[_KWH], attrs[_KWH_MIN], attrs[_KWH_MAX], attrs[_GCO2E], attrs[_GCO2E_MIN],
+         attrs[_GCO2E_MAX], attrs[_USD], attrs[_WATER], attrs[_ACC], attrs[_SRV], attrs[_EMB],
+         _, _) = figures
+        attrs[_ESTIMATED] = tokens_estimated
         if reading is not None:  # a live intensity was used
             attrs[A.ENERGY_GRID_GCO2E_PER_KWH] = carbon_intensity
             attrs[A.ENERGY_GRID_SOURCE] = grid_source
