@@ -38,7 +38,7 @@ from integrations._compatible_hosts import provider_from_url
 from integrations._openai_usage import chat_usage as _chat_usage
 from integrations._openai_usage import embeddings_usage as _embeddings_usage
 from integrations._openai_usage import responses_usage as _responses_usage
-from tracker.instrumentation._server import url_key
+from tracker.instrumentation._server import server_of, url_key
 from tracker.integration import (
     AsyncStreamProxy,
     CountingStrategy,
@@ -87,31 +87,40 @@ def provider_name(client: Any) -> str:
         return "openai"
 
 
-# id(client) -> (a weak reference to it, its base URL object, the name): `provider_name()`
-# parses the URL, so it runs once per client and again only if the client's ``base_url`` is
-# replaced. (Keyed by id with the referent checked: one lookup, where a WeakKeyDictionary
-# builds a weak reference per lookup.) Emptied when full.
-_names: dict[int, tuple[Any, Any, str]] = {}
+# id(client) -> (a weak reference to it, its base URL object, (the name, its server)):
+# `provider_name()` parses the URL, so it runs once per client and again only if the client's
+# ``base_url`` is replaced. (Keyed by id with the referent checked: one lookup, where a
+# WeakKeyDictionary builds a weak reference per lookup.) Emptied when full.
+_names: dict[int, tuple[Any, Any, tuple[str, tuple[str, int | None] | None]]] = {}
 _MAX_CLIENTS = 256
+_EMPTY: dict[str, Any] = {}
 
 
-def _provider(resource: Any) -> str:
+def _client_info(resource: Any) -> tuple[str, tuple[str, int | None] | None]:
+    """(provider name, (host, port) of the client's base URL): one lookup per call."""
     client = getattr(resource, "_client", None)
     if client is None:
-        return "openai"
-    base_url = url_key(client)
+        return "openai", server_of(resource)
+    # (`url_key(client)` inline: the URL object in the client's instance dictionary)
+    base_url = getattr(client, "__dict__", _EMPTY).get("_configured_base_url")
+    if base_url is None:
+        base_url = url_key(client)
     cached = _names.get(id(client))
     if cached is not None and cached[1] is base_url and cached[0]() is client:
         return cached[2]
-    name = provider_name(client)
+    info = (provider_name(client), server_of(resource))
     try:
         ref = weakref.ref(client)
     except TypeError:  # a client without weak references: no cache
-        return name
+        return info
     if len(_names) >= _MAX_CLIENTS:
         _names.clear()
-    _names[id(client)] = (ref, base_url, name)
-    return name
+    _names[id(client)] = (ref, base_url, info)
+    return info
+
+
+def _provider(resource: Any) -> str:
+    return _client_info(resource)[0]
 
 
 def _chat_estimate(kwargs: Mapping[str, Any], response: Any) -> Usage:
@@ -156,9 +165,14 @@ _RAW_TYPES = tuple(t for t in (
 ) if isinstance(t, type))
 
 
+#: Classes of the parsed responses seen (`openai.BaseModel` subclasses): neither raw nor a
+#: stream, told by one set lookup (an `isinstance` check of a pydantic model costs more).
+_MODELS: set[type] = set()
+
+
 def _is_raw(result: Any) -> bool:
     """`with_raw_response` / `with_streaming_response` results: parsed later by the caller."""
-    return isinstance(result, _RAW_TYPES)
+    return type(result) not in _MODELS and isinstance(result, _RAW_TYPES)
 
 
 class ChatStreamStrategy(CountingStrategy):
@@ -266,9 +280,16 @@ def _is_stream(result: Any) -> bool:
     # isinstance sees through wrapt proxies, so a stream another instrumentation wrapped counts;
     # a plain wrapper class (the contrib openai-v2 instrumentation's stream wrappers) keeps the
     # stream as `.stream` (or `.__wrapped__`): one level is looked through.
+    kind = type(result)
+    if kind in _MODELS:
+        return False
     if isinstance(result, (Stream, AsyncStream)):
         return True
-    if result is None or isinstance(result, openai.BaseModel):
+    if result is None:
+        return False
+    if isinstance(result, openai.BaseModel):
+        if kind is result.__class__ and len(_MODELS) < 256:  # (not a proxy of one)
+            _MODELS.add(kind)
         return False
     inner = getattr(result, "__wrapped__", None)
     if inner is None:
@@ -277,12 +298,13 @@ def _is_stream(result: Any) -> bool:
 
 
 _CHAT = Endpoint("chat", _provider, _chat_usage, _is_stream, _chat_strategy, _include_usage,
-                 estimate=_chat_estimate, is_raw=_is_raw)
+                 estimate=_chat_estimate, is_raw=_is_raw, client=_client_info)
 _RESPONSES = Endpoint("chat", _provider, _responses_usage, _is_stream, _responses_strategy,
-                      estimate=_responses_estimate, is_raw=_is_raw)
-_EMBEDDINGS = Endpoint("embeddings", _provider, _embeddings_usage, is_raw=_is_raw)
+                      estimate=_responses_estimate, is_raw=_is_raw, client=_client_info)
+_EMBEDDINGS = Endpoint("embeddings", _provider, _embeddings_usage, is_raw=_is_raw,
+                       client=_client_info)
 _LEGACY = Endpoint("text_completion", _provider, _chat_usage, _is_stream, _chat_strategy,
-                   _include_usage, estimate=_chat_estimate, is_raw=_is_raw)
+                   _include_usage, estimate=_chat_estimate, is_raw=_is_raw, client=_client_info)
 
 # (module, (sync class, async class), method, endpoint)
 _TARGETS: tuple[tuple[str, tuple[str, str], str, Endpoint], ...] = (

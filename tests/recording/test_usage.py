@@ -124,6 +124,46 @@ def test_mark_recorded_pydantic_objects_and_dicts() -> None:
     assert not is_recorded(_openai_response())
 
 
+def test_marks_of_dead_responses_are_swept_and_live_ones_kept() -> None:
+    from tracker.recording import _returned
+
+    class Response:
+        pass
+
+    gone = [Response() for _ in range(_returned._MIN_SWEEP)]
+    for obj in gone:
+        mark_recorded(obj)
+    kept = _openai_response()
+    mark_recorded(kept)
+    fresh = [Response() for _ in range(_returned._sweep_at)]  # (alive with `gone`: other ids)
+    del gone, obj
+    gc.collect()
+    for obj in fresh:  # reaches the sweep threshold
+        mark_recorded(obj)
+    assert is_recorded(kept) and all(is_recorded(obj) for obj in fresh)
+    assert len(_returned._weak) < len(fresh) + _returned._MIN_SWEEP // 2  # the dead swept
+
+
+def test_usage_is_frozen_and_equal_however_built() -> None:
+    import dataclasses
+
+    from tracker._usage import Usage
+
+    usage = Usage(1, 2, "m", finish_reasons=("stop",))
+    assert type(usage) is Usage and hash(usage) == hash(Usage(1, 2, "m", False, None, None, None,
+                                                              None, ("stop",)))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        usage.input_tokens = 3  # type: ignore[misc]
+    assert dataclasses.replace(usage, output_tokens=5).output_tokens == 5
+
+    class Sub(Usage):
+        pass
+
+    sub = Sub(1, 2, "m")
+    assert type(sub) is Sub and (sub.input_tokens, sub.output_tokens, sub.response_model) == (
+        1, 2, "m")
+
+
 def test_record_response_only_once(configured: Any) -> None:
     response = _anthropic_response()
     record_response(response)

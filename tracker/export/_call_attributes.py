@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from tracker import _attributes as A
-from tracker._usage import Usage, count
+from tracker._usage import MAX_TOKENS, Usage, count
 
 if TYPE_CHECKING:
     from tracker.grid._providers import GridReading
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from tracker.model._api_prices import ApiPrice
     from tracker.model._estimate import CallPricer, Estimate
 
-__all__ = ["CallStatic", "add_api_price", "add_measured", "add_usage_details",
+__all__ = ["CallStatic", "add_api_price", "add_measured", "add_reported", "add_usage_details",
            "request_parameters"]
 
 #: Response models kept per `CallStatic` (a request model answers under one or two names).
@@ -91,7 +91,7 @@ class CallStatic:
         return self.attributes(
             (est.energy_kwh, est.energy_kwh_min, est.energy_kwh_max, est.gco2e, est.gco2e_min,
              est.gco2e_max, est.usd, est.water_l, est.accelerator_kwh, est.server_kwh,
-             est.embodied_gco2e), est.input_tokens, est.output_tokens, response_model,
+             est.embodied_gco2e, 0.0, 0.0), est.input_tokens, est.output_tokens, response_model,
             tokens_estimated, reading, est.carbon_intensity, est.grid_source)
 
     def attributes(self, figures: Sequence[float], input_tokens: int, output_tokens: int,
@@ -103,21 +103,30 @@ class CallStatic:
         `figures` as `tracker.model._call_figures.call_figures` returns them; `carbon_intensity`
         and `grid_source` are read only when `reading` (a live grid figure) is given.
         """
+        # (a copy and stores under module constants: cheaper than a dict display merged in)
         attrs = self.attrs.copy()
         if response_model:
-            attrs[A.GEN_AI_RESPONSE_MODEL] = response_model
-        attrs[A.GEN_AI_USAGE_INPUT_TOKENS] = input_tokens
-        attrs[A.GEN_AI_USAGE_OUTPUT_TOKENS] = output_tokens
-        (attrs[A.ENERGY_KWH], attrs[A.ENERGY_KWH_MIN], attrs[A.ENERGY_KWH_MAX],
-         attrs[A.ENERGY_GCO2E], attrs[A.ENERGY_GCO2E_MIN], attrs[A.ENERGY_GCO2E_MAX],
-         attrs[A.ENERGY_USD], attrs[A.ENERGY_WATER_L], attrs[A.ENERGY_ACCELERATOR_KWH],
-         attrs[A.ENERGY_SERVER_KWH], attrs[A.ENERGY_EMBODIED_GCO2E]) = figures[:11]
-        attrs[A.ENERGY_TOKENS_ESTIMATED] = tokens_estimated
+            attrs[_RESPONSE_MODEL] = response_model
+        attrs[_INPUT] = input_tokens
+        attrs[_OUTPUT] = output_tokens
+        (attrs[_KWH], attrs[_KWH_MIN], attrs[_KWH_MAX], attrs[_GCO2E], attrs[_GCO2E_MIN],
+         attrs[_GCO2E_MAX], attrs[_USD], attrs[_WATER], attrs[_ACC], attrs[_SRV], attrs[_EMB],
+         _, _) = figures
+        attrs[_ESTIMATED] = tokens_estimated
         if reading is not None:  # a live intensity was used
             attrs[A.ENERGY_GRID_GCO2E_PER_KWH] = carbon_intensity
             attrs[A.ENERGY_GRID_SOURCE] = grid_source
             attrs[A.ENERGY_GRID_TIMESTAMP] = reading.timestamp
         return attrs
+
+
+_RESPONSE_MODEL, _INPUT, _OUTPUT = (A.GEN_AI_RESPONSE_MODEL, A.GEN_AI_USAGE_INPUT_TOKENS,
+                                    A.GEN_AI_USAGE_OUTPUT_TOKENS)
+_KWH, _KWH_MIN, _KWH_MAX = A.ENERGY_KWH, A.ENERGY_KWH_MIN, A.ENERGY_KWH_MAX
+_GCO2E, _GCO2E_MIN, _GCO2E_MAX = A.ENERGY_GCO2E, A.ENERGY_GCO2E_MIN, A.ENERGY_GCO2E_MAX
+_USD, _WATER, _ACC, _SRV, _EMB = (A.ENERGY_USD, A.ENERGY_WATER_L, A.ENERGY_ACCELERATOR_KWH,
+                                  A.ENERGY_SERVER_KWH, A.ENERGY_EMBODIED_GCO2E)
+_ESTIMATED = A.ENERGY_TOKENS_ESTIMATED
 
 
 def add_measured(attrs: dict[str, Any], measured: MeasuredEnergy) -> None:
@@ -138,17 +147,27 @@ def add_usage_details(attrs: dict[str, Any], usage: Usage, legacy_cache_creation
     Cache writes go out as ``cache_write``, and also under the earlier ``cache_creation`` name
     when `legacy_cache_creation` (the transition option) is on.
     """
-    # (count() inline: three checks on every call that reports details)
-    value = usage.cache_read_input_tokens
-    if value is not None and count(value) is not None:
-        attrs[A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = value
+    add_reported(attrs, usage, legacy_cache_creation, None, 0, 0)
+
+
+def add_reported(attrs: dict[str, Any], usage: Usage, legacy_cache_creation: bool,
+                 api: ApiPrice | None, n_in: int, n_out: int) -> None:
+    """`add_usage_details()`, then `add_api_price()` when `api` is given: one pass over `usage`."""
+    # (count() inline: this runs on every recorded call)
+    read = usage.cache_read_input_tokens
+    if read is not None:
+        if type(read) is int and 0 <= read <= MAX_TOKENS:
+            attrs[A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = read
+        else:
+            read = None
     written = usage.cache_creation_input_tokens
-    if written is not None and count(written) is not None:
-        attrs[A.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS] = written
-    else:
-        written = None
+    if written is not None:
+        if type(written) is int and 0 <= written <= MAX_TOKENS:
+            attrs[A.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS] = written
+        else:
+            written = None
     value = usage.reasoning_output_tokens
-    if value is not None and count(value) is not None:
+    if value is not None and type(value) is int and 0 <= value <= MAX_TOKENS:
         attrs[A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = value
     if legacy_cache_creation and written is not None:
         attrs[A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = written
@@ -167,8 +186,15 @@ def add_usage_details(attrs: dict[str, Any], usage: Usage, legacy_cache_creation
                 attrs[key] = n
     reasons = usage.finish_reasons
     if reasons:
-        attrs[A.GEN_AI_RESPONSE_FINISH_REASONS] = [
-            r for r in reasons if type(r) is str and len(r) <= 64][:16]
+        if (type(reasons) is tuple and len(reasons) == 1 and type(reason := reasons[0]) is str
+                and len(reason) <= 64):
+            attrs[A.GEN_AI_RESPONSE_FINISH_REASONS] = [reason]  # (the usual one choice)
+        else:
+            attrs[A.GEN_AI_RESPONSE_FINISH_REASONS] = [
+                r for r in reasons if type(r) is str and len(r) <= 64][:16]
+    if api is not None:
+        attrs[A.GEN_AI_USAGE_COST_AMOUNT] = api.amount(n_in, n_out, read or 0, written or 0)
+        attrs.update(_API_PRICE_CONSTANTS or _api_price_constants())
 
 
 #: The per-modality usage names the conventions define (the only ones a call may carry).
@@ -233,18 +259,20 @@ def request_parameters(kwargs: Mapping[str, Any]) -> dict[str, Any] | None:
 _API_PRICE_CONSTANTS: dict[str, Any] | None = None
 
 
+def _api_price_constants() -> dict[str, Any]:
+    global _API_PRICE_CONSTANTS
+    from tracker.model._api_prices import CURRENCY, table_version
+
+    _API_PRICE_CONSTANTS = {
+        A.GEN_AI_USAGE_COST_CURRENCY: CURRENCY, A.GEN_AI_USAGE_COST_SOURCE: "local",
+        A.ENERGY_PRICE_TABLE: table_version() or "genai-prices"}
+    return _API_PRICE_CONSTANTS
+
+
 def add_api_price(attrs: dict[str, Any], api: ApiPrice, n_in: int, n_out: int,
                   usage: Usage) -> None:
     """The call's API price (``gen_ai.usage.cost.*``) and the table it came from."""
-    global _API_PRICE_CONSTANTS
-    constants = _API_PRICE_CONSTANTS
-    if constants is None:
-        from tracker.model._api_prices import CURRENCY, table_version
-
-        constants = _API_PRICE_CONSTANTS = {
-            A.GEN_AI_USAGE_COST_CURRENCY: CURRENCY, A.GEN_AI_USAGE_COST_SOURCE: "local",
-            A.ENERGY_PRICE_TABLE: table_version() or "genai-prices"}
     attrs[A.GEN_AI_USAGE_COST_AMOUNT] = api.amount(
         n_in, n_out, count(usage.cache_read_input_tokens) or 0,
         count(usage.cache_creation_input_tokens) or 0)
-    attrs.update(constants)
+    attrs.update(_API_PRICE_CONSTANTS or _api_price_constants())

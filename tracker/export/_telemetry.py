@@ -174,8 +174,7 @@ class Telemetry:
         static: CallStatic,
         attrs: dict[str, Any],
         labels: Mapping[str, Any],
-        *,
-        function: str | None,
+        function: str | None = None,
         parent: Any = None,
         start_ns: int | None = None,
         duration_s: float | None = None,
@@ -189,7 +188,8 @@ class Telemetry:
         `chunks`, for a stream that delivered any: (seconds to the first chunk, seconds between
         each later chunk and the one before it).
         """
-        self._follow()
+        if self._following:
+            self._follow()
         full = {**labels, **attrs} if labels else attrs
         span: Any = None
         try:

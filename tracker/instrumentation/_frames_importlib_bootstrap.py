@@ -64,7 +64,12 @@ class Patcher:
         original = vars(owner).get(attr) if isinstance(owner, type) else getattr(owner, attr, None)
         if original is None:
             return
-        wrapt.wrap_function_wrapper(owner, attr, self._gated(wrapper))
+        gate = getattr(wrapper, "_tracker_gate", None)
+        if type(gate) is _Gate and gate.patcher is None:  # (a `make_wrapper()`: checks itself)
+            gate.patcher = self
+        else:
+            wrapper = self._gated(wrapper)
+        wrapt.wrap_function_wrapper(owner, attr, wrapper)
         self._patched.append((owner, attr, original))
         self.active = True
         _stacked.set_instrumented(module.split(".", 1)[0], True)
@@ -93,6 +98,19 @@ class Patcher:
             setattr(owner, attr, original)
 
 
+class _Gate:
+    """The `Patcher` that patched a `make_wrapper()` wrapper, which checks it itself.
+
+    The wrapper calls straight through once that patcher is unpatched, as `Patcher._gated`
+    makes other wrappers do, without the frame of a second wrapper around it.
+    """
+
+    __slots__ = ("patcher",)
+
+    def __init__(self) -> None:
+        self.patcher: Patcher | None = None
+
+
 def call_then(after: Callable[[Any, dict[str, Any], Any], Any]) -> Callable[..., Any]:
     """A `wrapt` wrapper calling the method, then returning ``after(instance, kwargs, result)``.
 
@@ -111,13 +129,16 @@ def make_wrapper(endpoint: Endpoint, *, is_async: bool) -> Callable[..., Any]:
     """The `wrapt` wrapper recording one call of a provider method described by `endpoint`."""
     if endpoint.framework:
         return _framework_wrapper(endpoint, is_async=is_async)
+    gate = _Gate()
     if is_async:
 
         async def async_wrapper(wrapped: Callable[..., Any], instance: Any,
                                 args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-            if not get_runtime().config.enabled:
+            runtime = get_runtime()
+            patcher = gate.patcher
+            if not runtime.config.enabled or (patcher is not None and not patcher.active):
                 return await wrapped(*args, **kwargs)
-            call, kwargs = _begin(endpoint, instance, kwargs)
+            call, kwargs = _begin(endpoint, runtime, instance, kwargs)
             entered = _enter(call) if _stacked.ACTIVE else None
             try:
                 result = await wrapped(*args, **kwargs)
@@ -130,13 +151,16 @@ def make_wrapper(endpoint: Endpoint, *, is_async: bool) -> Callable[..., Any]:
                 _leave(call, entered)
             return _end(endpoint, call, result, kwargs, True)
 
+        async_wrapper._tracker_gate = gate  # type: ignore[attr-defined]
         return async_wrapper
 
     def wrapper(wrapped: Callable[..., Any], instance: Any,
                 args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if not get_runtime().config.enabled:
+        runtime = get_runtime()
+        patcher = gate.patcher
+        if not runtime.config.enabled or (patcher is not None and not patcher.active):
             return wrapped(*args, **kwargs)
-        call, kwargs = _begin(endpoint, instance, kwargs)
+        call, kwargs = _begin(endpoint, runtime, instance, kwargs)
         entered = _enter(call) if _stacked.ACTIVE else None
         try:
             result = wrapped(*args, **kwargs)
@@ -149,6 +173,7 @@ def make_wrapper(endpoint: Endpoint, *, is_async: bool) -> Callable[..., Any]:
             _leave(call, entered)
         return _end(endpoint, call, result, kwargs, False)
 
+    wrapper._tracker_gate = gate  # type: ignore[attr-defined]
     return wrapper
 
 
@@ -158,9 +183,10 @@ def _framework_wrapper(endpoint: Endpoint, *, is_async: bool) -> Callable[..., A
 
         async def async_wrapper(wrapped: Callable[..., Any], instance: Any,
                                 args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-            if not get_runtime().config.enabled:
+            runtime = get_runtime()
+            if not runtime.config.enabled:
                 return await wrapped(*args, **kwargs)
-            call, kwargs = _begin(endpoint, instance, kwargs)  # (claims an enclosing frame)
+            call, kwargs = _begin(endpoint, runtime, instance, kwargs)  # (claims an outer frame)
             frame = _framework.open_frame()
             try:
                 result = await wrapped(*args, **kwargs)
@@ -176,9 +202,10 @@ def _framework_wrapper(endpoint: Endpoint, *, is_async: bool) -> Callable[..., A
 
     def wrapper(wrapped: Callable[..., Any], instance: Any,
                 args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if not get_runtime().config.enabled:
+        runtime = get_runtime()
+        if not runtime.config.enabled:
             return wrapped(*args, **kwargs)
-        call, kwargs = _begin(endpoint, instance, kwargs)
+        call, kwargs = _begin(endpoint, runtime, instance, kwargs)
         frame = _framework.open_frame()
         try:
             result = wrapped(*args, **kwargs)

@@ -22,7 +22,7 @@ from opentelemetry import trace
 
 from tracker import _attributes as A
 from tracker._internal_errors import guard, report
-from tracker._usage import Usage, settle
+from tracker._usage import MAX_TOKENS, Usage, settle
 from tracker.exceptions import BudgetExceeded
 from tracker.export import _genai_spans as _stacked
 from tracker.export._call_attributes import request_parameters
@@ -34,6 +34,7 @@ from tracker.recording._streams import StreamStrategy, estimate_tokens, wrap_str
 __all__ = ["Endpoint", "RawResponseProxy", "Usage"]
 
 _STREAM = A.GEN_AI_REQUEST_STREAM
+_UNKNOWN: Any = object()  # the server of an endpoint without a `client` reader: `server_of()`
 
 # Span pricing ("never twice", tracker.export._genai_spans): while an `EnergySpanProcessor` or
 # `EnergyEnrichingSpanExporter` exists, another instrumentation's span of a call recorded here is
@@ -68,18 +69,27 @@ class Endpoint:
     #: A framework's call (LiteLLM...): recorded only if no call inside it was, such as the
     #: provider client's call it makes ("never twice", `tracker.recording._framework`).
     framework: bool = False
+    #: resource instance -> (provider name, (host, port) or None), from one lookup per client
+    #: (what `provider` and `server_of` give); unset: those two.
+    client: Callable[[Any], tuple[str, tuple[str, int | None] | None]] | None = None
 
 
-def _begin(endpoint: Endpoint, instance: Any, kwargs: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+def _begin(endpoint: Endpoint, runtime: Any, instance: Any,
+           kwargs: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     call = None
     try:  # (plain try/except rather than guard(): this runs on every provider call)
         if endpoint.prepare is not None:
             kwargs = endpoint.prepare(kwargs)
         model = kwargs.get(endpoint.model_key)
-        call = _usage._start(endpoint.provider(instance), endpoint.operation,  # (start_call)
-                             model if isinstance(model, str) else None, None, True)
+        client = endpoint.client
+        if client is not None:
+            provider, server = client(instance)
+        else:
+            provider, server = endpoint.provider(instance), _UNKNOWN
+        call = _usage._start(provider, endpoint.operation,  # (start_call)
+                             model if isinstance(model, str) else None, None, True, runtime)
         if not call._done:
-            call.server = server_of(instance)
+            call.server = server_of(instance) if server is _UNKNOWN else server
             call.request = request_parameters(kwargs)
     except BudgetExceeded:  # opt-in (on_exceed="raise"): the application asked for it
         raise
@@ -148,9 +158,17 @@ def _record(endpoint: Endpoint, call: Any, result: Any, kwargs: Mapping[str, Any
         if endpoint.deferred(result, finish):
             _responses.mark_recorded(result)
             return result
-    usage = settle(endpoint.usage(result), lambda: _estimated(endpoint, kwargs, result),
-                   no_output=endpoint.operation == "embeddings")
-    call.finish_usage(usage)
+    usage = endpoint.usage(result)
+    counted = usage is not None and (type(n := usage.input_tokens) is int and 0 < n <= MAX_TOKENS
+                                     and type(n := usage.output_tokens) is int
+                                     and 0 < n <= MAX_TOKENS)
+    if not counted:  # (both counts reported: `settle` would return the usage as it is)
+        usage = settle(usage, lambda: _estimated(endpoint, kwargs, result),
+                       no_output=endpoint.operation == "embeddings")
+    try:  # (`call.finish_usage(usage)`, one frame fewer)
+        call._finish(usage, None, False, counted)
+    except Exception as exc:
+        report("usage.finish", exc)
     _responses.mark_recorded(result)
     return result
 

@@ -80,6 +80,9 @@ class ApiPrice:
     def amount(self, input_tokens: int, output_tokens: int, cache_read: int = 0,
                cache_write: int = 0) -> float:
         """US dollars for a call (`input_tokens` includes the cached and cache-write ones)."""
+        flat = self._flat
+        if flat is not None and not cache_read and not cache_write:  # (the usual call: the
+            return input_tokens * flat[0] + output_tokens * flat[3]  # sum below, the same)
         cache_read = min(cache_read, input_tokens)
         cache_write = min(cache_write, input_tokens - cache_read)
         flat = self._flat

@@ -24,7 +24,7 @@ from tracker.model import _calibrated as calibrated
 from tracker.model import _embodied as embodied
 from tracker.model import _estimate_result as _result
 from tracker.model._boundaries import FLEET_IDLE_SHARE, calibrated_corners, flops_corners
-from tracker.model._call_figures import call_figures
+from tracker.model._call_figures import call_figures, range_figures
 from tracker.model._engines import ENGINES, normalise_engine
 from tracker.model._estimate_result import Estimate, Range, build_priced
 from tracker.model._inputs import (
@@ -170,8 +170,9 @@ class CallPricer:
         ci = self.carbon_intensity if carbon_intensity is None else carbon_intensity
         cached = min(max(cached_input_tokens, 0), input_tokens)
         (kwh, kwh_min, kwh_max, gco2e, gco2e_min, gco2e_max, usd, water_l, acc, srv, emb,
-         acc_min, acc_max, srv_min, srv_max, emb_min, emb_max) = call_figures(
-            self, input_tokens, output_tokens, cached, ci)
+         srv_min, srv_max) = call_figures(self, input_tokens, output_tokens, cached, ci)
+        acc_min, acc_max, emb_min, emb_max = range_figures(self, input_tokens, output_tokens,
+                                                           cached)
         return build_priced(
             self,
             energy_kwh=kwh, energy_kwh_min=kwh_min, energy_kwh_max=kwh_max,

@@ -21,34 +21,30 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context
 
 from tracker import _attributes as A
 from tracker._internal_errors import report
-from tracker._usage import Usage, count
-from tracker.export._call_attributes import (
-    CallStatic,
-    add_api_price,
-    add_measured,
-    add_usage_details,
-)
+from tracker._usage import MAX_TOKENS, Usage
+from tracker.export._call_attributes import add_measured, add_reported
 from tracker.model import _registry
-from tracker.model._api_prices import ApiPrice, api_price_for
 from tracker.model._call_figures import call_figures
-from tracker.model._call_pricer import call_pricer
 from tracker.recording import _framework
 from tracker.recording import _usage_warnings as _warnings
 from tracker.recording._agents import AgentScope, call_attributes_of
-from tracker.recording._energy_scope import EnergyScope, current_scope
-from tracker.recording._runtime import BoundedCache, Runtime, get_runtime
+from tracker.recording._call_plans import new_plan as _plan
+from tracker.recording._call_plans import priced as _priced
+from tracker.recording._call_plans import static_of as _static
+from tracker.recording._energy_scope import EnergyScope
+from tracker.recording._energy_scope import _current as _current_scope
+from tracker.recording._runtime import Runtime, get_runtime
 from tracker.recording._user_attributes import user_attributes as _user_attributes
 
 if TYPE_CHECKING:
     from tracker.grid._providers import GridReading
-    from tracker.model._estimate import CallPricer, Estimate
+    from tracker.model._estimate import Estimate
     from tracker.recording._serving import LocalServing
 
 __all__ = ["LLMCall", "record_usage", "start_call"]
@@ -60,50 +56,6 @@ before_call: Callable[[Mapping[str, Any] | None], None] | None = None
 
 #: Longest model or response name used as such; longer ones are ignored (never looked up).
 MAX_NAME = 256
-_MAX_STATICS = 64
-
-
-# ----------------------------------------------------------------------------- pricing cache
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class _Priced:
-    pricer: CallPricer
-    provider: str | None  # given, or inferred from the registry entry
-    live: bool  # a live grid reading (tracker.grid) replaces the registry intensity
-    api: ApiPrice | None  # the model's list prices (the `prices` extra), or None
-    #: (operation, provider, request model) -> the constant telemetry of such calls
-    statics: BoundedCache = field(default_factory=lambda: BoundedCache(_MAX_STATICS))
-
-
-def _build_priced(runtime: Runtime, model: str | None, provider: str | None,
-                  serving: LocalServing | None = None) -> _Priced:
-    if serving is not None:  # in-process inference: the loaded model on the local hardware
-        from tracker.recording._serving import local_pricer
-
-        built = local_pricer(runtime.deployment, model, serving)
-    else:
-        built, provider = call_pricer(runtime.deployment, model, provider)
-    live = built.grid_source == "registry" and built.region == runtime.live_region
-    try:
-        api = api_price_for(model, provider)
-    except Exception as exc:
-        report("usage.api_price", exc)
-        api = None
-    return _Priced(built, provider, live, api)
-
-
-def _priced(runtime: Runtime, model: str | None, provider: str | None,
-            serving: LocalServing | None = None) -> _Priced:
-    key = (model, provider) if serving is None else (model, provider, serving)
-    pricers = runtime.pricers_for(_registry.generation())
-    entry: _Priced | None = pricers.get(key)
-    if entry is None:
-        entry = pricers.put(key, _build_priced(runtime, model, provider, serving))
-    return entry
-
-
-# ----------------------------------------------------------------------------- calls
 
 
 class LLMCall:
@@ -119,7 +71,7 @@ class LLMCall:
 
     def __init__(self, runtime: Runtime | None, scope: EnergyScope | None,
                  provider: str | None, operation: str, model: str | None,
-                 attributes: dict[str, Any], *, timed: bool = True,
+                 attributes: dict[str, Any], timed: bool = True,
                  names: _framework.Attribution | None = None) -> None:
         self._runtime = runtime
         self._names = names  # the framework call this call was made through, if any
@@ -167,9 +119,12 @@ class LLMCall:
         except Exception as exc:
             report("usage.finish", exc)
 
-    def _finish(self, usage: Usage, error: BaseException | None,
-                estimate: bool = True) -> Estimate | None:
-        """Price and emit; the `Estimate` when `estimate` (else None outside a tracked scope)."""
+    def _finish(self, usage: Usage, error: BaseException | None, estimate: bool = True,
+                counted: bool = False) -> Estimate | None:
+        """Price and emit; the `Estimate` when `estimate` (else None outside a tracked scope).
+
+        `counted`: both counts of `usage` are known to be valid counts (`count()`).
+        """
         if self._done:
             return None
         self._done = True
@@ -178,47 +133,55 @@ class LLMCall:
         telemetry = runtime.telemetry
         t0 = self._t0
         duration_s = time.perf_counter() - t0 if t0 is not None else None
-        input_tokens, output_tokens = count(usage.input_tokens), count(usage.output_tokens)
-        if error is not None and input_tokens is None and output_tokens is None:
-            if self._measure is not None:  # measured energy: the failed call leaves the meter
-                self._measure.end(id(self), 0, 0)
-            self._failed(telemetry, error, duration_s)
-            return None
         tokens_estimated = usage.tokens_estimated
-        if input_tokens is None or output_tokens is None:
-            tokens_estimated = True
-        n_in = input_tokens or 0
-        n_out = output_tokens or 0
+        if counted:
+            n_in, n_out = usage.input_tokens or 0, usage.output_tokens or 0
+        else:
+            n = usage.input_tokens  # (count() inline, twice)
+            input_tokens = n if type(n) is int and 0 <= n <= MAX_TOKENS else None
+            n = usage.output_tokens
+            output_tokens = n if type(n) is int and 0 <= n <= MAX_TOKENS else None
+            if error is not None and input_tokens is None and output_tokens is None:
+                if self._measure is not None:  # measured energy: the failed call leaves it
+                    self._measure.end(id(self), 0, 0)
+                self._failed(telemetry, error, duration_s)
+                return None
+            if input_tokens is None or output_tokens is None:
+                tokens_estimated = True
+            n_in = input_tokens or 0
+            n_out = output_tokens or 0
         response_model = usage.response_model
         if response_model is not None and (type(response_model) is not str
                                            or len(response_model) > MAX_NAME):
             response_model = None
-        priced = _priced(runtime, self.model, self.provider, self.serving)
+        model, serving = self.model, self.serving
+        kind = (self.operation, self.provider, model, self.server, serving)
+        plan = runtime.plans.get(kind) if runtime.generation == _registry.generation() else None
+        if plan is None:
+            plan = _plan(runtime, kind)
+        priced, static = plan
         if (not priced.pricer.model_known and response_model
-                and response_model != self.model):
+                and response_model != model):
             alt = _priced(runtime, response_model, self.provider)
             if alt.pricer.model_known:
                 priced = alt
+                static = _static(priced, self.operation, self.provider, model, self.server)
         pricer = priced.pricer
         reading = _grid_lookup() if priced.live else None
         cached = usage.cache_read_input_tokens
         cached = cached if type(cached) is int and 0 < cached <= n_in else 0
         scope = self._scope
-        provider = self.provider or priced.provider
-        skey = (self.operation, provider, self.model, self.server)
-        static = priced.statics.get(skey)
-        if static is None:
-            static = priced.statics.put(skey, CallStatic(pricer, self.operation, provider,
-                                                         self.model, self.server))
         est: Estimate | None = None
         if scope is None and not estimate:  # nothing reads an Estimate: the figures alone
-            if reading is not None:
-                ci, source = reading.g_per_kwh, reading.source
+            if reading is None:
+                attrs = static.attributes(
+                    call_figures(pricer, n_in, n_out, cached, pricer.carbon_intensity), n_in,
+                    n_out, response_model, tokens_estimated)
             else:
-                ci, source = pricer.carbon_intensity, pricer.grid_source
-            attrs = static.attributes(
-                call_figures(pricer, n_in, n_out, cached, ci), n_in, n_out,
-                response_model, tokens_estimated, reading, ci, source)
+                ci = reading.g_per_kwh
+                attrs = static.attributes(call_figures(pricer, n_in, n_out, cached, ci), n_in,
+                                          n_out, response_model, tokens_estimated, reading, ci,
+                                          reading.source)
         else:
             if reading is not None:
                 est = pricer.price(n_in, n_out, cached_input_tokens=cached,
@@ -235,14 +198,8 @@ class LLMCall:
             attrs = static.call_attributes(est, response_model, tokens_estimated, reading)
         if self._measure is not None:  # measured energy (measure_gpus)
             add_measured(attrs, self._measure.end(id(self), n_in, n_out))
-        if usage.cache_read_input_tokens is not None or usage.reasoning_output_tokens is not None \
-                or usage.cache_creation_input_tokens is not None or usage.response_id is not None \
-                or usage.finish_reasons is not None or usage.server_durations is not None \
-                or usage.modality_tokens is not None:
-            add_usage_details(attrs, usage, runtime.config.legacy_cache_creation)
-        api = priced.api
-        if api is not None:
-            add_api_price(attrs, api, n_in, n_out, usage)
+        # the details the provider reported, and the API price
+        add_reported(attrs, usage, runtime.config.legacy_cache_creation, priced.api, n_in, n_out)
         if self.request is not None:
             attrs.update(self.request)
         chunks = self.chunks
@@ -250,23 +207,22 @@ class LLMCall:
             attrs[A.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = chunks[0]
         if self._names is not None:
             _add_framework(attrs, self._names)
-        if scope is not None:
-            agent = call_attributes_of(scope)
-            if agent:
-                for key, value in agent.items():
-                    attrs.setdefault(key, value)
+        if scope is None:
+            attributes = self._attributes
+            labels = {**runtime.labels, **attributes} if attributes else runtime.labels
+            telemetry.emit_call(static, attrs, labels, None, self._parent, self._start_ns,
+                                duration_s, error, chunks)
+            return est
+        agent = call_attributes_of(scope)
+        if agent:
+            for key, value in agent.items():
+                attrs.setdefault(key, value)
         attributes = self._attributes
         base = runtime.labels
-        if scope is None and not attributes:
-            labels = base
-        else:
-            scoped = scope.labels if scope is not None else None
-            labels = {**base, **(scoped or {}), **attributes} if scoped or attributes else base
-        telemetry.emit_call(
-            static, attrs, labels, function=scope.name if scope is not None else None,
-            parent=self._parent, start_ns=self._start_ns, duration_s=duration_s, error=error,
-            chunks=chunks,
-        )
+        scoped = scope.labels
+        labels = {**base, **(scoped or {}), **attributes} if scoped or attributes else base
+        telemetry.emit_call(static, attrs, labels, scope.name, self._parent, self._start_ns,
+                            duration_s, error, chunks)
         return est
 
     def _failed(self, telemetry: Any, error: BaseException, duration_s: float | None) -> None:
@@ -309,6 +265,7 @@ def _grid_lookup() -> GridReading | None:
 
 
 _DISABLED = LLMCall(None, None, None, "chat", None, {})
+_NO_ATTRIBUTES: dict[str, Any] = {}  # (never changed: what a call without user attributes has)
 
 
 def start_call(*, provider: str | None, operation: str = "chat", request_model: str | None,
@@ -324,19 +281,22 @@ def start_call(*, provider: str | None, operation: str = "chat", request_model: 
 
 
 def _start(provider: str | None, operation: str, request_model: str | None,
-           attributes: Mapping[str, Any] | None, timed: bool) -> LLMCall:
+           attributes: Mapping[str, Any] | None, timed: bool,
+           runtime: Runtime | None = None) -> LLMCall:
+    """`start_call()`; `runtime`: the enabled runtime, when the caller has read it already."""
     hook = before_call  # a crossed budget with on_exceed="raise" raises here
     if hook is not None:
         hook(attributes)
     try:
-        runtime = get_runtime()
-        if not runtime.config.enabled:
-            return _DISABLED
+        if runtime is None:
+            runtime = get_runtime()
+            if not runtime.config.enabled:
+                return _DISABLED
         names = None
         if _framework.ACTIVE:  # "never twice": this call is the one record of a framework call
             _framework.claim()
             names = _framework.attribution()
-        scope = current_scope()
+        scope = _current_scope.get()
         if type(scope) is AgentScope:
             scope.started += 1
         if not isinstance(request_model, str):  # a number or object passed as the model
@@ -350,8 +310,8 @@ def _start(provider: str | None, operation: str, request_model: str | None,
         model = request_model or (scope.model if scope is not None else None) \
             or runtime.config.model
         return LLMCall(runtime, scope, provider, operation, model,
-                       _user_attributes(attributes) if attributes else {}, timed=timed,
-                       names=names)
+                       _user_attributes(attributes) if attributes else _NO_ATTRIBUTES, timed,
+                       names)
     except Exception as exc:
         report("usage.start_call", exc)
         return _DISABLED

@@ -7,7 +7,7 @@ that very object (`mark_recorded()` / `is_recorded()`).
 
 from __future__ import annotations
 
-import functools
+import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -22,24 +22,42 @@ __all__ = ["ResponseUsage", "extract_usage", "is_recorded", "mark_recorded", "re
 
 # ----------------------------------------------------------------------------- no double count
 
+#: id -> a weak reference to the object marked with that id. No callback: a reference whose
+#: object died stays until the next sweep, when the table reaches `_sweep_at` entries, so a mark
+#: costs one weak reference and one store (a callback per response cost twice that).
 _weak: dict[int, weakref.ref[Any]] = {}
 _strong: OrderedDict[int, object] = OrderedDict()
 _MAX_STRONG = 2048
+_MIN_SWEEP = 4096
+_sweep_at = _MIN_SWEEP
+_sweep_lock = threading.Lock()
 
 
-def _forget(key: int, _ref: object) -> None:
-    _weak.pop(key, None)
+def _sweep() -> None:
+    """Drop the references whose object died; sweep next at twice the live entries."""
+    global _sweep_at
+    with _sweep_lock:
+        for key, ref in list(_weak.items()):
+            if ref() is None:
+                gone = _weak.pop(key, None)
+                if gone is not ref and gone is not None:  # marked again meanwhile: keep it
+                    _weak.setdefault(key, gone)
+        _sweep_at = max(_MIN_SWEEP, 2 * len(_weak))
 
 
 def mark_recorded(obj: object) -> None:
     """Remember that `obj` (a provider response) has been recorded, so it is not counted again."""
     key = id(obj)
     try:
-        _weak[key] = weakref.ref(obj, functools.partial(_forget, key))
+        ref = weakref.ref(obj)
     except TypeError:  # dicts and other objects without weak references: keep them alive briefly
         _strong[key] = obj
         while len(_strong) > _MAX_STRONG:
             _strong.popitem(last=False)
+        return
+    if len(_weak) >= _sweep_at:
+        _sweep()
+    _weak[key] = ref
 
 
 def is_recorded(obj: object) -> bool:

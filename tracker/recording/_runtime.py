@@ -68,6 +68,9 @@ class Runtime:
     labels: dict[str, Any]
     #: (model, provider) -> priced entry (tracker.recording._calls); see `pricers_for()`.
     pricers: BoundedCache = field(default_factory=lambda: BoundedCache(4096))
+    #: (operation, provider, request model, server, local serving) -> (priced entry, its
+    #: constant telemetry): what a call of that kind looks up (tracker.recording._calls).
+    plans: BoundedCache = field(default_factory=lambda: BoundedCache(4096))
     #: Registry generation the pricers were built against.
     generation: int = -1
     #: Registry name of the region a live grid reading applies to (None: no live grid).
@@ -83,6 +86,7 @@ class Runtime:
         """The pricing cache, emptied first if the registries changed since it was filled."""
         if generation != self.generation:
             self.pricers.clear()
+            self.plans.clear()
             self.generation = generation
         return self.pricers
 
