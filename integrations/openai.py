@@ -24,6 +24,7 @@ import weakref
 from collections.abc import Mapping
 from typing import Any
 
+from tracker._usage import MAX_TOKENS
 from tracker.exceptions import IntegrationNotAvailable
 
 try:
@@ -244,8 +245,14 @@ class ReportedUsageStrategy(InBandUsageStrategy):
             self.response_model = getattr(last, "model", None)
         if found is not None:
             usage = found.usage
-            n_in = self.reported_input = _int(getattr(usage, "prompt_tokens", None))
-            n_out = self.reported_output = _int(getattr(usage, "completion_tokens", None))
+            # (`count()` inlined, twice: this runs at the end of every stream that asked for usage)
+            n_in = getattr(usage, "prompt_tokens", None)
+            if type(n_in) is not int or not 0 <= n_in <= MAX_TOKENS:
+                n_in = None
+            n_out = getattr(usage, "completion_tokens", None)
+            if type(n_out) is not int or not 0 <= n_out <= MAX_TOKENS:
+                n_out = None
+            self.reported_input, self.reported_output = n_in, n_out
             if n_in and n_out:  # both reported: the usage as is (`settle` would keep it)
                 self._request_parts = ()
                 return StreamResult(n_in, n_out, self.response_model)

@@ -383,10 +383,9 @@ def wrap_stream(stream: Any, call: LLMCall, strategy: StreamStrategy, *, is_asyn
     reader: Any
     if is_async:
         reader = (_aread_each if each else _aread)(stream, state)
-        # started: runs to its first `yield` (contextlib.suppress would cost a frame or two)
-        try:  # noqa: SIM105
-            reader.asend(None).send(None)
-        except StopIteration:
+        # started: runs to its first `yield`, which ends the `asend` awaitable's iteration (a
+        # loop over it ends on that StopIteration in C; `send()` would raise it into this frame)
+        for _ in reader.asend(None):
             pass
         proxy = AsyncStreamProxy(stream)
     else:
