@@ -809,6 +809,38 @@ def callgrind_blocks(command: Sequence[str], blocks: int, what: str) -> list[int
     return counts
 
 
+def alternate_blocks(op: Callable[[], object], n: int, rounds: int,
+                     after: Callable[[], object] | None = None) -> None:
+    """Warm up, then `rounds` rounds of a block of `n` empty calls and a block of `n` calls of
+    `op`, the order flipping every round; `after` (a flush) ends each block. Each block is one
+    ``starmap`` call, what `callgrind_blocks` counts."""
+    def empty() -> None:
+        pass
+
+    for f in (op, empty):
+        for _ in range(5):
+            f()
+    for r in range(rounds):
+        for f in ((empty, op) if r % 2 == 0 else (op, empty)):
+            def block(f: Callable[[], object] = f) -> None:
+                for _ in range(n):
+                    f()
+                if after is not None:
+                    after()
+            list(itertools.starmap(block, [()]))
+
+
+def per_call(counts: Sequence[int], rounds: int, n: int) -> float:
+    """The median over rounds of (`op` block - empty block) / n, from the counts of a process
+    running `alternate_blocks`."""
+    diffs = []
+    for r in range(rounds):
+        first, second = counts[2 * r], counts[2 * r + 1]
+        empty, op = (first, second) if r % 2 == 0 else (second, first)
+        diffs.append((op - empty) / n)
+    return statistics.median(diffs)
+
+
 def _callgrind(python: str, name: str, case: str, n: int, rounds: int) -> list[int]:
     """Instructions of each block of a one-shot worker (its calling thread, calls and flush)."""
     return callgrind_blocks([python, str(Path(__file__).resolve()), "--oneshot", name, case,

@@ -16,16 +16,21 @@ from __future__ import annotations
 
 import argparse
 import gc
-import itertools
 import json
 import shutil
-import statistics
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.speed.overhead import MODEL, _responses, _setup, callgrind_blocks
+from benchmarks.speed.overhead import (
+    MODEL,
+    _responses,
+    _setup,
+    alternate_blocks,
+    callgrind_blocks,
+    per_call,
+)
 
 PARTS = (
     "reading the usage block (one Usage)",
@@ -107,18 +112,7 @@ def oneshot(part: str, n: int, rounds: int) -> int:
     gc.disable()
     op = _parts()[part]
 
-    def empty() -> None:
-        pass
-
-    for f in (op, empty):
-        for _ in range(5):
-            f()
-    for r in range(rounds):
-        for f in ((empty, op) if r % 2 == 0 else (op, empty)):
-            def block(f: Callable[[], Any] = f) -> None:
-                for _ in range(n):
-                    f()
-            list(itertools.starmap(block, [()]))
+    alternate_blocks(op, n, rounds)
     return 0
 
 
@@ -138,12 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         counts = callgrind_blocks(
             [sys.executable, str(Path(__file__).resolve()), "--oneshot", part,
              "--n", str(args.n), "--rounds", str(args.rounds)], 2 * args.rounds, part)
-        diffs = []
-        for r in range(args.rounds):
-            first, second = counts[2 * r], counts[2 * r + 1]
-            empty, op = (first, second) if r % 2 == 0 else (second, first)
-            diffs.append((op - empty) / args.n)
-        print(f"  {statistics.median(diffs) / 1e3:6.1f} kI  {part}", flush=True)
+        print(f"  {per_call(counts, args.rounds, args.n) / 1e3:6.1f} kI  {part}", flush=True)
     return 0
 
 

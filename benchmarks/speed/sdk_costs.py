@@ -20,16 +20,21 @@ from __future__ import annotations
 
 import argparse
 import gc
-import itertools
 import shutil
-import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.speed.overhead import _flush, _providers, callgrind_blocks, capture_ours
+from benchmarks.speed.overhead import (
+    _flush,
+    _providers,
+    alternate_blocks,
+    callgrind_blocks,
+    capture_ours,
+    per_call,
+)
 
 OPERATIONS = ("span", "span + attributes", "log record", "log record + attributes",
               "histogram point", "histogram point + attributes")
@@ -86,19 +91,7 @@ def oneshot(operation: str, n: int, rounds: int) -> int:
     providers = _providers(hold=True)
     op = _operations(providers)[operation]
 
-    def empty() -> None:
-        pass
-
-    for f in (op, empty):
-        for _ in range(5):
-            f()
-    for r in range(rounds):
-        for f in ((empty, op) if r % 2 == 0 else (op, empty)):
-            def block(f: Callable[[], None] = f) -> None:
-                for _ in range(n):
-                    f()
-                _flush(providers)
-            list(itertools.starmap(block, [()]))
+    alternate_blocks(op, n, rounds, lambda: _flush(providers))
     return 0
 
 
@@ -117,12 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         counts = callgrind_blocks(
             [sys.executable, str(Path(__file__).resolve()), "--oneshot", operation,
              "--n", str(args.n), "--rounds", str(args.rounds)], 2 * args.rounds, operation)
-        diffs = []
-        for r in range(args.rounds):
-            first, second = counts[2 * r], counts[2 * r + 1]
-            empty, op = (first, second) if r % 2 == 0 else (second, first)
-            diffs.append((op - empty) / args.n)
-        cost[operation] = statistics.median(diffs)
+        cost[operation] = per_call(counts, args.rounds, args.n)
     print(f"instructions per operation (callgrind; {args.rounds} rounds of {args.n}; "
           f"median over rounds), OpenTelemetry SDK with batching processors:")
     for operation in OPERATIONS:
