@@ -20,7 +20,6 @@ server reports exact usage in a final chunk (the caller then sees that extra chu
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -39,7 +38,7 @@ from integrations._compatible_hosts import provider_from_url
 from integrations._openai_usage import chat_usage as _chat_usage
 from integrations._openai_usage import embeddings_usage as _embeddings_usage
 from integrations._openai_usage import responses_usage as _responses_usage
-from tracker.instrumentation._server import server_of, url_key
+from tracker.instrumentation._server import remember_client, server_of, url_key
 from tracker.integration import (
     AsyncStreamProxy,
     CountingStrategy,
@@ -93,7 +92,6 @@ def provider_name(client: Any) -> str:
 # ``base_url`` is replaced. (Keyed by id with the referent checked: one lookup, where a
 # WeakKeyDictionary builds a weak reference per lookup.) Emptied when full.
 _names: dict[int, tuple[Any, Any, tuple[str, tuple[str, int | None] | None]]] = {}
-_MAX_CLIENTS = 256
 _EMPTY: dict[str, Any] = {}
 
 
@@ -109,15 +107,7 @@ def _client_info(resource: Any) -> tuple[str, tuple[str, int | None] | None]:
     cached = _names.get(id(client))
     if cached is not None and cached[1] is base_url and cached[0]() is client:
         return cached[2]
-    info = (provider_name(client), server_of(resource))
-    try:
-        ref = weakref.ref(client)
-    except TypeError:  # a client without weak references: no cache
-        return info
-    if len(_names) >= _MAX_CLIENTS:
-        _names.clear()
-    _names[id(client)] = (ref, base_url, info)
-    return info
+    return remember_client(_names, client, base_url, (provider_name(client), server_of(resource)))
 
 
 def _provider(resource: Any) -> str:

@@ -8,10 +8,10 @@ if its base URL object is replaced, so a call costs one dictionary lookup.
 from __future__ import annotations
 
 import weakref
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-__all__ = ["server_of", "url_key"]
+__all__ = ["remember_client", "server_of", "url_key"]
 
 _DEFAULT_PORTS = {"https": 443, "http": 80}
 #: id(client) -> (a weak reference to it, its base URL object, (host, port) or None); a dict
@@ -65,12 +65,26 @@ def server_of(resource: Any) -> tuple[str, int | None] | None:
     base_url = getattr(client, "base_url", None)
     if base_url is None:
         return None
-    found = _parse(base_url)
+    return remember_client(_servers, client, key, _parse(base_url))
+
+
+_V = TypeVar("_V")
+
+
+def remember_client(cache: dict[int, tuple[Any, Any, _V]], client: Any, key: Any,
+                    value: _V) -> _V:
+    """Keep `value` for `client` in a cache keyed by its id; returns `value`.
+
+    The entry holds a weak reference, to tell a new client at a reused id, and `key` (the
+    client's base URL object), to tell a replaced URL; the cache is emptied when it holds
+    `_MAX_CLIENTS`. Readers look entries up inline: ``cached[1] is key and cached[0]() is
+    client``.
+    """
     try:
         ref = weakref.ref(client)
     except TypeError:  # a client without weak references: no cache
-        return found
-    if len(_servers) >= _MAX_CLIENTS:
-        _servers.clear()
-    _servers[id(client)] = (ref, key, found)
-    return found
+        return value
+    if len(cache) >= _MAX_CLIENTS:
+        cache.clear()
+    cache[id(client)] = (ref, key, value)
+    return value
